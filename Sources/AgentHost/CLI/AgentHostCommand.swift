@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// `agenthost`: the server and its administration commands.
+@main
+struct AgentHostCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agenthost",
+        abstract: "Runs LLM agents and chats for programs and people.",
+        subcommands: [ServeCommand.self, MigrateCommand.self, UsersCommand.self, APIKeysCommand.self],
+        defaultSubcommand: ServeCommand.self
+    )
+}

@@ -1,0 +1,33 @@
+import ChatBridge
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+
+/// The per-request state: who is asking and how large a body may be.
+struct AppRequestContext: RequestContext, WebSocketRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let webSocket: WebSocketHandlerReference<Self>
+    /// Set by ``AuthMiddleware`` on every authenticated route.
+    var principal: Principal?
+    /// Set by ``RequestIDMiddleware`` from configuration.
+    var bodyLimit: Int = Configuration.defaultMaxBodySize
+    let remoteAddress: SocketAddress?
+
+    init(source: Source) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    var maxUploadSize: Int { bodyLimit }
+    var requestDecoder: APIRequestDecoder { APIRequestDecoder() }
+    var responseEncoder: JSONEncoder { APICoding.makeEncoder() }
+
+    /// The authenticated caller; routes behind ``AuthMiddleware`` always have one.
+    func identity() throws -> Principal {
+        guard let principal else { throw APIError(.unauthorized, "Authentication required.") }
+        return principal
+    }
+}

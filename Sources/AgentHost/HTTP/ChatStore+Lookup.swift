@@ -1,0 +1,20 @@
+import ChatBridge
+
+extension ChatStore {
+    /// The workspace `slug`, or `not_found`.
+    func requireWorkspace(slug: String) async throws -> Workspace {
+        guard let workspace = try await workspace(slug: slug) else {
+            throw APIError.notFound("Workspace '\(slug)'")
+        }
+        return workspace
+    }
+
+    /// The thread `slug` of a workspace if the viewer may see it, or `not_found`; `nil` slug is the default thread.
+    func requireThread(slug: String?, in workspace: Workspace, viewer: Viewer) async throws -> ChatThread? {
+        guard let slug else { return nil }
+        guard let thread = try await thread(workspaceId: workspace.id!, slug: slug, viewer: viewer) else {
+            throw APIError.notFound("Thread '\(slug)' in workspace '\(workspace.slug)'")
+        }
+        return thread
+    }
+}

@@ -1,0 +1,145 @@
+import ChatBridge
+import Foundation
+import Hummingbird
+
+/// `POST /v1/chat/completions`: the chat pipeline behind OpenAI's API shape, so the official SDKs and
+/// any OpenAI-speaking tool can use AgentHost. `model` names the workspace (its slug).
+struct OpenAICompatibleController {
+    let chats: any ChatStore
+    let pipeline: ChatPipeline
+    let keepAliveInterval: Duration
+
+    struct CompletionRequest: Decodable {
+        struct Message: Decodable {
+            var role: String
+            var content: Content?
+        }
+
+        /// A message's content: a string, or an array of typed parts of which the text parts count.
+        struct Content: Decodable {
+            var text: String
+
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.singleValueContainer()
+                if let text = try? container.decode(String.self) {
+                    self.text = text
+                } else {
+                    struct Part: Decodable {
+                        var type: String
+                        var text: String?
+                    }
+                    text = try container.decode([Part].self).compactMap { $0.type == "text" ? $0.text : nil }
+                        .joined(separator: "\n")
+                }
+            }
+        }
+
+        struct StreamOptions: Decodable {
+            var includeUsage: Bool?
+        }
+
+        var model: String
+        var messages: [Message]
+        var stream: Bool?
+        var streamOptions: StreamOptions?
+        var user: String?
+    }
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.post("chat/completions", use: completions)
+    }
+
+    @Sendable func completions(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let principal = try context.identity()
+        let body = try await request.decode(as: CompletionRequest.self, context: context)
+        guard let workspace = try await chats.workspace(slug: body.model) else {
+            throw APIError.notFound("Model '\(body.model)' (models are workspace slugs; GET /api/workspaces lists them)")
+        }
+        guard let last = body.messages.last, last.role == "user", let prompt = last.content?.text else {
+            throw APIError.validation("The last message must be a user message with text content.")
+        }
+        var history: [LLMMessage] = []
+        var system: [String] = []
+        for message in body.messages.dropLast() {
+            let text = message.content?.text ?? ""
+            switch message.role {
+            case "system", "developer": system.append(text)
+            case "user": history.append(.user(text))
+            case "assistant": history.append(.assistant(text))
+            default: continue  // tool turns of the client's own loop are not part of a chat
+            }
+        }
+        let prepared = try await pipeline.prepare(
+            ChatRequest(message: prompt, sessionId: body.user, history: history,
+                        clientSystemPrompt: system.isEmpty ? nil : system.joined(separator: "\n\n")),
+            workspace: workspace, threadId: nil, caller: principal.chatCaller)
+        let id = "chatcmpl-\(prepared.chatId)"
+        let created = Int(Date().timeIntervalSince1970)
+        let shape = ChunkShape(id: id, created: created, model: workspace.slug)
+
+        guard body.stream == true else {
+            let completion = await pipeline.run(prepared, transport: "openai") { _ in }
+            if let failure = completion.failure { throw failure }
+            let json = shape.completion(completion)
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: json.serialized())))
+        }
+        let includeUsage = body.streamOptions?.includeUsage == true
+        return SSE.response { writer in
+            try await SSE.stream(keepAlive: keepAliveInterval, to: &writer) { send in
+                await send(shape.data(shape.chunk(delta: ["role": "assistant", "content": ""], finishReason: nil)))
+                let completion = await pipeline.run(prepared, transport: "openai") { frame in
+                    switch frame.kind {
+                    case .token(let token):
+                        await send(shape.data(shape.chunk(delta: ["content": .string(token)], finishReason: nil)))
+                    case .error(let error, _):
+                        await send(shape.data(["error": ["code": .string(error.code.rawValue), "message": .string(error.message)]]))
+                    case .start, .sources, .complete:
+                        break
+                    }
+                }
+                if completion.failure == nil {
+                    await send(shape.data(shape.chunk(delta: [:], finishReason: "stop")))
+                    if includeUsage { await send(shape.data(shape.usageChunk(completion.usage))) }
+                }
+                await send(ByteBuffer(string: "data: [DONE]\n\n"))
+            }
+        }
+    }
+}
+
+/// The JSON shapes of OpenAI's chat completion objects.
+private struct ChunkShape: Sendable {
+    let id: String
+    let created: Int
+    let model: String
+
+    func chunk(delta: JSONValue, finishReason: String?) -> JSONValue {
+        ["id": .string(id), "object": "chat.completion.chunk", "created": .number(Double(created)), "model": .string(model),
+         "choices": [["index": 0, "delta": delta, "finish_reason": finishReason.map { .string($0) } ?? .null]]]
+    }
+
+    func usageChunk(_ usage: Usage) -> JSONValue {
+        ["id": .string(id), "object": "chat.completion.chunk", "created": .number(Double(created)), "model": .string(model),
+         "choices": [], "usage": usageJSON(usage)]
+    }
+
+    func completion(_ completion: ChatCompletion) -> JSONValue {
+        ["id": .string(id), "object": "chat.completion", "created": .number(Double(created)), "model": .string(model),
+         "choices": [["index": 0, "message": ["role": "assistant", "content": .string(completion.response)],
+                      "finish_reason": completion.status == .completed ? "stop" : "length"]],
+         "usage": usageJSON(completion.usage)]
+    }
+
+    func data(_ json: JSONValue) -> ByteBuffer {
+        var bytes = Array("data: ".utf8)
+        json.write(to: &bytes)
+        bytes.append(contentsOf: [0x0A, 0x0A])
+        return ByteBuffer(bytes: bytes)
+    }
+
+    private func usageJSON(_ usage: Usage) -> JSONValue {
+        ["prompt_tokens": .number(Double(usage.promptTokens)), "completion_tokens": .number(Double(usage.completionTokens)),
+         "total_tokens": .number(Double(usage.promptTokens + usage.completionTokens))]
+    }
+}

@@ -1,0 +1,90 @@
+/// One event of the chat stream (PROTOCOL §4), the same for SSE and `ws/chat`.
+public struct ChatFrame: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case start(message: String)
+        case token(String)
+        case sources([ChatSource])
+        case complete(ChatCompletion)
+        case error(APIError, dbId: Int64?)
+    }
+
+    public var chatId: String
+    public var seq: Int
+    public var kind: Kind
+
+    public init(chatId: String, seq: Int, kind: Kind) {
+        self.chatId = chatId
+        self.seq = seq
+        self.kind = kind
+    }
+
+    /// The `type` of the frame on the wire.
+    public var type: String {
+        switch kind {
+        case .start: "chat_start"
+        case .token: "chat_token"
+        case .sources: "sources"
+        case .complete: "chat_complete"
+        case .error: "error"
+        }
+    }
+
+    /// The frame's JSON object, with any transport-specific `extra` fields (such as the room's `user`).
+    public func json(extra: [String: JSONValue] = [:]) -> JSONValue {
+        var fields: [String: JSONValue] = ["type": .string(type), "chat_id": .string(chatId), "seq": .number(Double(seq))]
+        switch kind {
+        case .start(let message):
+            fields["message"] = .string(message)
+        case .token(let token):
+            fields["token"] = .string(token)
+        case .sources(let sources):
+            fields["sources"] = .array(sources.map(\.json))
+        case .complete(let completion):
+            fields["db_id"] = .number(Double(completion.dbId))
+            fields["response"] = .string(completion.response)
+            fields["status"] = .string(completion.status.rawValue)
+            fields["usage"] = ["prompt_tokens": .number(Double(completion.usage.promptTokens)),
+                               "completion_tokens": .number(Double(completion.usage.completionTokens))]
+            fields["metrics"] = ["ttft_ms": .number(completion.metrics.ttftMilliseconds.rounded3),
+                                 "duration_ms": .number(completion.metrics.durationMilliseconds.rounded3),
+                                 "tokens_per_s": .number(completion.metrics.tokensPerSecond.rounded3)]
+            if !completion.sources.isEmpty { fields["sources"] = .array(completion.sources.map(\.json)) }
+        case .error(let error, let dbId):
+            fields["code"] = .string(error.code.rawValue)
+            fields["message"] = .string(error.message)
+            fields["db_id"] = dbId.map { .number(Double($0)) } ?? .null
+        }
+        for (key, value) in extra { fields[key] = value }
+        return .object(fields)
+    }
+}
+
+/// The end of a generation as `chat_complete` reports it.
+public struct ChatCompletion: Sendable, Equatable {
+    public var dbId: Int64
+    public var response: String
+    public var status: Chat.Status
+    public var usage: Usage
+    public var metrics: StreamMetrics
+    public var sources: [ChatSource]
+    /// Why the generation failed, when it did (the frame sent was an `error`).
+    public var failure: APIError?
+}
+
+/// Timing of one generation.
+public struct StreamMetrics: Sendable, Equatable {
+    public var ttftMilliseconds: Double
+    public var durationMilliseconds: Double
+    public var tokensPerSecond: Double
+}
+
+extension ChatSource {
+    var json: JSONValue {
+        ["title": .string(title), "chunk": .string(chunk), "score": .number(score),
+         "document_id": documentId.map { .number(Double($0)) } ?? .null]
+    }
+}
+
+extension Double {
+    var rounded3: Double { (self * 1000).rounded() / 1000 }
+}

@@ -1,0 +1,227 @@
+import Foundation
+import Logging
+
+/// Who sends a chat, as the pipeline needs to know them.
+public struct ChatCaller: Sendable, Equatable {
+    public var userId: Int64?
+    public var dailyMessageLimit: Int?
+
+    public init(userId: Int64?, dailyMessageLimit: Int?) {
+        self.userId = userId
+        self.dailyMessageLimit = dailyMessageLimit
+    }
+}
+
+/// A chat whose prompt is stored and whose context is ready: the input of ``ChatPipeline/run(_:transport:emit:)``.
+public struct PreparedChat: Sendable {
+    public var chat: Chat
+    public var workspace: Workspace
+    /// `nil` when query mode refuses without calling the model.
+    public var request: LLMRequest?
+    public var provider: (any LLMProvider)?
+    public var sources: [ChatSource]
+
+    public var chatId: String { chat.chatUuid }
+    public var dbId: Int64 { chat.id! }
+}
+
+/// The one chat pipeline every transport uses (PROTOCOL §4):
+/// validation → daily limit → context → LLM → token streaming → storage → telemetry.
+///
+/// ``prepare(_:workspace:threadId:caller:)`` runs the stages that may refuse the request, before a
+/// single frame is sent; ``run(_:transport:emit:)`` streams the answer and never throws: every end,
+/// including a cut stream, is stored and reported as a frame.
+public struct ChatPipeline: Sendable {
+    let store: any ChatStore
+    let providers: ProviderCatalog
+    let retriever: any Retriever
+    let telemetry: ChatTelemetry
+    let limits: ChatLimits
+    let logger: Logger
+
+    public static let defaultSystemPrompt =
+        "You are a helpful assistant. Answer the user's latest message using the conversation and any context provided."
+
+    public init(store: any ChatStore, providers: ProviderCatalog, retriever: any Retriever, telemetry: ChatTelemetry,
+                limits: ChatLimits = ChatLimits(), logger: Logger) {
+        self.store = store
+        self.providers = providers
+        self.retriever = retriever
+        self.telemetry = telemetry
+        self.limits = limits
+        self.logger = logger
+    }
+
+    /// Validates, checks the daily limit, stores the prompt and gathers the context. Throws an
+    /// ``APIError`` (before any streaming) when the request cannot be served.
+    public func prepare(_ request: ChatRequest, workspace: Workspace, threadId: Int64?, caller: ChatCaller,
+                        now: Date = Date()) async throws -> PreparedChat {
+        // 1. Validation
+        let attachments = try request.validated(limits: limits)
+        let mode = request.mode ?? workspace.chatMode
+        let (provider, model) = try providers.provider(for: workspace)
+
+        // 2. Daily limit, atomically with storing the prompt row, so the prompt is never lost.
+        let chat = try await store.beginChat(
+            Chat(workspaceId: workspace.id!, threadId: threadId, userId: caller.userId, prompt: request.message,
+                 attachments: attachments.map(\.info), apiSessionId: request.sessionId, mode: mode, model: model),
+            dailyLimit: caller.dailyMessageLimit, now: now)
+
+        // 3. Context: documents, then (chat mode) history.
+        let chunks: [RetrievedChunk]
+        do {
+            chunks = try await retriever.retrieve(query: request.message, workspace: workspace)
+        } catch {
+            try? await store.finishChat(id: chat.id!, outcome: ChatOutcome(
+                response: "", status: .failed, usage: nil, model: model, error: "retrieval failed: \(error)"))
+            throw APIError(.internal, "Looking up the workspace's documents failed.")
+        }
+        let sources = chunks.map(\.source)
+        if mode == .query && sources.isEmpty {
+            return PreparedChat(chat: chat, workspace: workspace, request: nil, provider: nil, sources: [])
+        }
+        var system = systemPrompt(workspace: workspace, mode: mode, sources: sources)
+        if let extra = request.clientSystemPrompt, !extra.isEmpty { system += "\n\n" + extra }
+        var messages: [LLMMessage] = [.system(system)]
+        if mode == .chat, let history = request.history {
+            messages += history
+        } else if mode == .chat {
+            let conversation = Conversation(workspaceId: workspace.id!, threadId: threadId, userId: caller.userId,
+                                            sessionId: request.sessionId)
+            for previous in try await store.contextWindow(conversation, limit: workspace.historyLength) {
+                messages.append(.user(previous.prompt))
+                messages.append(.assistant(previous.response))
+            }
+        }
+        messages.append(.user(userContent(request.message, attachments: attachments),
+                              images: attachments.compactMap(\.image)))
+        let llmRequest = LLMRequest(model: model, messages: messages, temperature: workspace.temperature)
+        return PreparedChat(chat: chat, workspace: workspace, request: llmRequest, provider: provider, sources: sources)
+    }
+
+    /// Streams the answer through `emit`, stores it and records telemetry. Awaiting `emit` is the
+    /// back-pressure: a slow consumer slows the upstream read. When the task is cancelled (the client
+    /// left, or asked to stop) the upstream request is cancelled and the partial answer stored.
+    @discardableResult
+    public func run(_ prepared: PreparedChat, transport: String,
+                    emit: @Sendable (ChatFrame) async -> Void) async -> ChatCompletion {
+        let chatId = prepared.chatId
+        let clock = ContinuousClock()
+        let start = clock.now
+        var seq = 0
+        func frame(_ kind: ChatFrame.Kind) -> ChatFrame {
+            defer { seq += 1 }
+            return ChatFrame(chatId: chatId, seq: seq, kind: kind)
+        }
+        telemetry.streamStarted()
+        defer { telemetry.streamEnded() }
+        await emit(frame(.start(message: "Processing...")))
+
+        var response = ""
+        var usage: Usage?
+        var firstToken: ContinuousClock.Instant?
+        var status = Chat.Status.completed
+        var failure: APIError?
+        if let request = prepared.request, let provider = prepared.provider {
+            do {
+                for try await event in try await provider.stream(request) {
+                    switch event {
+                    case .text(let token):
+                        if firstToken == nil { firstToken = clock.now }
+                        response += token
+                        await emit(frame(.token(token)))
+                    case .usage(let reported):
+                        usage = reported
+                    case .toolCallStart, .toolCallArguments, .toolCallEnd, .finish:
+                        break  // plain chat offers no tools
+                    }
+                    try Task.checkCancellation()
+                }
+            } catch is CancellationError {
+                status = .cancelled
+            } catch let error as APIError {
+                status = Task.isCancelled ? .cancelled : .failed
+                failure = error
+            } catch {
+                status = Task.isCancelled ? .cancelled : .failed
+                failure = APIError(.providerError, "\(provider.kind) provider failed: \(error)")
+            }
+        } else {
+            // Query mode with nothing to answer from: the workspace's refusal, without calling a model.
+            firstToken = clock.now
+            response = prepared.workspace.queryRefusalResponse
+            await emit(frame(.token(response)))
+        }
+
+        let end = clock.now
+        let finalUsage = usage ?? Usage(
+            promptTokens: prepared.request.map { TokenEstimate.count($0.messages) } ?? 0,
+            completionTokens: TokenEstimate.count(response))
+        let outcome = ChatOutcome(response: response, status: status, usage: finalUsage, model: prepared.request?.model,
+                                  sources: prepared.sources, error: failure?.message)
+        // Stored even when the task is cancelled: the partial answer must survive a disconnect.
+        await Self.detachedFromCancellation { [store, logger] in
+            do {
+                try await store.finishChat(id: prepared.dbId, outcome: outcome)
+            } catch {
+                logger.error("storing chat response failed", metadata: ["chat_id": "\(chatId)", "error": "\(error)"])
+            }
+        }
+        let metrics = StreamMetrics(
+            ttftMilliseconds: firstToken.map { start.duration(to: $0).milliseconds } ?? 0,
+            durationMilliseconds: start.duration(to: end).milliseconds,
+            tokensPerSecond: firstToken.map { first in
+                let seconds = first.duration(to: end).milliseconds / 1000
+                return seconds > 0 ? Double(finalUsage.completionTokens) / seconds : 0
+            } ?? 0)
+        let completion = ChatCompletion(dbId: prepared.dbId, response: response, status: status, usage: finalUsage,
+                                        metrics: metrics, sources: prepared.sources, failure: failure)
+        if !prepared.sources.isEmpty { await emit(frame(.sources(prepared.sources))) }
+        if let failure {
+            await emit(frame(.error(failure, dbId: prepared.dbId)))
+        } else {
+            await emit(frame(.complete(completion)))
+        }
+        logger.info("chat finished", metadata: [
+            "chat_id": "\(chatId)", "db_id": "\(prepared.dbId)", "transport": "\(transport)", "status": "\(status.rawValue)",
+            "completion_tokens": "\(finalUsage.completionTokens)", "duration_ms": "\(metrics.durationMilliseconds.rounded3)",
+        ])
+        let errorCode = failure?.code
+        await Self.detachedFromCancellation { [telemetry] in
+            await telemetry.record(transport: transport, provider: prepared.provider?.kind ?? "none", chat: prepared.chat,
+                                   outcome: outcome, usage: finalUsage, metrics: metrics, errorCode: errorCode)
+        }
+        return completion
+    }
+
+    /// Runs `work` to completion even if the calling task is cancelled (GRDB refuses to start work
+    /// in a cancelled task), still awaiting it so nothing outlives the caller.
+    static func detachedFromCancellation(_ work: @escaping @Sendable () async -> Void) async {
+        guard Task.isCancelled else { return await work() }
+        await Task { await work() }.value
+    }
+
+    private func systemPrompt(workspace: Workspace, mode: Workspace.ChatMode, sources: [ChatSource]) -> String {
+        var prompt = workspace.systemPrompt ?? Self.defaultSystemPrompt
+        if mode == .query {
+            prompt += "\n\nAnswer only from the context below. If the context does not contain the answer, say so."
+        }
+        if !sources.isEmpty {
+            prompt += "\n\nContext:\n"
+            for (index, source) in sources.enumerated() {
+                prompt += "[\(index + 1)] \(source.title)\n\(source.chunk)\n\n"
+            }
+        }
+        return prompt
+    }
+
+    private func userContent(_ message: String, attachments: [DecodedAttachment]) -> String {
+        let texts = attachments.filter { $0.text != nil }
+        guard !texts.isEmpty else { return message }
+        var content = message
+        for attachment in texts {
+            content += "\n\nAttached file \(attachment.info.name) (\(attachment.info.mime)):\n```\n\(attachment.text!)\n```"
+        }
+        return content
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+
+/// The SQLite implementation of ``ChatStore`` and ``AccountStore``.
+///
+/// Takes any GRDB writer: a `DatabasePool` (WAL) in production, an in-memory `DatabaseQueue` in tests.
+public final class SQLiteStore: Sendable {
+    public let writer: any DatabaseWriter
+
+    public init(writer: any DatabaseWriter) {
+        self.writer = writer
+    }
+}
+
+extension SQLiteStore: AccountStore {
+    public func hasUsers() async throws -> Bool {
+        try await writer.read { db in try User.fetchCount(db) > 0 }
+    }
+
+    public func createUser(_ user: User) async throws -> User {
+        try await writer.write { db in
+            if try User.filter(Column("username").collating(.nocase) == user.username).fetchCount(db) > 0 {
+                throw APIError(.conflict, "A user named '\(user.username)' already exists.")
+            }
+            var user = user
+            try user.insert(db)
+            return user
+        }
+    }
+
+    public func user(id: Int64) async throws -> User? {
+        try await writer.read { db in try User.fetchOne(db, key: id) }
+    }
+
+    public func user(username: String) async throws -> User? {
+        try await writer.read { db in
+            try User.filter(Column("username").collating(.nocase) == username).fetchOne(db)
+        }
+    }
+
+    public func users() async throws -> [User] {
+        try await writer.read { db in try User.order(Column("id")).fetchAll(db) }
+    }
+
+    public func updateUser(_ user: User) async throws -> User {
+        try await writer.write { db in
+            var user = user
+            user.updatedAt = Timestamp.now()
+            try user.update(db)
+            return user
+        }
+    }
+
+    public func createAPIKey(_ key: APIKey) async throws -> APIKey {
+        try await writer.write { db in
+            var key = key
+            try key.insert(db)
+            return key
+        }
+    }
+
+    public func activeAPIKey(secretHash: String, now: Date) async throws -> APIKey? {
+        try await writer.write { db in
+            guard var key = try APIKey
+                .filter(Column("secret_hash") == secretHash && Column("revoked_at") == nil)
+                .fetchOne(db)
+            else { return nil }
+            // Recording every use would make each request a write; minute resolution is enough to audit.
+            if key.lastUsedAt.map({ now.timeIntervalSince($0) > 60 }) ?? true {
+                key.lastUsedAt = now
+                try key.update(db, columns: ["last_used_at"])
+            }
+            return key
+        }
+    }
+
+    public func apiKeys() async throws -> [APIKey] {
+        try await writer.read { db in try APIKey.order(Column("id")).fetchAll(db) }
+    }
+
+    public func revokeAPIKey(id: Int64, now: Date) async throws -> Bool {
+        try await writer.write { db in
+            try APIKey
+                .filter(key: id)
+                .filter(Column("revoked_at") == nil)
+                .updateAll(db, Column("revoked_at").set(to: now)) > 0
+        }
+    }
+}
