@@ -116,3 +116,36 @@ extension TestResponse {
         (try? json)?["error"]?["code"]?.stringValue
     }
 }
+
+extension TestHarness {
+    /// Runs `body` with a fake upstream and a harness whose default provider is that upstream.
+    static func withUpstream<Value: Sendable>(
+        kind: ProviderSettings.Kind = .openai, configure: @escaping @Sendable (inout Configuration) -> Void = { _ in },
+        _ body: @escaping @Sendable (TestHarness, FakeUpstream) async throws -> Value
+    ) async throws -> Value {
+        try await FakeUpstream.run(FakeUpstream()) { upstream in
+            let base = await upstream.baseURL
+            let harness = try await TestHarness { configuration in
+                configuration.llm = ProviderSettings(
+                    kind: kind, baseURL: kind == .openai ? base + "/v1" : base, apiKey: "k", model: "fake-model",
+                    timeouts: .init(connect: .seconds(2), firstToken: .seconds(5), idle: .seconds(1)),
+                    retry: .init(maxRetries: 1, initialBackoff: .milliseconds(10)))
+                configure(&configuration)
+            }
+            return try await body(harness, upstream)
+        }
+    }
+}
+
+extension TestResponse {
+    /// The events of an SSE body.
+    var events: [SSEEvent] {
+        var parser = SSEParser()
+        return parser.parse(body.readableBytesView)
+    }
+
+    /// The JSON frames of an SSE body.
+    var frames: [JSONValue] {
+        events.compactMap { try? JSONValue(parsing: $0.data) }
+    }
+}

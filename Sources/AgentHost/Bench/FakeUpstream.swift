@@ -1,0 +1,123 @@
+import ChatBridge
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// A model server on a real loopback socket that answers from scripts, in the vendors' own wire
+/// formats. Tests script it token by token; `agenthost bench` uses it as a zero-delay upstream.
+actor FakeUpstream {
+    /// What the upstream saw of one request.
+    struct Exchange: Sendable {
+        var path: String
+        var body: JSONValue
+        var headers: HTTPFields
+        /// The client closed the connection before the scripted response was written out.
+        var abandoned = false
+        var completed = false
+    }
+
+    private var scripts: [UpstreamScript] = []
+    private let fallback: @Sendable (JSONValue) -> UpstreamScript
+    private(set) var exchanges: [Exchange] = []
+    private var portWaiters: [CheckedContinuation<Int, Never>] = []
+    private(set) var port: Int?
+
+    /// - Parameter fallback: the answer when no script is queued.
+    init(fallback: @escaping @Sendable (JSONValue) -> UpstreamScript = { _ in VendorStream.openAI(tokens: ["ok"]) }) {
+        self.fallback = fallback
+    }
+
+    /// Queues answers for the next requests, in order.
+    func enqueue(_ scripts: UpstreamScript...) {
+        self.scripts += scripts
+    }
+
+    var baseURL: String {
+        get async { "http://127.0.0.1:\(await boundPort())" }
+    }
+
+    func boundPort() async -> Int {
+        if let port { return port }
+        return await withCheckedContinuation { portWaiters.append($0) }
+    }
+
+    /// Waits until `count` exchanges have ended (completed or abandoned), for at most `timeout`.
+    func waitForEndedExchanges(_ count: Int, timeout: Duration = .seconds(5)) async -> [Exchange] {
+        let deadline = ContinuousClock.now + timeout
+        while exchanges.filter({ $0.abandoned || $0.completed }).count < count, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return exchanges
+    }
+
+    fileprivate func started(path: String, body: JSONValue, headers: HTTPFields) -> (Int, UpstreamScript) {
+        exchanges.append(Exchange(path: path, body: body, headers: headers))
+        let script = scripts.isEmpty ? fallback(body) : scripts.removeFirst()
+        return (exchanges.count - 1, script)
+    }
+
+    fileprivate func ended(_ index: Int, abandoned: Bool) {
+        if abandoned { exchanges[index].abandoned = true } else { exchanges[index].completed = true }
+    }
+
+    fileprivate func bound(to port: Int) {
+        self.port = port
+        for waiter in portWaiters { waiter.resume(returning: port) }
+        portWaiters.removeAll()
+    }
+
+    /// Serves the upstream for the duration of `body`.
+    static func run<Value: Sendable>(
+        _ upstream: FakeUpstream, _ body: @escaping @Sendable (FakeUpstream) async throws -> Value
+    ) async throws -> Value {
+        var logger = Logger(label: "fake-upstream")
+        logger.logLevel = .critical
+        let router = Router()
+        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
+            let bytes = try await request.body.collect(upTo: 16 << 20)
+            let json = (try? JSONValue(parsing: bytes.readableBytesView)) ?? .null
+            let (index, script) = await upstream.started(path: request.uri.path, body: json, headers: request.headers)
+            var headers: HTTPFields = [.contentType: script.status == 200 ? "text/event-stream" : "application/json"]
+            for (name, value) in script.headers { headers[.init(name)!] = value }
+            return Response(status: .init(code: script.status), headers: headers, body: ResponseBody { writer in
+                do {
+                    for part in script.parts {
+                        switch part {
+                        case .bytes(let text): try await writer.write(ByteBuffer(string: text))
+                        case .pause(let duration): try await Task.sleep(for: duration)
+                        case .stall: try await Task.sleep(for: .seconds(3600))
+                        }
+                    }
+                    try await writer.finish(nil)
+                    await upstream.ended(index, abandoned: false)
+                } catch {
+                    await upstream.ended(index, abandoned: true)
+                    throw error
+                }
+            })
+        }
+        for path in ["v1/chat/completions", "chat/completions", "v1/messages", "v2/chat"] {
+            router.post(RouterPath(path), use: handler)
+        }
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in await upstream.bound(to: channel.localAddress?.port ?? 0) },
+            logger: logger)
+        return try await withThrowingTaskGroup(of: Value?.self) { group in
+            group.addTask {
+                try await app.run()
+                return nil
+            }
+            group.addTask {
+                _ = await upstream.boundPort()
+                return try await body(upstream)
+            }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let result { return result }
+            }
+            throw CancellationError()
+        }
+    }
+}
