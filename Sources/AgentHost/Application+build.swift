@@ -5,6 +5,7 @@ import HummingbirdWebSocket
 import Logging
 import Prometheus
 import ServiceLifecycle
+import Tools
 
 /// The composition root: opens storage and the provider client from the configuration and builds the server.
 func buildApplication(configuration: Configuration) async throws -> some ApplicationProtocol {
@@ -12,7 +13,14 @@ func buildApplication(configuration: Configuration) async throws -> some Applica
     logger.logLevel = configuration.logLevel
     let database = try AppDatabase.openPool(directory: configuration.dataDirectory, logger: logger)
     let client = Dependencies.makeHTTPClient(timeouts: configuration.llm.timeouts)
-    let dependencies = Dependencies(database: database, httpClient: client)
+    let tools: ToolRegistry
+    do {
+        tools = try ToolRegistry.builtIn(schemaDirectory: configuration.toolSchemaDirectory)
+    } catch {
+        try await client.shutdown()
+        throw error
+    }
+    let dependencies = Dependencies(database: database, httpClient: client, tools: tools)
     do {
         try configuration.checkExposure(hasUsers: try await dependencies.accounts.hasUsers())
     } catch {
@@ -31,12 +39,17 @@ func buildApplication(configuration: Configuration) async throws -> some Applica
 func buildApplication(
     configuration: Configuration, dependencies: Dependencies, logger: Logger, services: [any Service] = []
 ) async throws -> some ApplicationProtocol {
-    let router = try await buildRouter(configuration: configuration, dependencies: dependencies, logger: logger)
+    let components = try await Components(configuration: configuration, dependencies: dependencies, logger: logger)
+    let router = components.httpRouter()
     let address = "\(configuration.host):\(configuration.port)"
     return Application(
         router: router,
+        server: .http1WebSocketUpgrade(
+            webSocketRouter: components.webSocketRouter(),
+            configuration: .init(maxFrameSize: max(configuration.agent.maxFrameBytes * 4, 1 << 20),
+                                 autoPing: .enabled(timePeriod: .seconds(30)))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "AgentHost"),
-        services: services,
+        services: services + [components.agentRunner],
         onServerRunning: { channel in
             logger.info("AgentHost ready", metadata: [
                 "address": "\(channel.localAddress?.description ?? address)",
@@ -47,41 +60,67 @@ func buildApplication(
     )
 }
 
-/// All HTTP routes, behind the request and auth middleware.
-func buildRouter(configuration: Configuration, dependencies: Dependencies, logger: Logger) async throws -> Router<AppRequestContext> {
-    let authenticator = await Authenticator.make(
-        accounts: dependencies.accounts,
-        secret: try configuration.resolvedJWTSecret(),
-        tokenLifetime: configuration.tokenLifetime
-    )
-    let metricsFactory = PrometheusMetricsFactory(registry: dependencies.metrics)
-    let telemetry = ChatTelemetry(factory: metricsFactory, store: dependencies.chats, logger: logger)
-    let pipeline = ChatPipeline(
-        store: dependencies.chats,
-        providers: ProviderCatalog(defaultSettings: configuration.llm, others: configuration.otherProviders,
-                                   client: dependencies.httpClient, logger: logger),
-        retriever: dependencies.retriever,
-        telemetry: telemetry,
-        logger: logger
-    )
+/// The long-lived parts the routes share, built once from the dependencies.
+struct Components: Sendable {
+    let configuration: Configuration
+    let dependencies: Dependencies
+    let authenticator: Authenticator
+    let metricsFactory: PrometheusMetricsFactory
+    let pipeline: ChatPipeline
+    let agentEngine: AgentEngine
+    let agentRunner: AgentRunner
 
-    let router = Router(context: AppRequestContext.self)
-    router.add(middleware: RequestMiddleware(bodyLimit: configuration.maxBodySize, metrics: metricsFactory))
-    HealthController().addRoutes(to: router.group("api"))
-    MetricsController(registry: dependencies.metrics).addRoutes(to: router)
-    AuthController(authenticator: authenticator).addRoutes(to: router.group("api/auth"))
+    init(configuration: Configuration, dependencies: Dependencies, logger: Logger) async throws {
+        self.configuration = configuration
+        self.dependencies = dependencies
+        authenticator = await Authenticator.make(
+            accounts: dependencies.accounts, secret: try configuration.resolvedJWTSecret(),
+            tokenLifetime: configuration.tokenLifetime)
+        metricsFactory = PrometheusMetricsFactory(registry: dependencies.metrics)
+        let providers = ProviderCatalog(defaultSettings: configuration.llm, others: configuration.otherProviders,
+                                        client: dependencies.httpClient, logger: logger)
+        pipeline = ChatPipeline(
+            store: dependencies.chats, providers: providers, retriever: dependencies.retriever,
+            telemetry: ChatTelemetry(factory: metricsFactory, store: dependencies.chats, logger: logger), logger: logger)
+        agentEngine = AgentEngine(
+            chats: dependencies.chats, invocations: dependencies.invocations, notes: dependencies.notes, providers: providers,
+            tools: dependencies.tools, registry: InvocationRegistry(maxConcurrentPerUser: configuration.agent.maxConcurrentPerUser),
+            limits: configuration.agent, logger: logger)
+        agentRunner = AgentRunner(engine: agentEngine)
+    }
 
-    let api = router.group("api").add(middleware: AuthMiddleware(authenticator: authenticator))
-    WorkspacesController(chats: dependencies.chats).addRoutes(to: api.group("workspaces"))
-    let chats = api.group("chats")
-    ChatsController(chats: dependencies.chats, accounts: dependencies.accounts).addRoutes(to: chats)
-    StreamChatController(chats: dependencies.chats, pipeline: pipeline, keepAliveInterval: configuration.keepAliveInterval)
-        .addRoutes(to: chats)
-    WelcomeMessagesController(chats: dependencies.chats, accounts: dependencies.accounts)
-        .addRoutes(to: api.group("welcome-messages"))
+    /// Every HTTP route, behind the request and auth middleware.
+    func httpRouter() -> Router<AppRequestContext> {
+        let router = Router(context: AppRequestContext.self)
+        router.add(middleware: RequestMiddleware(bodyLimit: configuration.maxBodySize, metrics: metricsFactory))
+        HealthController().addRoutes(to: router.group("api"))
+        MetricsController(registry: dependencies.metrics).addRoutes(to: router)
+        AuthController(authenticator: authenticator).addRoutes(to: router.group("api/auth"))
 
-    let openAI = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
-    OpenAICompatibleController(chats: dependencies.chats, pipeline: pipeline, keepAliveInterval: configuration.keepAliveInterval)
-        .addRoutes(to: openAI)
-    return router
+        let api = router.group("api").add(middleware: AuthMiddleware(authenticator: authenticator))
+        WorkspacesController(chats: dependencies.chats).addRoutes(to: api.group("workspaces"))
+        let chats = api.group("chats")
+        ChatsController(chats: dependencies.chats, accounts: dependencies.accounts).addRoutes(to: chats)
+        StreamChatController(chats: dependencies.chats, pipeline: pipeline, keepAliveInterval: configuration.keepAliveInterval)
+            .addRoutes(to: chats)
+        WelcomeMessagesController(chats: dependencies.chats, accounts: dependencies.accounts)
+            .addRoutes(to: api.group("welcome-messages"))
+        AgentInvocationsController(engine: agentEngine, runner: agentRunner, chats: dependencies.chats,
+                                   invocations: dependencies.invocations, keepAliveInterval: configuration.keepAliveInterval)
+            .addRoutes(to: api.group("agent/invocations"))
+
+        let openAI = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
+        OpenAICompatibleController(chats: dependencies.chats, pipeline: pipeline, keepAliveInterval: configuration.keepAliveInterval)
+            .addRoutes(to: openAI)
+        return router
+    }
+
+    /// WebSocket routes: authenticated before the upgrade (PROTOCOL §2).
+    func webSocketRouter() -> Router<AppRequestContext> {
+        let router = Router(context: AppRequestContext.self)
+        router.add(middleware: RequestMiddleware(bodyLimit: configuration.maxBodySize, metrics: metricsFactory))
+        router.add(middleware: AuthMiddleware(authenticator: authenticator))
+        AgentSocketController(engine: agentEngine, runner: agentRunner, chats: dependencies.chats).addRoutes(to: router)
+        return router
+    }
 }

@@ -3,6 +3,7 @@ import ChatBridge
 import Foundation
 import GRDB
 import Prometheus
+import Tools
 
 /// The services the routes are built from. Production opens them from the configuration; tests
 /// pass their own (an in-memory database, a shared HTTP client).
@@ -10,16 +11,24 @@ struct Dependencies: Sendable {
     var database: any DatabaseWriter
     var chats: any ChatStore
     var accounts: any AccountStore
+    var notes: any NoteStore
+    var invocations: any InvocationStore
+    /// The server tools, paired with their schemas.
+    var tools: ToolRegistry
     /// Reaches the model providers; its owner shuts it down.
     var httpClient: HTTPClient
     var metrics: PrometheusCollectorRegistry
     var retriever: any Retriever
 
-    init(database: any DatabaseWriter, httpClient: HTTPClient, retriever: any Retriever = NoDocumentsRetriever()) {
+    init(database: any DatabaseWriter, httpClient: HTTPClient, tools: ToolRegistry,
+         retriever: any Retriever = NoDocumentsRetriever()) {
         let store = SQLiteStore(writer: database)
         self.database = database
         self.chats = store
         self.accounts = store
+        self.notes = store
+        self.invocations = store
+        self.tools = tools
         self.httpClient = httpClient
         self.metrics = PrometheusCollectorRegistry()
         self.retriever = retriever
@@ -33,5 +42,16 @@ struct Dependencies: Sendable {
         configuration.redirectConfiguration = .disallow
         configuration.httpVersion = .http1Only
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+}
+
+extension ToolRegistry {
+    /// The built-in tools paired with the schemas in `directory` (found by ``ToolRegistry/locateSchemaDirectory(explicit:)``).
+    static func builtIn(schemaDirectory explicit: String?) throws -> ToolRegistry {
+        guard let directory = ToolRegistry.locateSchemaDirectory(explicit: explicit) else {
+            throw ConfigurationError(
+                "No tool-schemas directory found. Run from the repository root, or set --tool-schemas / AGENTHOST_TOOL_SCHEMAS.")
+        }
+        return try ToolRegistry(schemaDirectory: directory, tools: ToolRegistry.builtInTools())
     }
 }

@@ -6,6 +6,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Testing
+import Tools
 
 @testable import AgentHost
 
@@ -25,7 +26,7 @@ struct TestHarness: Sendable {
     var store: SQLiteStore { dependencies.chats as! SQLiteStore }
 
     init(configure: (inout Configuration) -> Void = { _ in }) async throws {
-        dependencies = Dependencies(database: try AppDatabase.inMemory(), httpClient: Self.httpClient)
+        dependencies = Dependencies(database: try AppDatabase.inMemory(), httpClient: Self.httpClient, tools: try Self.tools())
         var configuration = Configuration()
         configuration.jwtSecret = Self.secret
         configuration.port = 0
@@ -33,6 +34,12 @@ struct TestHarness: Sendable {
         self.configuration = configuration
         authenticator = await Authenticator.make(
             accounts: dependencies.accounts, secret: Self.secret, tokenLifetime: configuration.tokenLifetime)
+    }
+
+    /// The built-in tools with the repository's schemas.
+    static func tools() throws -> ToolRegistry {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return try ToolRegistry(schemaDirectory: root.appendingPathComponent("tool-schemas"), tools: ToolRegistry.builtInTools())
     }
 
     func makeApplication() async throws -> some ApplicationProtocol {

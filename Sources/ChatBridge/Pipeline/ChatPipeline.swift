@@ -196,7 +196,7 @@ public struct ChatPipeline: Sendable {
 
     /// Runs `work` to completion even if the calling task is cancelled (GRDB refuses to start work
     /// in a cancelled task), still awaiting it so nothing outlives the caller.
-    static func detachedFromCancellation(_ work: @escaping @Sendable () async -> Void) async {
+    public static func detachedFromCancellation(_ work: @escaping @Sendable () async -> Void) async {
         guard Task.isCancelled else { return await work() }
         await Task { await work() }.value
     }

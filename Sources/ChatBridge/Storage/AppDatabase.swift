@@ -48,6 +48,17 @@ public enum AppDatabase {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1_foundation", migrate: createFoundationSchema)
+        migrator.registerMigration("v2_workspace_notes") { db in
+            try db.create(table: "workspace_notes") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("workspace_id", .integer).notNull().references("workspaces", onDelete: .cascade)
+                t.column("user_id", .integer).references("users", onDelete: .cascade)
+                t.column("title", .text).notNull()
+                t.column("content", .text).notNull()
+                t.column("created_at", .datetime).notNull()
+            }
+            try db.create(index: "workspace_notes_by_owner", on: "workspace_notes", columns: ["workspace_id", "user_id", "id"])
+        }
         return migrator
     }
 

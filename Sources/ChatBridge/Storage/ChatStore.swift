@@ -32,6 +32,10 @@ public protocol ChatStore: Sendable {
     /// The last `limit` included, completed chats of a conversation, oldest first, for context.
     func contextWindow(_ conversation: Conversation, limit: Int) async throws -> [Chat]
 
+    /// The viewer's completed chats of a workspace whose prompt or response contains every word of
+    /// `text`, newest first.
+    func searchChats(workspaceId: Int64, text: String, viewer: Viewer, limit: Int) async throws -> [Chat]
+
     // Welcome messages
     func welcomeMessages(forUserId userId: Int64?) async throws -> [WelcomeMessage]
     func addWelcomeMessage(_ message: WelcomeMessage) async throws -> WelcomeMessage

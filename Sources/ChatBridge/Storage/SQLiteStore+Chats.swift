@@ -194,6 +194,21 @@ extension SQLiteStore: ChatStore {
         }
     }
 
+    public func searchChats(workspaceId: Int64, text: String, viewer: Viewer, limit: Int) async throws -> [Chat] {
+        let words = text.split(whereSeparator: \.isWhitespace).map(String.init).prefix(8)
+        guard !words.isEmpty else { return [] }
+        return try await writer.read { db in
+            var request = Chat.filter(Column("workspace_id") == workspaceId && Column("status") == Chat.Status.completed.rawValue)
+            if !viewer.isAdmin { request = request.filter(Column("user_id") == viewer.userId) }
+            for word in words {
+                let pattern = "%" + word.replacingOccurrences(of: "\\", with: "\\\\")
+                    .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+                request = request.filter(sql: "(prompt LIKE ? ESCAPE '\\' OR response LIKE ? ESCAPE '\\')", arguments: [pattern, pattern])
+            }
+            return try request.order(Column("id").desc).limit(limit).fetchAll(db)
+        }
+    }
+
     // MARK: Welcome messages and telemetry
 
     public func welcomeMessages(forUserId userId: Int64?) async throws -> [WelcomeMessage] {

@@ -1,0 +1,147 @@
+import ChatBridge
+import Foundation
+import Hummingbird
+
+/// REST parity for agents (PROTOCOL §3): the same runs and frames over HTTP and SSE, for clients
+/// behind proxies that block WebSockets and for batch workflows.
+struct AgentInvocationsController {
+    let engine: AgentEngine
+    let runner: AgentRunner
+    let chats: any ChatStore
+    let invocations: any InvocationStore
+    let keepAliveInterval: Duration
+
+    struct StartRequest: Decodable {
+        var workspace: String
+    }
+
+    struct Accepted: ResponseEncodable {
+        var accepted = true
+    }
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.post(use: start)
+        group.get(":id", use: show)
+        group.get(":id/events", use: events)
+        group.post(":id/tool_results", use: toolResult)
+        group.post(":id/approvals", use: approval)
+        group.post(":id/cancel", use: cancel)
+    }
+
+    /// Starts a run and streams its frames as SSE (`id:` is the frame's `seq`).
+    @Sendable func start(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let principal = try context.identity()
+        let body = try await request.body.collect(upTo: context.maxUploadSize)
+        let target = try APICoding.decode(StartRequest.self, from: body.readableBytesView)
+        let invoke = try APICoding.decode(AgentInvokeRequest.self, from: body.readableBytesView)
+        let workspace = try await chats.requireWorkspace(slug: target.workspace)
+        let run = try await engine.start(invoke, workspace: workspace, principal: principal)
+        let response = stream(run.invocation, after: -1)
+        runner.submit(run)
+        return response
+    }
+
+    /// The stored run: status, every step, call, argument, result, duration and usage.
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let principal = try context.identity()
+        let id = try context.parameters.require("id")
+        guard let (record, steps) = try await invocations.invocation(id: id, viewer: principal.viewer) else {
+            throw APIError.notFound("Invocation '\(id)'")
+        }
+        let live = engine.registry.lookup(id)
+        let json = InvocationRepresentation.json(record, steps: steps, liveEventCount: live?.eventCount)
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: json.serialized())))
+    }
+
+    /// Replays the frames after `after_seq`, then follows the run live until it ends.
+    @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let principal = try context.identity()
+        let id = try context.parameters.require("id")
+        let afterSeq = try QueryParameters(request).int("after_seq", default: -1, range: -1...Int.max)
+        guard let invocation = engine.registry.lookup(id) else {
+            if try await invocations.invocation(id: id, viewer: principal.viewer) != nil {
+                throw APIError.notFound("The frames of invocation '\(id)' are no longer in memory; GET /api/agent/invocations/\(id) has the stored run")
+            }
+            throw APIError.notFound("Invocation '\(id)'")
+        }
+        _ = try engine.liveInvocation(invocation.id, workspaceSlug: nil, viewer: principal.viewer)
+        return stream(invocation, after: afterSeq)
+    }
+
+    @Sendable func toolResult(_ request: Request, context: AppRequestContext) async throws -> Accepted {
+        let invocation = try live(context)
+        try engine.deliver(try await request.decode(as: ToolResultCommand.self, context: context), to: invocation)
+        return Accepted()
+    }
+
+    @Sendable func approval(_ request: Request, context: AppRequestContext) async throws -> Accepted {
+        let invocation = try live(context)
+        try engine.deliver(try await request.decode(as: ApprovalCommand.self, context: context), to: invocation)
+        return Accepted()
+    }
+
+    @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Accepted> {
+        try live(context).requestCancel()
+        return EditedResponse(status: .accepted, response: Accepted())
+    }
+
+    private func live(_ context: AppRequestContext) throws -> Invocation {
+        try engine.liveInvocation(try context.parameters.require("id"), workspaceSlug: nil, viewer: try context.identity().viewer)
+    }
+
+    /// SSE of a run's frames; leaving the stream leaves the run waiting for a resume.
+    private func stream(_ invocation: Invocation, after afterSeq: Int) -> Response {
+        let (subscription, events) = invocation.subscribe(after: afterSeq)
+        return SSE.response { writer in
+            defer { invocation.unsubscribe(subscription) }
+            try await SSE.stream(keepAlive: keepAliveInterval, to: &writer) { send in
+                for await event in events {
+                    await send(SSE.event(type: event.type, id: event.seq, data: event.json(invocationId: invocation.id)))
+                }
+            }
+        }
+    }
+}
+
+/// `GET /api/agent/invocations/{id}`.
+enum InvocationRepresentation {
+    static func json(_ record: AgentInvocation, steps: [AgentStep], liveEventCount: Int?) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "invocation_id": .string(record.id), "status": .string(record.status.rawValue), "message": .string(record.message),
+            "response": .string(record.response), "db_id": record.chatId.map { .number(Double($0)) } ?? .null,
+            "request_id": record.requestId.map(JSONValue.string) ?? .null, "steps": .number(Double(record.steps)),
+            "max_steps": .number(Double(record.maxSteps)), "client_tools": record.clientTools,
+            "usage": ["prompt_tokens": .number(Double(record.promptTokens)), "completion_tokens": .number(Double(record.completionTokens))],
+            "error": record.error.map(JSONValue.string) ?? .null,
+            "created_at": .string(Timestamp.string(from: record.createdAt)),
+            "finished_at": record.finishedAt.map { .string(Timestamp.string(from: $0)) } ?? .null,
+            "live": .bool(liveEventCount != nil && record.status == .running),
+        ]
+        if let finishedAt = record.finishedAt {
+            object["duration_ms"] = .number((finishedAt.timeIntervalSince(record.createdAt) * 1000).rounded())
+        }
+        var byStep: [Int: (llm: AgentStep?, calls: [AgentStep])] = [:]
+        for step in steps {
+            if step.kind == .llm { byStep[step.step, default: (nil, [])].llm = step } else { byStep[step.step, default: (nil, [])].calls.append(step) }
+        }
+        object["step_log"] = .array(byStep.keys.sorted().map { number in
+            let entry = byStep[number]!
+            var json: [String: JSONValue] = ["step": .number(Double(number))]
+            if let llm = entry.llm {
+                json["text"] = .string(llm.text ?? "")
+                json["usage"] = ["prompt_tokens": .number(Double(llm.promptTokens ?? 0)), "completion_tokens": .number(Double(llm.completionTokens ?? 0))]
+                json["duration_ms"] = .number((llm.durationMs ?? 0).rounded3)
+                json["started_at"] = .string(Timestamp.string(from: llm.startedAt))
+            }
+            json["tool_calls"] = .array(entry.calls.map { call in
+                ["call_id": call.callId.map(JSONValue.string) ?? .null, "name": call.name.map(JSONValue.string) ?? .null,
+                 "executor": call.executor.map(JSONValue.string) ?? .null, "arguments": call.arguments ?? .null,
+                 "output": call.output ?? .null, "is_error": .bool(call.isError ?? false),
+                 "duration_ms": .number((call.durationMs ?? 0).rounded3), "started_at": .string(Timestamp.string(from: call.startedAt))]
+            })
+            return .object(json)
+        })
+        return .object(object)
+    }
+}

@@ -1,0 +1,189 @@
+import ChatBridge
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import Synchronization
+
+/// `ws/agent/{workspace_slug}/` (PROTOCOL §6): invoke agents, answer client tool calls and approvals,
+/// cancel, and resume after a dropped connection. A bad frame gets an `error` frame; the socket stays open.
+struct AgentSocketController {
+    let engine: AgentEngine
+    let runner: AgentRunner
+    let chats: any ChatStore
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.ws("ws/agent/:slug") { request, context in
+            _ = try context.identity()
+            _ = try await chats.requireWorkspace(slug: context.parameters.require("slug"))
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            let principal = try context.requestContext.identity()
+            let slug = try context.requestContext.parameters.require("slug")
+            let workspace = try await chats.requireWorkspace(slug: slug)
+            var logger = context.logger
+            logger[metadataKey: "workspace"] = .string(slug)
+            let session = AgentSocketSession(engine: engine, runner: runner, workspace: workspace, principal: principal,
+                                             logger: logger)
+            try await session.run(inbound: inbound, outbound: outbound)
+        }
+    }
+}
+
+/// One agent WebSocket: reads frames, dispatches them, and writes every subscribed run's events.
+final class AgentSocketSession: Sendable {
+    let engine: AgentEngine
+    let runner: AgentRunner
+    let workspace: Workspace
+    let principal: Principal
+    let logger: Logger
+
+    /// Runs this connection is subscribed to, with their subscription ids.
+    private let subscriptions = Mutex<[String: UUID]>([:])
+
+    init(engine: AgentEngine, runner: AgentRunner, workspace: Workspace, principal: Principal, logger: Logger) {
+        self.engine = engine
+        self.runner = runner
+        self.workspace = workspace
+        self.principal = principal
+        self.logger = logger
+    }
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        let (outgoing, send) = AsyncStream<JSONValue>.makeStream()
+        defer {
+            // The runs keep going; they wait for a resume from another connection.
+            for (invocationId, subscription) in subscriptions.withLock({ $0 }) {
+                engine.registry.lookup(invocationId)?.unsubscribe(subscription)
+            }
+        }
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask {
+                for await frame in outgoing {
+                    try await outbound.write(.text(frame.serializedString))
+                }
+            }
+            var reader = WebSocketMessageReader(maxBytes: engine.limits.maxFrameBytes)
+            for try await frame in inbound {
+                switch reader.consume(frame) {
+                case .incomplete:
+                    continue
+                case .tooLarge(let size):
+                    send.yield(APIError(.tooLarge, "The frame is \(size) bytes; the limit is \(engine.limits.maxFrameBytes).").frame())
+                case .binary:
+                    send.yield(APIError(.invalidJSON, "Send JSON as text frames, not binary.").frame())
+                case .text(let bytes):
+                    await handle(bytes, send: send, group: &group)
+                }
+            }
+            send.finish()
+            group.cancelAll()
+        }
+    }
+
+    private func handle(_ bytes: [UInt8], send: AsyncStream<JSONValue>.Continuation,
+                        group: inout ThrowingDiscardingTaskGroup<any Error>) async {
+        let frame: JSONValue
+        do {
+            frame = try JSONValue(parsing: bytes)
+        } catch {
+            send.yield(APIError(.invalidJSON, "The frame is not valid JSON.").frame())
+            return
+        }
+        guard case .object = frame, let type = frame["type"]?.stringValue else {
+            send.yield(APIError.validation("A frame is a JSON object with a string 'type'.").frame())
+            return
+        }
+        var ids: [String: JSONValue] = [:]
+        if let invocationId = frame["invocation_id"] { ids["invocation_id"] = invocationId }
+        if let callId = frame["call_id"] { ids["call_id"] = callId }
+        if let requestId = frame["request_id"] { ids["request_id"] = requestId }
+        do {
+            switch type {
+            case "agent_invoke":
+                let request = try APICoding.decode(AgentInvokeRequest.self, from: bytes)
+                let run = try await engine.start(request, workspace: workspace, principal: principal)
+                subscribe(run.invocation, after: -1, send: send, group: &group)
+                runner.submit(run)
+            case "tool_result":
+                let command = try APICoding.decode(ToolResultCommand.self, from: bytes)
+                let invocation = try engine.liveInvocation(try required(command.invocationId), workspaceSlug: workspace.slug,
+                                                           viewer: principal.viewer)
+                try engine.deliver(command, to: invocation)
+            case "approval":
+                let command = try APICoding.decode(ApprovalCommand.self, from: bytes)
+                let invocation = try engine.liveInvocation(try required(command.invocationId), workspaceSlug: workspace.slug,
+                                                           viewer: principal.viewer)
+                try engine.deliver(command, to: invocation)
+            case "cancel":
+                let command = try APICoding.decode(InvocationCommand.self, from: bytes)
+                try engine.liveInvocation(command.invocationId, workspaceSlug: workspace.slug, viewer: principal.viewer)
+                    .requestCancel()
+            case "resume":
+                let command = try APICoding.decode(ResumeCommand.self, from: bytes)
+                let invocation = try engine.liveInvocation(command.invocationId, workspaceSlug: workspace.slug, viewer: principal.viewer)
+                subscribe(invocation, after: command.afterSeq ?? -1, send: send, group: &group)
+            case "ping":
+                send.yield(["type": "pong"])
+            default:
+                throw APIError(.unknownType, "Unknown frame type '\(type)'. Send agent_invoke, tool_result, approval, cancel, resume or ping.")
+            }
+        } catch {
+            let apiError = APIError.from(error)
+            if apiError.code == .internal { logger.error("agent frame failed", metadata: ["error": "\(error)"]) }
+            send.yield(apiError.frame(ids))
+        }
+    }
+
+    private func required(_ invocationId: String?) throws -> String {
+        guard let invocationId else { throw APIError.validation("Missing required field 'invocation_id'.") }
+        return invocationId
+    }
+
+    /// Streams a run's events (from `afterSeq`) to this connection until the run ends or the socket closes.
+    private func subscribe(_ invocation: Invocation, after afterSeq: Int, send: AsyncStream<JSONValue>.Continuation,
+                           group: inout ThrowingDiscardingTaskGroup<any Error>) {
+        let (id, stream) = invocation.subscribe(after: afterSeq)
+        let previous = subscriptions.withLock { $0.updateValue(id, forKey: invocation.id) }
+        if let previous { invocation.unsubscribe(previous) }
+        group.addTask {
+            for await event in stream { send.yield(event.json(invocationId: invocation.id)) }
+            self.subscriptions.withLock { if $0[invocation.id] == id { $0.removeValue(forKey: invocation.id) } }
+        }
+    }
+}
+
+/// Assembles WebSocket messages from frames, refusing oversize ones without closing the socket.
+struct WebSocketMessageReader {
+    enum Result {
+        case incomplete
+        case text([UInt8])
+        case binary
+        case tooLarge(Int)
+    }
+
+    let maxBytes: Int
+    private var bytes: [UInt8] = []
+    private var size = 0
+    private var isText = true
+
+    init(maxBytes: Int) {
+        self.maxBytes = maxBytes
+    }
+
+    mutating func consume(_ frame: WebSocketDataFrame) -> Result {
+        if frame.opcode != .continuation {
+            bytes.removeAll(keepingCapacity: true)
+            size = 0
+            isText = frame.opcode == .text
+        }
+        size += frame.data.readableBytes
+        // Past the limit the rest of the message is counted but not kept.
+        if size <= maxBytes { bytes.append(contentsOf: frame.data.readableBytesView) } else { bytes.removeAll() }
+        guard frame.fin else { return .incomplete }
+        defer { bytes.removeAll(keepingCapacity: true) }
+        if size > maxBytes { return .tooLarge(size) }
+        return isText ? .text(bytes) : .binary
+    }
+}

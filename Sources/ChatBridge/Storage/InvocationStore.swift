@@ -1,0 +1,38 @@
+import Foundation
+import GRDB
+
+/// Agent runs and their steps, so a run can be inspected after the fact.
+public protocol InvocationStore: Sendable {
+    func createInvocation(_ invocation: AgentInvocation) async throws
+    func recordStep(_ step: AgentStep) async throws
+    func finishInvocation(_ invocation: AgentInvocation) async throws
+    /// A run and its steps in order, when the viewer may see it.
+    func invocation(id: String, viewer: Viewer) async throws -> (AgentInvocation, [AgentStep])?
+}
+
+extension SQLiteStore: InvocationStore {
+    public func createInvocation(_ invocation: AgentInvocation) async throws {
+        try await writer.write { db in try invocation.insert(db) }
+    }
+
+    public func recordStep(_ step: AgentStep) async throws {
+        try await writer.write { db in
+            var step = step
+            try step.insert(db)
+        }
+    }
+
+    public func finishInvocation(_ invocation: AgentInvocation) async throws {
+        try await writer.write { db in try invocation.update(db) }
+    }
+
+    public func invocation(id: String, viewer: Viewer) async throws -> (AgentInvocation, [AgentStep])? {
+        try await writer.read { db in
+            guard let invocation = try AgentInvocation.fetchOne(db, key: id), viewer.mayAccess(ownerId: invocation.userId) else {
+                return nil
+            }
+            let steps = try AgentStep.filter(Column("invocation_id") == id).order(Column("id")).fetchAll(db)
+            return (invocation, steps)
+        }
+    }
+}
