@@ -30,7 +30,7 @@ struct Configuration: Sendable {
 
     /// Where the README's run command starts the bundled local model.
     static let localModelURL = "http://127.0.0.1:8088/v1"
-    static let localModelName = "smollm2-135m-instruct"
+    static let localModelName = "SmolLM2-135M-Instruct"
 
     /// Whether `host` only accepts connections from this machine.
     var listensOnLoopbackOnly: Bool {

@@ -41,6 +41,8 @@ struct Dependencies: Sendable {
         configuration.decompression = .disabled
         configuration.redirectConfiguration = .disallow
         configuration.httpVersion = .http1Only
+        // The default of 8 connections per host would queue every stream beyond the eighth.
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 4096
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 }

@@ -43,6 +43,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("llm-idle-timeout"), help: "Seconds of upstream silence before a stream fails. Env: AGENTHOST_LLM_IDLE_TIMEOUT. Default: 60")
     var llmIdleTimeout: Int?
 
+    @Option(name: .customLong("tool-schemas"), help: "Directory of the server tools' JSON schemas. Env: AGENTHOST_TOOL_SCHEMAS. Default: ./tool-schemas, else next to the build")
+    var toolSchemas: String?
+
     @Flag(name: .customLong("allow-unauthenticated"), help: "Allow single-user mode (no users, no credentials) on a non-loopback address. Env: AGENTHOST_ALLOW_UNAUTHENTICATED=1")
     var allowUnauthenticated = false
 
@@ -89,6 +92,7 @@ struct ServeCommand: AsyncParsableCommand {
             guard idle > 0 else { throw ValidationError("The idle timeout must be positive.") }
             configuration.llm.timeouts.idle = .seconds(idle)
         }
+        configuration.toolSchemaDirectory = toolSchemas
         configuration.allowUnauthenticated = allowUnauthenticated
             || ["1", "true", "yes"].contains(Environment.value("AGENTHOST_ALLOW_UNAUTHENTICATED")?.lowercased() ?? "")
         return configuration

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs every test: the Swift suites (unit and integration, against scripted fake upstreams on real
+# sockets), then the end-to-end suite (Python clients: httpx, openai, websockets) against a real
+# agenthost server talking to the real local model.
+#
+#   scripts/test.sh              everything
+#   SKIP_E2E=1 scripts/test.sh   Swift suites only
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+repo="$(pwd)"
+
+if ! command -v swift >/dev/null && [[ -x /opt/swift/usr/bin/swift ]]; then export PATH="/opt/swift/usr/bin:$PATH"; fi
+
+echo "== Swift tests" >&2
+swift build --build-tests >&2
+swift test --skip-build
+
+if [[ "${SKIP_E2E:-}" == 1 ]]; then exit 0; fi
+
+echo "== End-to-end tests (real local model)" >&2
+scripts/llm-venv.sh >/dev/null
+work="$(mktemp -d)"
+free_port() { "$repo/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+llm_port="$(free_port)"
+server_pid=""
+cleanup() {
+  [[ -n "$server_pid" ]] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  AGENTHOST_LOCAL_LLM_PORT="$llm_port" AGENTHOST_LLM_PIDFILE="$work/llm.pid" scripts/llm-server.sh stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+llm_url="$(AGENTHOST_LOCAL_LLM_PORT="$llm_port" AGENTHOST_LLM_PIDFILE="$work/llm.pid" AGENTHOST_LLM_LOG="$work/llm.log" \
+  scripts/llm-server.sh start | awk '/^ready /{print $2}')"
+port="$(free_port)"
+"$(swift build --show-bin-path)/agenthost" serve --port "$port" --data-dir "$work/data" \
+  --llm-provider openai --llm-base-url "$llm_url" --llm-model SmolLM2-135M-Instruct --log-level warning \
+  2> "$work/agenthost.log" &
+server_pid=$!
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$port/api/health" >/dev/null 2>&1 && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/agenthost.log" >&2; exit 1; }
+  sleep 0.1
+done
+
+AGENTHOST_URL="http://127.0.0.1:$port" AGENTHOST_DATA_DIR="$work/data" AGENTHOST_BIN="$(swift build --show-bin-path)/agenthost" \
+  "$repo/.venv/bin/python" -m pytest -q -p no:cacheprovider Tests/e2e || { echo "--- agenthost log" >&2; tail -50 "$work/agenthost.log" >&2; exit 1; }
