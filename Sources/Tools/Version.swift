@@ -1,2 +1,0 @@
-import ChatBridge
-public enum ToolsVersion { public static let value = "0.1.0" }
