@@ -39,11 +39,22 @@
 #     is rendered correctly, and this handler honours OpenAI `tools` with
 #     `tool_choice: {"type":"function","function":{"name":...}}` by listing the
 #     tools in the system message and constraining the output to the
-#     function's JSON schema with a grammar -> always valid `tool_calls`.
-#   * 1 thread: on 2 cores, llama.cpp's 2-thread mode is ~1.5x faster when the
-#     machine is idle but collapses (5-10x slower) as soon as something else
-#     (swift build, tests) uses a core, since its threads wait on each other.
-#     1 thread gives steady ~40 tok/s whatever else runs.
+#     function's JSON schema with a grammar -> always a `tool_calls` answer
+#     (measured: 16/16 valid JSON, 12/16 with the right city).
+#     Its limits: messages with role "tool" are dropped from the prompt;
+#     assistant messages need a string "content" ("" with tool_calls, not
+#     null and not missing); tool_choice "required" -> HTTP 500; "auto" works
+#     only without streaming (streaming -> HTTP 200 with an empty body);
+#     `tools` without `tool_choice` are ignored; the request `seed` is ignored
+#     (use temperature 0 for repeatable output).
+#     AGENTHOST_LLM_CHAT_FORMAT=chat_template.default uses the GGUF's own
+#     template instead: tool results reach the model, "required"/"auto" fall
+#     back to plain text, forced calls still use the schema grammar but the
+#     tools are not described to the model (13/16 valid JSON, 7/16 right city).
+#   * 1 thread: on 2 cores, llama.cpp with 2 threads is faster when the machine
+#     is idle (~85 tok/s vs ~60) but collapses to 3-8 tok/s as soon as something
+#     else (swift build, tests) uses a core, since its threads wait on each
+#     other; 1 thread stays at 45-70 tok/s whatever else runs.
 #   * --interrupt_requests False: by default a new request cuts off a running
 #     stream (it ends with [DONE] mid-answer); with False requests queue.
 set -euo pipefail
@@ -195,10 +206,11 @@ cmd_stop() {
         log "not running"
         return 0
     fi
-    # uvicorn shuts down gracefully on the first SIGTERM (waits for the running
-    # generation), and forces the exit on the second one.
+    # An idle server exits on SIGTERM at once; a busy one waits for its running
+    # generation (even a second SIGTERM does not interrupt llama.cpp's worker
+    # thread), so it gets SIGKILL after 3 s.
     local i sig
-    for sig in TERM TERM KILL; do
+    for sig in TERM KILL; do
         kill "-$sig" "$pid" 2>/dev/null || true
         for (( i = 0; i < 30; i++ )); do
             kill -0 "$pid" 2>/dev/null || break 2

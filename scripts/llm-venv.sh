@@ -34,7 +34,7 @@ PYTHON_BOOTSTRAP="${PYTHON:-python3}"
 LLAMA_CPP_VERSION="0.3.36"
 SMOLLM2_VERSION="0.1.2"
 # Test clients, pinned so that every machine gets the same thing.
-CLIENT_REQUIREMENTS=("openai==3.57.0" "websockets==17.4" "httpx==0.28.1")
+CLIENT_REQUIREMENTS=("openai==3.57.0" "websockets==17.4" "httpx==0.28.1" "pytest==9.0.3")
 
 # CPU-only llama.cpp build. LLAVA_BUILD=OFF skips the multimodal (mtmd) library,
 # which the text-only server never loads and which is a large part of the build.

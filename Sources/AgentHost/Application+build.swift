@@ -49,7 +49,7 @@ func buildApplication(
             configuration: .init(maxFrameSize: max(configuration.agent.maxFrameBytes * 4, 1 << 20),
                                  autoPing: .enabled(timePeriod: .seconds(30)))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "AgentHost"),
-        services: services + [components.agentRunner],
+        services: services + [components.agentRunner, components.jobRunner],
         onServerRunning: { channel in
             logger.info("AgentHost ready", metadata: [
                 "address": "\(channel.localAddress?.description ?? address)",
@@ -69,6 +69,10 @@ struct Components: Sendable {
     let pipeline: ChatPipeline
     let agentEngine: AgentEngine
     let agentRunner: AgentRunner
+    /// Owns chat generations started over `ws/chat`, which outlive the socket that started them.
+    let jobRunner = JobRunner()
+    let roomBus: any RoomBus = LocalRoomBus()
+    let generations = ChatGenerations()
 
     init(configuration: Configuration, dependencies: Dependencies, logger: Logger) async throws {
         self.configuration = configuration
@@ -121,6 +125,9 @@ struct Components: Sendable {
         router.add(middleware: RequestMiddleware(bodyLimit: configuration.maxBodySize, metrics: metricsFactory))
         router.add(middleware: AuthMiddleware(authenticator: authenticator))
         AgentSocketController(engine: agentEngine, runner: agentRunner, chats: dependencies.chats).addRoutes(to: router)
+        ChatSocketController(chats: dependencies.chats, pipeline: pipeline, bus: roomBus, runner: jobRunner,
+                             generations: generations, limits: configuration.chatSocket, metrics: metricsFactory)
+            .addRoutes(to: router)
         return router
     }
 }

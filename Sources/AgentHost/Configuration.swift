@@ -21,6 +21,8 @@ struct Configuration: Sendable {
     var llm = ProviderSettings(kind: .openai, baseURL: Configuration.localModelURL, apiKey: nil, model: Configuration.localModelName)
     /// Providers a workspace may switch to besides the default (those with an API key in the environment).
     var otherProviders: [ProviderSettings] = []
+    /// Limits of `ws/chat`.
+    var chatSocket = ChatSocketLimits()
     /// Limits of the agent engine.
     var agent = AgentLimits()
     /// Where the server tools' schemas are; found automatically when `nil`.

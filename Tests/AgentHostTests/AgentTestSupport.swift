@@ -10,7 +10,7 @@ import WSClient
 @testable import AgentHost
 
 /// A test's end of an agent WebSocket: send frames, read frames in order.
-final class AgentSocket: @unchecked Sendable {
+final class TestSocket: @unchecked Sendable {
     // Used only from the connection handler's task.
     private var inbound: WebSocketInboundMessageStream.AsyncIterator
     private let outbound: WebSocketOutboundWriter
@@ -18,7 +18,7 @@ final class AgentSocket: @unchecked Sendable {
     private(set) var received: [JSONValue] = []
 
     init(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) {
-        self.inbound = inbound.messages(maxSize: 1 << 22).makeAsyncIterator()
+        self.inbound = inbound.messages(maxSize: 1 << 26).makeAsyncIterator()
         self.outbound = outbound
     }
 
@@ -65,13 +65,31 @@ final class AgentSocket: @unchecked Sendable {
 
 extension TestClientProtocol {
     /// Connects to `ws/agent/{slug}/` and runs `body` with the socket.
-    func agentSocket(_ slug: String, token: String? = nil, _ body: @escaping @Sendable (AgentSocket) async throws -> Void) async throws {
+    func agentSocket(_ slug: String, token: String? = nil, _ body: @escaping @Sendable (TestSocket) async throws -> Void) async throws {
         var logger = Logger(label: "ws-test")
         logger.logLevel = .warning
         var path = "/ws/agent/\(slug)/"
         if let token { path += "?token=\(token)" }
-        try await ws(path, logger: logger) { inbound, outbound, _ in
-            let socket = AgentSocket(inbound: inbound, outbound: outbound)
+        try await ws(path, configuration: .init(maxFrameSize: 1 << 26), logger: logger) { inbound, outbound, _ in
+            let socket = TestSocket(inbound: inbound, outbound: outbound)
+            try await body(socket)
+            try? await socket.close()
+        }
+    }
+}
+
+extension TestClientProtocol {
+    /// Connects to `ws/chat/{slug}/` and runs `body` with the socket.
+    func chatSocket(_ slug: String, thread: String? = nil, token: String? = nil,
+                    _ body: @escaping @Sendable (TestSocket) async throws -> Void) async throws {
+        var logger = Logger(label: "ws-test")
+        logger.logLevel = .warning
+        var query: [String] = []
+        if let thread { query.append("thread=\(thread)") }
+        if let token { query.append("token=\(token)") }
+        let path = "/ws/chat/\(slug)/" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        try await ws(path, configuration: .init(maxFrameSize: 1 << 26), logger: logger) { inbound, outbound, _ in
+            let socket = TestSocket(inbound: inbound, outbound: outbound)
             try await body(socket)
             try? await socket.close()
         }

@@ -11,12 +11,13 @@ import Testing
 struct ProviderStreamingTests {
     static let logger = Logger(label: "test")
 
-    static func provider(_ kind: ProviderSettings.Kind, baseURL: String, retries: Int = 2) -> any LLMProvider {
+    static func provider(_ kind: ProviderSettings.Kind, baseURL: String, retries: Int = 2, impatient: Bool = false) -> any LLMProvider {
         let settings = ProviderSettings(
             kind: kind, baseURL: kind == .openai ? baseURL + "/v1" : baseURL, apiKey: "test-key", model: "fake",
             timeouts: .init(connect: .seconds(2), firstToken: .seconds(5), idle: .seconds(1)),
             retry: .init(maxRetries: retries, initialBackoff: .milliseconds(20)))
-        return ProviderCatalog(defaultSettings: settings, client: TestHarness.httpClient, logger: logger)
+        return ProviderCatalog(defaultSettings: settings, client: impatient ? TestHarness.impatientClient : TestHarness.httpClient,
+                               logger: logger)
             .makeProvider(settings)
     }
 
@@ -119,12 +120,29 @@ struct ProviderStreamingTests {
         }
     }
 
+    /// llama.cpp's server answers a failure inside a stream with HTTP 200 and an empty body.
+    @Test func streamCutBeforeItsEndMarkerIsAnError() async throws {
+        try await FakeUpstream.run(FakeUpstream()) { upstream in
+            await upstream.enqueue(UpstreamScript(parts: []),
+                                   UpstreamScript(parts: [VendorStream.openAIChunk(delta: ["content": "half"])]))
+            for _ in 0..<2 {
+                do {
+                    _ = try await Self.collect(Self.provider(.openai, baseURL: await upstream.baseURL))
+                    Issue.record("a stream without [DONE] must fail")
+                } catch let error as APIError {
+                    #expect(error.code == .providerError)
+                    #expect(error.message.contains("[DONE]"))
+                }
+            }
+        }
+    }
+
     @Test func stalledStreamFailsOnTheIdleTimeout() async throws {
         try await FakeUpstream.run(FakeUpstream()) { upstream in
             await upstream.enqueue(UpstreamScript(parts: [VendorStream.openAIChunk(delta: ["content": "a"]), .stall]))
             let start = ContinuousClock.now
             do {
-                _ = try await Self.collect(Self.provider(.openai, baseURL: await upstream.baseURL))
+                _ = try await Self.collect(Self.provider(.openai, baseURL: await upstream.baseURL, impatient: true))
                 Issue.record("a stalled stream must fail")
             } catch let error as APIError {
                 #expect(error.code == .providerError)
@@ -250,7 +268,7 @@ struct ProviderStreamingTests {
         try await FakeUpstream.run(FakeUpstream()) { upstream in
             await upstream.enqueue(UpstreamScript(parts: [VendorStream.cohereEvent("message-start", ["type": "message-start"]), .stall]))
             await #expect(throws: APIError.self) {
-                _ = try await Self.collect(Self.provider(.cohere, baseURL: await upstream.baseURL))
+                _ = try await Self.collect(Self.provider(.cohere, baseURL: await upstream.baseURL, impatient: true))
             }
         }
     }

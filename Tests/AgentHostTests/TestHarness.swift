@@ -15,7 +15,9 @@ struct TestHarness: Sendable {
     static let secret = "test-secret-that-is-long-enough-for-hmac-256"
     /// One client for the whole test process: a client must be shut down before it is released,
     /// and a static one never is.
-    static let httpClient = Dependencies.makeHTTPClient(timeouts: .init(connect: .seconds(2), firstToken: .seconds(5), idle: .seconds(1)))
+    static let httpClient = Dependencies.makeHTTPClient(timeouts: .init(connect: .seconds(5), firstToken: .seconds(30), idle: .seconds(30)))
+    /// A client with a 1 s idle timeout, for the tests of stalled upstreams.
+    static let impatientClient = Dependencies.makeHTTPClient(timeouts: .init(connect: .seconds(2), firstToken: .seconds(5), idle: .seconds(1)))
 
     let dependencies: Dependencies
     let configuration: Configuration

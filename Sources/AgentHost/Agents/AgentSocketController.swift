@@ -61,7 +61,7 @@ final class AgentSocketSession: Sendable {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
                 for await frame in outgoing {
-                    try await outbound.write(.text(frame.serializedString))
+                    try await outbound.writeTextMessage(frame.serializedString)
                 }
             }
             var reader = WebSocketMessageReader(maxBytes: engine.limits.maxFrameBytes)

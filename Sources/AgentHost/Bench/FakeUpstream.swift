@@ -15,17 +15,28 @@ actor FakeUpstream {
         /// The client closed the connection before the scripted response was written out.
         var abandoned = false
         var completed = false
+        /// When the whole request (head and body) had arrived.
+        var receivedAt: ContinuousClock.Instant = .now
+        /// When the response was written out (or abandoned); `nil` while it streams.
+        var endedAt: ContinuousClock.Instant?
     }
 
     private var scripts: [UpstreamScript] = []
     private let fallback: @Sendable (JSONValue) -> UpstreamScript
+    /// What is kept of each request body in ``exchanges``; the whole body when `nil`.
+    private let retainBody: (@Sendable (JSONValue) -> JSONValue)?
     private(set) var exchanges: [Exchange] = []
     private var portWaiters: [CheckedContinuation<Int, Never>] = []
     private(set) var port: Int?
 
-    /// - Parameter fallback: the answer when no script is queued.
-    init(fallback: @escaping @Sendable (JSONValue) -> UpstreamScript = { _ in VendorStream.openAI(tokens: ["ok"]) }) {
+    /// - Parameters:
+    ///   - fallback: the answer when no script is queued.
+    ///   - retainBody: what to keep of each request body in ``exchanges`` (the whole body when `nil`);
+    ///     benchmarks keep a small key so thousands of requests do not inflate the process's memory.
+    init(fallback: @escaping @Sendable (JSONValue) -> UpstreamScript = { _ in VendorStream.openAI(tokens: ["ok"]) },
+         retainBody: (@Sendable (JSONValue) -> JSONValue)? = nil) {
         self.fallback = fallback
+        self.retainBody = retainBody
     }
 
     /// Queues answers for the next requests, in order.
@@ -51,14 +62,17 @@ actor FakeUpstream {
         return exchanges
     }
 
-    fileprivate func started(path: String, body: JSONValue, headers: HTTPFields) -> (Int, UpstreamScript) {
-        exchanges.append(Exchange(path: path, body: body, headers: headers))
+    fileprivate func started(path: String, body: JSONValue, headers: HTTPFields,
+                             at receivedAt: ContinuousClock.Instant) -> (Int, UpstreamScript) {
+        exchanges.append(Exchange(path: path, body: retainBody.map { $0(body) } ?? body, headers: headers,
+                                  receivedAt: receivedAt))
         let script = scripts.isEmpty ? fallback(body) : scripts.removeFirst()
         return (exchanges.count - 1, script)
     }
 
-    fileprivate func ended(_ index: Int, abandoned: Bool) {
+    fileprivate func ended(_ index: Int, abandoned: Bool, at endedAt: ContinuousClock.Instant) {
         if abandoned { exchanges[index].abandoned = true } else { exchanges[index].completed = true }
+        exchanges[index].endedAt = endedAt
     }
 
     fileprivate func bound(to port: Int) {
@@ -76,8 +90,11 @@ actor FakeUpstream {
         let router = Router()
         let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
             let bytes = try await request.body.collect(upTo: 16 << 20)
+            // Taken before parsing, so the fake's own JSON work is not counted against its client.
+            let receivedAt = ContinuousClock.now
             let json = (try? JSONValue(parsing: bytes.readableBytesView)) ?? .null
-            let (index, script) = await upstream.started(path: request.uri.path, body: json, headers: request.headers)
+            let (index, script) = await upstream.started(path: request.uri.path, body: json, headers: request.headers,
+                                                         at: receivedAt)
             var headers: HTTPFields = [.contentType: script.status == 200 ? "text/event-stream" : "application/json"]
             for (name, value) in script.headers { headers[.init(name)!] = value }
             return Response(status: .init(code: script.status), headers: headers, body: ResponseBody { writer in
@@ -90,9 +107,9 @@ actor FakeUpstream {
                         }
                     }
                     try await writer.finish(nil)
-                    await upstream.ended(index, abandoned: false)
+                    await upstream.ended(index, abandoned: false, at: .now)
                 } catch {
-                    await upstream.ended(index, abandoned: true)
+                    await upstream.ended(index, abandoned: true, at: .now)
                     throw error
                 }
             })

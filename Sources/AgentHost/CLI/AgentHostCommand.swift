@@ -6,7 +6,7 @@ struct AgentHostCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agenthost",
         abstract: "Runs LLM agents and chats for programs and people.",
-        subcommands: [ServeCommand.self, MigrateCommand.self, UsersCommand.self, APIKeysCommand.self],
+        subcommands: [ServeCommand.self, MigrateCommand.self, UsersCommand.self, APIKeysCommand.self, BenchCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

@@ -13,12 +13,13 @@ struct AppRequestContext: RequestContext, WebSocketRequestContext {
     var principal: Principal?
     /// Set by ``RequestIDMiddleware`` from configuration.
     var bodyLimit: Int = Configuration.defaultMaxBodySize
-    let remoteAddress: SocketAddress?
+    /// The connection, so a WebSocket that cannot keep up can be closed even when writes are stuck.
+    let channel: any Channel
 
     init(source: Source) {
         coreContext = .init(source: source)
         webSocket = .init()
-        remoteAddress = source.channel.remoteAddress
+        channel = source.channel
     }
 
     var maxUploadSize: Int { bodyLimit }

@@ -151,7 +151,10 @@ struct AnthropicStreamDecoder: StreamDecoder {
         }
     }
 
-    mutating func finish() -> [LLMEvent] {
+    mutating func finish(complete: Bool) throws -> [LLMEvent] {
+        guard complete else {
+            throw APIError(.providerError, "anthropic stream ended before message_stop: the server stopped mid-answer.")
+        }
         var events: [LLMEvent] = toolBlocks.values.sorted().map { .toolCallEnd(index: $0) }
         toolBlocks.removeAll()
         events.append(.usage(usage))

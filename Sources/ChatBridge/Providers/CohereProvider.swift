@@ -131,7 +131,10 @@ struct CohereStreamDecoder: StreamDecoder {
         }
     }
 
-    mutating func finish() -> [LLMEvent] {
+    mutating func finish(complete: Bool) throws -> [LLMEvent] {
+        guard complete else {
+            throw APIError(.providerError, "cohere stream ended before message-end: the server stopped mid-answer.")
+        }
         var events: [LLMEvent] = openCalls.map { .toolCallEnd(index: $0) }
         openCalls.removeAll()
         events.append(.usage(usage ?? Usage(promptTokens: estimatedPromptTokens, completionTokens: completionPieces)))

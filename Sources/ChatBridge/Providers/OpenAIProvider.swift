@@ -158,7 +158,10 @@ struct OpenAIStreamDecoder: StreamDecoder {
         return events
     }
 
-    mutating func finish() -> [LLMEvent] {
+    mutating func finish(complete: Bool) throws -> [LLMEvent] {
+        guard complete else {
+            throw APIError(.providerError, "openai stream ended before [DONE]: the server stopped mid-answer.")
+        }
         var events: [LLMEvent] = openCalls.map { .toolCallEnd(index: $0) }
         openCalls.removeAll()
         if !sawUsage {

@@ -9,8 +9,9 @@ import NIOPosix
 protocol StreamDecoder: Sendable {
     /// The events one SSE event carries; `nil` means the vendor signalled the end of the stream.
     mutating func decode(_ event: SSEEvent) throws -> [LLMEvent]?
-    /// Events owed when the stream ends (closing tool calls, estimated usage).
-    mutating func finish() -> [LLMEvent]
+    /// Events owed when the stream ends (closing tool calls, estimated usage). `complete` says
+    /// whether the vendor's end marker arrived; a stream cut before it is an error, not an answer.
+    mutating func finish(complete: Bool) throws -> [LLMEvent]
 }
 
 /// Sends a streaming request over AsyncHTTPClient with retries before the first byte, and exposes
@@ -144,13 +145,13 @@ private final class EventReader<Decoder: StreamDecoder> {
             guard let chunk else {
                 parser.finish()
                 finished = true
-                pending = decoder.finish()
+                pending = try decoder.finish(complete: false)
                 continue
             }
             for event in parser.parse(chunk.readableBytesView) {
                 guard let events = try decoder.decode(event) else {
                     finished = true
-                    pending.append(contentsOf: decoder.finish())
+                    pending.append(contentsOf: try decoder.finish(complete: true))
                     break
                 }
                 pending.append(contentsOf: events)

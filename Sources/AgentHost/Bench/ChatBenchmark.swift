@@ -1,0 +1,235 @@
+import AsyncHTTPClient
+import ChatBridge
+import Foundation
+import NIOCore
+import Synchronization
+
+/// `agenthost bench chat`: what AgentHost's SSE chat path adds on top of a zero-delay model server.
+///
+/// (a) time to first token, sequential, direct against the fake upstream vs through
+/// `POST /api/chats/stream_chat/`; (b) tokens per second delivered to C concurrent clients, direct
+/// vs through AgentHost; (c) the process's resident memory. Prints numbers; asserts nothing.
+struct ChatBenchmark: Sendable {
+    struct Options: Sendable {
+        /// Tokens in every scripted answer.
+        var tokens = 200
+        /// Sequential measured requests per path in (a); also the streams per level in (b) (at least one per client).
+        var requests = 200
+        /// Unmeasured request pairs before (a).
+        var warmup = 20
+        /// Concurrent client counts of (b).
+        var clients = [1, 100, 1000]
+        var toolSchemas: String?
+    }
+
+    let options: Options
+
+    /// Added TTFT p50 must stay under this (milliseconds).
+    static let targetAddedTTFT = 2.0
+    /// Total tokens per second through AgentHost must exceed this.
+    static let targetTokensPerSecond = 50_000.0
+
+    /// What one streamed answer delivered.
+    struct StreamResult: Sendable {
+        var timeToFirstToken: Duration?
+        var duration: Duration
+        var tokens: Int
+    }
+
+    /// Which end a request goes to.
+    enum Path: String, Sendable {
+        case direct = "direct upstream"
+        case agentHost = "via AgentHost SSE"
+    }
+
+    func run() async throws {
+        let tokens = (0..<options.tokens).map { "tok\($0) " }
+        let script = VendorStream.openAI(tokens: tokens, usage: Usage(promptTokens: 12, completionTokens: tokens.count))
+        // Keep nothing of the request bodies: thousands of them would show up in the RSS numbers.
+        let upstream = FakeUpstream(fallback: { _ in script }, retainBody: { _ in .null })
+        let rssAtStart = ProcessMemory.resident
+        print("AgentHost chat benchmark: \(options.tokens) tokens per answer, \(options.requests) sequential requests per path, "
+              + "clients \(options.clients.map(String.init).joined(separator: ","))")
+        print(BenchFormat.environmentNote())
+        print("Upstream: in-process fake OpenAI server, zero delay. AgentHost: single-user mode, SQLite (WAL) in a temp dir, "
+              + "default workspace settings (history_length \(Workspace.defaultHistoryLength)).\n")
+
+        try await BenchEnvironment.run(toolSchemas: options.toolSchemas, upstream: upstream) { environment in
+            let maxClients = options.clients.max() ?? 1
+            let client = HTTPClient.benchClient(connections: maxClients * 2)
+            do {
+                let rssAfterSetup = ProcessMemory.resident
+                try await measureTimeToFirstToken(environment, client: client)
+                let rssAfterTTFT = ProcessMemory.resident
+                let peakReset = ProcessMemory.resetPeak()
+                try await measureThroughput(environment, client: client)
+                let rssAtEnd = ProcessMemory.resident
+                var memory = BenchTable("(c) Resident memory of the whole process (clients + AgentHost + upstream)",
+                                        header: ["point", "VmRSS", "growth since setup"])
+                memory.add(["start (before setup)", ProcessMemory.format(rssAtStart), ""])
+                memory.add(["after setup", ProcessMemory.format(rssAfterSetup), ProcessMemory.formatDelta(from: rssAfterSetup, to: rssAfterSetup)])
+                memory.add(["after (a) TTFT", ProcessMemory.format(rssAfterTTFT), ProcessMemory.formatDelta(from: rssAfterSetup, to: rssAfterTTFT)])
+                memory.add(["after (b) throughput", ProcessMemory.format(rssAtEnd), ProcessMemory.formatDelta(from: rssAfterSetup, to: rssAtEnd)])
+                memory.add([peakReset ? "peak during (b) (VmHWM)" : "peak of the process (VmHWM)", ProcessMemory.format(ProcessMemory.peak),
+                            ProcessMemory.formatDelta(from: rssAfterSetup, to: ProcessMemory.peak)])
+                memory.print()
+                try await client.shutdown()
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+        }
+    }
+
+    // MARK: (a) Time to first token
+
+    private func measureTimeToFirstToken(_ environment: BenchEnvironment, client: HTTPClient) async throws {
+        var direct = Samples()
+        var viaAgentHost = Samples()
+        var paired = Samples()
+        var failures = 0
+        for index in 0..<(options.warmup + options.requests) {
+            // Alternate which path goes first so neither always runs on a warmer cache.
+            let order: [Path] = index.isMultiple(of: 2) ? [.direct, .agentHost] : [.agentHost, .direct]
+            var pair: [Path: Double] = [:]
+            for path in order {
+                do {
+                    let result = try await stream(path, environment: environment, client: client, label: "ttft-\(index)")
+                    if let ttft = result.timeToFirstToken, result.tokens == options.tokens { pair[path] = ttft.benchMilliseconds }
+                } catch {
+                    failures += 1
+                    if failures <= 3 { print("  request failed (\(path.rawValue)): \(error)") }
+                }
+            }
+            guard index >= options.warmup, let first = pair[.direct], let second = pair[.agentHost] else { continue }
+            direct.append(first)
+            viaAgentHost.append(second)
+            paired.append(second - first)
+        }
+        var table = BenchTable(
+            "(a) Time to first content token, \(direct.count) sequential request pairs (after \(options.warmup) warm-up pairs), ms",
+            header: ["path", "p50", "p99", "mean", "min", "max"])
+        for (name, samples) in [(Path.direct.rawValue, direct), (Path.agentHost.rawValue, viaAgentHost)] {
+            table.add([name, BenchFormat.ms(samples.p50), BenchFormat.ms(samples.p99), BenchFormat.ms(samples.mean),
+                       BenchFormat.ms(samples.min), BenchFormat.ms(samples.max)])
+        }
+        table.add(["added (p50/p99 of via - p50/p99 of direct)", BenchFormat.ms(viaAgentHost.p50 - direct.p50),
+                   BenchFormat.ms(viaAgentHost.p99 - direct.p99), BenchFormat.ms(viaAgentHost.mean - direct.mean), "", ""])
+        table.add(["added (paired per request: via - direct)", BenchFormat.ms(paired.p50), BenchFormat.ms(paired.p99),
+                   BenchFormat.ms(paired.mean), BenchFormat.ms(paired.min), BenchFormat.ms(paired.max)])
+        table.print()
+        let added = paired.p50
+        print("Target: added TTFT p50 < \(BenchFormat.ms(Self.targetAddedTTFT)) ms -> paired p50 \(BenchFormat.ms(added)) ms: "
+              + "\(BenchFormat.verdict(added < Self.targetAddedTTFT))"
+              + (failures > 0 ? "  (\(failures) failed requests)" : "") + "\n")
+    }
+
+    // MARK: (b) Throughput
+
+    private func measureThroughput(_ environment: BenchEnvironment, client: HTTPClient) async throws {
+        var table = BenchTable(
+            "(b) Throughput: C concurrent streams of \(options.tokens) tokens; tokens/s = all tokens received by all clients / wall time",
+            header: ["clients", "streams", "direct s", "direct tok/s", "via s", "via tok/s", "via/direct",
+                     "via stream p50 ms", "via stream p99 ms", "errors"])
+        var bestVia = 0.0
+        for clients in options.clients where clients > 0 {
+            let rounds = max(1, options.requests / clients)
+            let direct = try await concurrentStreams(.direct, clients: clients, rounds: rounds, environment: environment, client: client)
+            let via = try await concurrentStreams(.agentHost, clients: clients, rounds: rounds, environment: environment, client: client)
+            let directRate = Double(direct.tokens) / direct.wall.benchSeconds
+            let viaRate = Double(via.tokens) / via.wall.benchSeconds
+            bestVia = max(bestVia, viaRate)
+            table.add([String(clients), String(clients * rounds), String(format: "%.3f", direct.wall.benchSeconds),
+                       BenchFormat.number(directRate), String(format: "%.3f", via.wall.benchSeconds), BenchFormat.number(viaRate),
+                       String(format: "%.2f", viaRate / directRate), BenchFormat.ms(via.streamDurations.p50),
+                       BenchFormat.ms(via.streamDurations.p99), "\(direct.errors)/\(via.errors)"])
+        }
+        table.print()
+        print("Target: > \(BenchFormat.number(Self.targetTokensPerSecond)) tokens/s total via AgentHost -> best \(BenchFormat.number(bestVia)): "
+              + "\(BenchFormat.verdict(bestVia > Self.targetTokensPerSecond))")
+        print("Errors column: failed or short streams, direct/via.\n")
+    }
+
+    /// What one level of concurrent streams delivered.
+    struct LevelResult: Sendable {
+        var wall: Duration
+        var tokens: Int
+        var errors: Int
+        var streamDurations: Samples
+    }
+
+    private func concurrentStreams(_ path: Path, clients: Int, rounds: Int, environment: BenchEnvironment,
+                                   client: HTTPClient) async throws -> LevelResult {
+        let started = ContinuousClock.now
+        let perClient = await withTaskGroup(of: (tokens: Int, errors: Int, durations: [Double]).self) { group in
+            for clientIndex in 0..<clients {
+                group.addTask {
+                    var tokens = 0
+                    var errors = 0
+                    var durations: [Double] = []
+                    for round in 0..<rounds {
+                        do {
+                            let result = try await stream(path, environment: environment, client: client,
+                                                          label: "load-\(clients)-\(clientIndex)-\(round)")
+                            tokens += result.tokens
+                            durations.append(result.duration.benchMilliseconds)
+                            if result.tokens != options.tokens { errors += 1 }
+                        } catch {
+                            errors += 1
+                        }
+                    }
+                    return (tokens, errors, durations)
+                }
+            }
+            var all: [(tokens: Int, errors: Int, durations: [Double])] = []
+            for await result in group { all.append(result) }
+            return all
+        }
+        let wall = started.duration(to: .now)
+        return LevelResult(wall: wall, tokens: perClient.reduce(0) { $0 + $1.tokens }, errors: perClient.reduce(0) { $0 + $1.errors },
+                           streamDurations: Samples(perClient.flatMap(\.durations)))
+    }
+
+    // MARK: One stream
+
+    /// Sends one streaming chat request and counts the content tokens as they arrive (without parsing JSON).
+    private func stream(_ path: Path, environment: BenchEnvironment, client: HTTPClient, label: String) async throws -> StreamResult {
+        var request: HTTPClientRequest
+        var counter: PatternCounter
+        switch path {
+        case .direct:
+            request = HTTPClientRequest(url: environment.upstreamURL + "/v1/chat/completions")
+            let body: JSONValue = ["model": "fake-model", "stream": true, "stream_options": ["include_usage": true],
+                                   "messages": [["role": "user", "content": .string("bench \(label)")]]]
+            request.body = .bytes(ByteBuffer(bytes: body.serialized()))
+            // Chunks serialize with sorted keys: `{"content":"tok…"}` is a content token, the role chunk has `""`.
+            counter = PatternCounter(#""content":"tok"#)
+        case .agentHost:
+            request = HTTPClientRequest(url: environment.serverURL + "/api/chats/stream_chat/")
+            let body: JSONValue = ["message": .string("bench \(label)"), "workspace": .string(environment.workspace.slug)]
+            request.body = .bytes(ByteBuffer(bytes: body.serialized()))
+            counter = PatternCounter("event: chat_token\n")
+        }
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "accept", value: "text/event-stream")
+
+        let started = ContinuousClock.now
+        let response = try await client.execute(request, timeout: .seconds(120))
+        guard response.status == .ok else {
+            let text = try await response.body.collect(upTo: 1 << 16)
+            throw BenchError("\(path.rawValue) answered \(response.status.code): \(String(buffer: text).prefix(300))")
+        }
+        var firstToken: Duration?
+        for try await buffer in response.body {
+            if counter.consume(buffer) > 0, firstToken == nil { firstToken = started.duration(to: .now) }
+        }
+        return StreamResult(timeToFirstToken: firstToken, duration: started.duration(to: .now), tokens: counter.count)
+    }
+}
+
+/// A benchmark that could not run as set up.
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

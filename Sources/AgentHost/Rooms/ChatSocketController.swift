@@ -1,0 +1,258 @@
+import ChatBridge
+import CoreMetrics
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+import Synchronization
+
+/// Limits of `ws/chat`, all configurable.
+struct ChatSocketLimits: Sendable {
+    /// Frames a connection may have queued before it is cut off as too slow.
+    var outboundBuffer = 1024
+    var maxFrameBytes = 8 << 20
+    /// How long a finished generation stays replayable for `resume`.
+    var generationRetention: Duration = .seconds(120)
+}
+
+/// `ws/chat/{workspace_slug}/?thread=` (PROTOCOL §4): the chat pipeline over a WebSocket, in rooms.
+///
+/// Every connection allowed to see a conversation joins its room and gets every chat frame, tagged
+/// with `user`; typing goes to the others; generations outlive the socket that started them (a
+/// reconnecting client resumes); a client that cannot keep up is closed with code 4001.
+struct ChatSocketController {
+    static let slowConsumerCloseCode = WebSocketErrorCode(codeNumber: 4001)
+
+    let chats: any ChatStore
+    let pipeline: ChatPipeline
+    let bus: any RoomBus
+    let runner: JobRunner
+    let generations: ChatGenerations
+    let limits: ChatSocketLimits
+    let metrics: any MetricsFactory
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.ws("ws/chat/:slug") { request, context in
+            let principal = try context.identity()
+            let workspace = try await chats.requireWorkspace(slug: context.parameters.require("slug"))
+            _ = try await chats.requireThread(slug: QueryParameters(request).string("thread"), in: workspace, viewer: principal.viewer)
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            let principal = try context.requestContext.identity()
+            let workspace = try await chats.requireWorkspace(slug: context.requestContext.parameters.require("slug"))
+            let thread = try await chats.requireThread(slug: QueryParameters(context.request).string("thread"), in: workspace,
+                                                       viewer: principal.viewer)
+            let room = RoomKey(workspaceId: workspace.id!, threadId: thread?.id,
+                               defaultThreadOwner: thread == nil ? principal.userId : nil)
+            let session = ChatSocketSession(
+                controller: self, workspace: workspace, thread: thread, room: room, principal: principal,
+                member: RoomMember(userId: principal.userId, username: principal.username, bufferLimit: limits.outboundBuffer),
+                logger: context.logger)
+            try await session.run(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
+        }
+    }
+}
+
+/// One `ws/chat` connection.
+struct ChatSocketSession: Sendable {
+    let controller: ChatSocketController
+    let workspace: Workspace
+    let thread: ChatThread?
+    let room: RoomKey
+    let principal: Principal
+    let member: RoomMember
+    let logger: Logger
+
+    private var bus: any RoomBus { controller.bus }
+    private var userTag: JSONValue { principal.username.map(JSONValue.string) ?? .null }
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
+        let metrics = controller.metrics
+        let open = Meter(label: "agenthost_ws_chat_connections", factory: metrics)
+        open.increment()
+        await bus.join(member, room: room)
+        Meter(label: "agenthost_ws_chat_rooms", factory: metrics).set(await bus.roomCount)
+        defer { open.decrement() }
+        let welcome = try await controller.chats.welcomeMessages(forUserId: principal.userId)
+        let running = await bus.activeGenerations(room: room)
+        member.deliver([
+            "generations": .array(running.map { ["chat_id": .string($0.chatId), "seq": .number(Double($0.lastSeq))] }),
+            "type": "connected", "connection_id": .string(member.id), "workspace": .string(workspace.slug),
+            "thread": thread.map { .string($0.slug) } ?? .null, "user": userTag,
+            "welcome_messages": .array(welcome.map { message in
+                ["id": .number(Double(message.id ?? 0)), "user_message": message.userMessage.map(JSONValue.string) ?? .null,
+                 "response": .string(message.response), "order_index": .number(Double(message.orderIndex))]
+            }),
+        ])
+        let framesOut = Counter(label: "agenthost_ws_chat_frames_total", dimensions: [("direction", "out")], factory: metrics)
+        let framesIn = Counter(label: "agenthost_ws_chat_frames_total", dimensions: [("direction", "in")], factory: metrics)
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await frame in member.outgoing {
+                        try await outbound.writeTextMessage(frame.serializedString)
+                        framesOut.increment()
+                    }
+                }
+                group.addTask {
+                    await member.waitUntilTooSlow()
+                    guard !Task.isCancelled else { return }
+                    Counter(label: "agenthost_ws_chat_slow_disconnects_total", factory: metrics).increment()
+                    logger.warning("closing slow websocket", metadata: ["connection_id": "\(member.id)"])
+                    // The close frame may never get through a full socket buffer: then close hard.
+                    _ = await withTimeout(.seconds(2)) {
+                        try? await outbound.close(ChatSocketController.slowConsumerCloseCode,
+                                                  reason: "Too slow to keep up; reconnect and resume.")
+                    }
+                    try? await channel.close()
+                    throw CancellationError()
+                }
+                group.addTask {
+                    var reader = WebSocketMessageReader(maxBytes: controller.limits.maxFrameBytes)
+                    for try await frame in inbound {
+                        switch reader.consume(frame) {
+                        case .incomplete:
+                            continue
+                        case .tooLarge(let size):
+                            member.deliver(APIError(.tooLarge, "The frame is \(size) bytes; the limit is \(controller.limits.maxFrameBytes).").frame())
+                        case .binary:
+                            member.deliver(APIError(.invalidJSON, "Send JSON as text frames, not binary.").frame())
+                        case .text(let bytes):
+                            framesIn.increment()
+                            await handle(bytes)
+                        }
+                    }
+                }
+                // Whichever ends first (the client left, or was too slow) ends the connection.
+                try await group.next()
+                group.cancelAll()
+            }
+        } catch is CancellationError {}
+        member.finish()
+        await bus.leave(member, room: room)
+        Meter(label: "agenthost_ws_chat_rooms", factory: metrics).set(await bus.roomCount)
+    }
+
+    private func handle(_ bytes: [UInt8]) async {
+        let frame: JSONValue
+        do {
+            frame = try JSONValue(parsing: bytes)
+        } catch {
+            member.deliver(APIError(.invalidJSON, "The frame is not valid JSON.").frame())
+            return
+        }
+        guard case .object = frame, let type = frame["type"]?.stringValue else {
+            member.deliver(APIError.validation("A frame is a JSON object with a string 'type'.").frame())
+            return
+        }
+        var ids: [String: JSONValue] = [:]
+        if let chatId = frame["chat_id"] { ids["chat_id"] = chatId }
+        do {
+            switch type {
+            case "chat":
+                try await startChat(try APICoding.decode(ChatFrameRequest.self, from: bytes))
+            case "typing":
+                let request = try APICoding.decode(TypingRequest.self, from: bytes)
+                if await bus.noteTyping(member, isTyping: request.isTyping, room: room) {
+                    await bus.publish(["type": "typing", "user": userTag, "is_typing": .bool(request.isTyping)],
+                                      room: room, excluding: member.id)
+                }
+            case "feedback":
+                let request = try APICoding.decode(FeedbackRequest.self, from: bytes)
+                let entry = try await controller.chats.setFeedback(chatId: request.chatId, feedback: request.feedback.value,
+                                                                   viewer: principal.viewer)
+                let value: JSONValue = entry.chat.feedback.map(JSONValue.bool) ?? .null
+                member.deliver(["type": "feedback_ack", "chat_id": .number(Double(request.chatId)), "feedback": value])
+                await bus.publish(["type": "feedback", "chat_id": .number(Double(request.chatId)), "feedback": value, "user": userTag],
+                                  room: room, excluding: member.id)
+            case "cancel":
+                let request = try APICoding.decode(GenerationRequest.self, from: bytes)
+                guard let generation = controller.generations.lookup(request.chatId), generation.room == room else {
+                    throw APIError.notFound("Generation '\(request.chatId)' in this conversation")
+                }
+                generation.cancel.request()
+            case "resume":
+                let request = try APICoding.decode(ResumeRequest.self, from: bytes)
+                guard await bus.resume(chatId: request.chatId, after: request.afterSeq ?? -1, member: member, room: room) else {
+                    throw APIError.notFound("Generation '\(request.chatId)' is not in memory for this conversation; "
+                                                + "GET /api/chats/history/ has the stored chats")
+                }
+            case "ping":
+                member.deliver(["type": "pong"])
+            default:
+                throw APIError(.unknownType, "Unknown frame type '\(type)'. Send chat, typing, feedback, cancel, resume or ping.")
+            }
+        } catch {
+            let apiError = APIError.from(error)
+            if apiError.code == .internal { logger.error("chat frame failed", metadata: ["error": "\(error)"]) }
+            member.deliver(apiError.frame(ids))
+        }
+    }
+
+    /// Runs the shared pipeline for a `chat` frame; the generation belongs to the room, not the socket.
+    private func startChat(_ request: ChatFrameRequest) async throws {
+        let prepared = try await controller.pipeline.prepare(
+            ChatRequest(message: request.message, attachments: request.attachments ?? [], mode: request.mode,
+                        sessionId: request.sessionId),
+            workspace: workspace, threadId: thread?.id, caller: principal.chatCaller)
+        let generation = LiveGeneration(chatId: prepared.chatId, room: room)
+        let generations = controller.generations
+        generations.insert(generation)
+        let bus = bus, pipeline = controller.pipeline, room = room, user = userTag
+        let retention = controller.limits.generationRetention
+        controller.runner.submit {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    await pipeline.run(prepared, transport: "ws") { frame in
+                        await bus.publishGeneration(frame.json(extra: ["user": user]), chatId: frame.chatId, seq: frame.seq, room: room)
+                    }
+                }
+                group.addTask { await generation.cancel.wait() }
+                // The pipeline ends the group; a cancel request cancels the pipeline (it stores the partial answer).
+                await group.next()
+                group.cancelAll()
+            }
+            try? await Task.sleep(for: retention)
+            generations.remove(generation.chatId)
+            await bus.expireGeneration(chatId: generation.chatId)
+        }
+    }
+}
+
+// MARK: Frames
+
+struct ChatFrameRequest: Decodable, Sendable {
+    var message: String
+    var attachments: [Attachment]?
+    var mode: Workspace.ChatMode?
+    var sessionId: String?
+}
+
+struct TypingRequest: Decodable, Sendable {
+    var isTyping: Bool
+}
+
+struct FeedbackRequest: Decodable, Sendable {
+    var chatId: Int64
+    var feedback: NullableBool
+
+    /// `true`, `false` or `null`, and required.
+    struct NullableBool: Decodable, Sendable {
+        var value: Bool?
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            value = container.decodeNil() ? nil : try container.decode(Bool.self)
+        }
+    }
+}
+
+struct GenerationRequest: Decodable, Sendable {
+    var chatId: String
+}
+
+struct ResumeRequest: Decodable, Sendable {
+    var chatId: String
+    var afterSeq: Int?
+}

@@ -1,0 +1,54 @@
+"""End-to-end fixtures: a running agenthost (AGENTHOST_URL) backed by the real local model."""
+import os
+import uuid
+
+import httpx
+import pytest
+
+
+@pytest.fixture(scope="session")
+def base_url():
+    url = os.environ.get("AGENTHOST_URL")
+    if not url:
+        pytest.fail("AGENTHOST_URL is not set; run the suite through scripts/test.sh")
+    return url
+
+
+@pytest.fixture(scope="session")
+def http(base_url):
+    with httpx.Client(base_url=base_url, timeout=120) as client:
+        yield client
+
+
+@pytest.fixture()
+def workspace(http):
+    """A fresh workspace with a short, deterministic-leaning setup for the tiny model."""
+    response = http.post("/api/workspaces", json={
+        "name": f"e2e-{uuid.uuid4().hex[:8]}",
+        "system_prompt": "You are a helpful assistant. Answer briefly.",
+        "temperature": 0.2,
+        "history_length": 4,
+    })
+    assert response.status_code == 201, response.text
+    return response.json()["slug"]
+
+
+def sse_events(response):
+    """Parses an SSE body into (event, id, data) tuples."""
+    event, event_id, data = "message", None, []
+    for line in response.iter_lines():
+        if line == "":
+            if data:
+                yield event, event_id, "\n".join(data)
+            event, data = "message", []
+            continue
+        if line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if field == "event":
+            event = value
+        elif field == "data":
+            data.append(value)
+        elif field == "id":
+            event_id = value
