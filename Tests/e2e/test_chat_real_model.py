@@ -35,8 +35,8 @@ def test_stream_chat_returns_real_text_and_stores_it(http, workspace):
     assert [message["role"] for message in history] == ["user", "assistant"]
 
 
-def test_official_openai_client_streams_and_completes(base_url, http, workspace):
-    client = OpenAI(base_url=f"{base_url}/v1", api_key="not-needed-in-single-user-mode")
+def test_official_openai_client_streams_and_completes(base_url, http, workspace, api_key):
+    client = OpenAI(base_url=f"{base_url}/v1", api_key=api_key)
     stream = client.chat.completions.create(
         model=workspace, stream=True, stream_options={"include_usage": True},
         messages=[{"role": "user", "content": "Say hello in one short sentence."}],
@@ -60,13 +60,23 @@ def test_official_openai_client_streams_and_completes(base_url, http, workspace)
     stored = http.get("/api/chats/", params={"workspace": workspace}).json()["chats"]
     assert len(stored) == 2
     assert stored[0]["response"] == completion.choices[0].message.content
+    assert workspace in [model.id for model in client.models.list()]
 
 
-def test_unknown_workspace_is_a_clear_openai_error(base_url):
-    client = OpenAI(base_url=f"{base_url}/v1", api_key="x", max_retries=0)
+def test_unknown_workspace_and_bad_key_are_clear_openai_errors(base_url, api_key):
+    import openai
+
+    client = OpenAI(base_url=f"{base_url}/v1", api_key=api_key, max_retries=0)
     try:
         client.chat.completions.create(model="no-such-workspace", messages=[{"role": "user", "content": "hi"}])
-    except Exception as error:  # openai.NotFoundError
-        assert "404" in str(error) or getattr(error, "status_code", None) == 404
+    except openai.NotFoundError as error:
+        assert "no-such-workspace" in str(error)
     else:
         raise AssertionError("expected a 404")
+    forged = OpenAI(base_url=f"{base_url}/v1", api_key="ahk_forged", max_retries=0)
+    try:
+        forged.models.list()
+    except openai.APIStatusError as error:
+        assert error.status_code in (401, 404)
+    else:
+        raise AssertionError("a forged key must be refused")

@@ -47,6 +47,17 @@ struct OpenAICompatibleController {
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post("chat/completions", use: completions)
+        group.get("models", use: models)
+    }
+
+    /// `GET /v1/models`: the workspaces, as the models OpenAI clients may name.
+    @Sendable func models(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try context.identity()
+        let list: JSONValue = ["object": "list", "data": .array(try await chats.workspaces().map { workspace in
+            ["id": .string(workspace.slug), "object": "model", "created": .number(workspace.createdAt.timeIntervalSince1970.rounded()),
+             "owned_by": "agenthost"]
+        })]
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: list.serialized())))
     }
 
     @Sendable func completions(_ request: Request, context: AppRequestContext) async throws -> Response {
