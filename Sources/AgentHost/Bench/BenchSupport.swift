@@ -104,6 +104,32 @@ enum ProcessMemory {
     }
 }
 
+/// CPU time the whole process has used (user + system, every thread), from `CLOCK_PROCESS_CPUTIME_ID`.
+enum ProcessCPU {
+    static var seconds: Double {
+        var time = timespec()
+        guard clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time) == 0 else { return .nan }
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}
+
+/// TCP counters of the kernel (`/proc/net/netstat`, Linux), to spot connection storms.
+enum KernelCounters {
+    /// Connections the kernel dropped because a listen backlog (accept queue) was full; each one makes
+    /// its client retransmit after a second or more.
+    static var listenOverflows: Int? { tcpExt("ListenOverflows") }
+
+    private static func tcpExt(_ name: String) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/net/netstat", encoding: .utf8) else { return nil }
+        let lines = text.split(separator: "\n").filter { $0.hasPrefix("TcpExt:") }
+        guard lines.count >= 2 else { return nil }
+        let names = lines[0].split(separator: " ")
+        let values = lines[1].split(separator: " ")
+        guard let index = names.firstIndex(where: { $0 == name }), index < values.count else { return nil }
+        return Int(values[index])
+    }
+}
+
 // MARK: Output
 
 /// A plain text table with right-aligned numeric columns.
@@ -177,9 +203,13 @@ enum BenchFormat {
         #if DEBUG
         build = "DEBUG (numbers are not representative; build with -c release)"
         #endif
+        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))
+            .map { $0.split(separator: " ").prefix(3).joined(separator: " ") } ?? "n/a"
         return """
             Setup: clients, AgentHost and the fake upstream share ONE process and \(ProcessInfo.processInfo.activeProcessorCount) \
             core(s) (build: \(build)); every hop is a real loopback TCP connection. Numbers include the clients' own CPU cost.
+            Machine load average at start: \(load) (other processes compete for the same cores; CPU-time columns are \
+            less sensitive to that than latencies).
             """
     }
 }
@@ -296,6 +326,7 @@ struct BenchEnvironment: Sendable {
     static func run<Value: Sendable>(
         toolSchemas: String?, upstream: FakeUpstream,
         configure: @escaping @Sendable (inout Configuration) -> Void = { _ in },
+        workspace configureWorkspace: @escaping @Sendable (inout Workspace) -> Void = { _ in },
         _ body: @escaping @Sendable (BenchEnvironment) async throws -> Value
     ) async throws -> Value {
         let logger = {
@@ -325,7 +356,9 @@ struct BenchEnvironment: Sendable {
             let client = Dependencies.makeHTTPClient(timeouts: configuration.llm.timeouts)
             do {
                 let dependencies = Dependencies(database: database, httpClient: client, tools: tools)
-                let workspace = try await dependencies.chats.createWorkspace(Workspace(name: "Bench", slug: ""))
+                var settings = Workspace(name: "Bench", slug: "")
+                configureWorkspace(&settings)
+                let workspace = try await dependencies.chats.createWorkspace(settings)
                 let port = OneShot<Int>()
                 let app = PortReportingApplication(
                     base: try await buildApplication(configuration: configuration, dependencies: dependencies, logger: logger),
