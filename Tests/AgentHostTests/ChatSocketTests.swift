@@ -256,7 +256,10 @@ struct ChatSocketTests {
                         // Connects, then does not read for a while.
                         var logger = Logger(label: "slow")
                         logger.logLevel = .critical
-                        let close = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/ws/chat/team/", logger: logger) { inbound, _, _ in
+                        // Frames are larger than the client default of 16 KiB; without room for them the client
+                        // would leave on the first token instead of falling behind.
+                        let close = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/ws/chat/team/",
+                                                                      configuration: .init(maxFrameSize: 1 << 26), logger: logger) { inbound, _, _ in
                             await ready.arrive()
                             try? await Task.sleep(for: .seconds(12))
                             var count = 0

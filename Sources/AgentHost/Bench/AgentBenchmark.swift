@@ -89,6 +89,50 @@ struct AgentBenchmark: Sendable {
         return (message, toolResults)
     }
 
+    /// The part of a chat-completions body the scripted model reads (the last user message and the `tool`
+    /// messages after it), found by scanning AgentHost's serialization (compact, sorted keys) instead of
+    /// parsing it all: parsing every growing request would be the fake's cost, not AgentHost's. Falls back
+    /// to a full parse when the body does not look as expected.
+    static func reducedRequest(_ buffer: ByteBuffer) -> JSONValue {
+        let bytes = Array(buffer.readableBytesView)
+        func fullParse() -> JSONValue { (try? JSONValue(parsing: bytes)) ?? .null }
+        let userMarker = Array(#","role":"user"}"#.utf8)
+        let contentMarker = Array(#"{"content":""#.utf8)
+        guard let userAt = lastIndex(of: userMarker, in: bytes, before: bytes.count),
+              let contentAt = lastIndex(of: contentMarker, in: bytes, before: userAt),
+              userAt - 1 >= contentAt + contentMarker.count, bytes[userAt - 1] == UInt8(ascii: "\"") else { return fullParse() }
+        let text = bytes[(contentAt + contentMarker.count)..<(userAt - 1)]
+        guard !text.contains(UInt8(ascii: "\\")), !text.contains(UInt8(ascii: "\"")) else { return fullParse() }
+        let toolMarker = Array(#""role":"tool""#.utf8)
+        var toolResults = 0
+        var index = userAt + userMarker.count
+        while let found = firstIndex(of: toolMarker, in: bytes, from: index) {
+            toolResults += 1
+            index = found + toolMarker.count
+        }
+        let user: JSONValue = ["role": "user", "content": .string(String(decoding: text, as: UTF8.self))]
+        return ["messages": .array([user] + Array(repeating: ["role": "tool"], count: toolResults))]
+    }
+
+    private static func firstIndex(of pattern: [UInt8], in bytes: [UInt8], from start: Int) -> Int? {
+        guard pattern.count <= bytes.count, start <= bytes.count - pattern.count else { return nil }
+        var index = start
+        while index <= bytes.count - pattern.count {
+            if bytes[index] == pattern[0], bytes[index..<(index + pattern.count)].elementsEqual(pattern) { return index }
+            index += 1
+        }
+        return nil
+    }
+
+    private static func lastIndex(of pattern: [UInt8], in bytes: [UInt8], before end: Int) -> Int? {
+        var index = min(end, bytes.count) - pattern.count
+        while index >= 0 {
+            if bytes[index] == pattern[0], bytes[index..<(index + pattern.count)].elementsEqual(pattern) { return index }
+            index -= 1
+        }
+        return nil
+    }
+
     static let answer = VendorStream.openAI(tokens: ["Done", ": ", "14", "."], usage: Usage(promptTokens: 40, completionTokens: 4))
 
     /// The next model step of the invocation that sent `body`: another tool call, or the answer.
@@ -107,7 +151,8 @@ struct AgentBenchmark: Sendable {
     func run() async throws {
         // The upstream keeps only each request's plan message, to group its exchanges by invocation.
         let upstream = FakeUpstream(fallback: { Self.script(for: $0) },
-                                    retainBody: { body in Self.progress(of: body).map { .string($0.message) } ?? .null })
+                                    retainBody: { body in Self.progress(of: body).map { .string($0.message) } ?? .null },
+                                    parseBody: { Self.reducedRequest($0) })
         let concurrency = options.concurrency
         print("AgentHost agent benchmark: \(options.invocations) sequential invocations per tool kind, then \(concurrency) "
               + "concurrent invocations x \(options.calls) sequential tool calls (\(options.mix.rawValue))")

@@ -43,6 +43,11 @@ struct ChatBenchmark: Sendable {
         var tokens: Int
     }
 
+    /// What the upstream answers: (a) pauses after the first token, warm-up rounds are one token long.
+    enum Phase: Sendable {
+        case firstToken, warmup, throughput
+    }
+
     /// Which end a request goes to.
     enum Path: String, Sendable {
         case direct = "direct upstream"
@@ -52,14 +57,22 @@ struct ChatBenchmark: Sendable {
     func run() async throws {
         let tokens = (0..<options.tokens).map { "tok\($0) " }
         let script = VendorStream.openAI(tokens: tokens, usage: Usage(promptTokens: 12, completionTokens: tokens.count))
-        // Answers do not depend on the request: the upstream neither parses bodies (AgentHost sends the
-        // history, the direct client does not; parsing it would be charged to AgentHost) nor keeps them
-        // (thousands would show up in the RSS numbers).
         var firstTokenScript = script
         firstTokenScript.parts.insert(.pause(Self.firstTokenPause), at: min(2, firstTokenScript.parts.count))
-        let measuringFirstToken = LockedBox(true)
-        let upstream = FakeUpstream(fallback: { [firstTokenScript] _ in measuringFirstToken.value ? firstTokenScript : script },
-                                    retainBody: { _ in .null }, parsesBodies: false)
+        let warmupScript = VendorStream.openAI(tokens: ["tok "], usage: Usage(promptTokens: 12, completionTokens: 1))
+        let phase = LockedBox(Phase.firstToken)
+        // Answers depend on the phase, not the request: the upstream neither parses bodies (AgentHost sends the
+        // history, the direct client does not; parsing it would be charged to AgentHost) nor keeps them
+        // (thousands would show up in the RSS numbers).
+        let upstream = FakeUpstream(
+            fallback: { [firstTokenScript] _ in
+                switch phase.value {
+                case .firstToken: firstTokenScript
+                case .warmup: warmupScript
+                case .throughput: script
+                }
+            },
+            retainBody: { _ in .null }, parseBody: { _ in .null })
         let rssAtStart = ProcessMemory.resident
         let historyLength = options.historyLength ?? Workspace.defaultHistoryLength
         print("AgentHost chat benchmark: \(options.tokens) tokens per answer, \(options.requests) sequential requests per path, "
@@ -76,9 +89,8 @@ struct ChatBenchmark: Sendable {
                 let rssAfterSetup = ProcessMemory.resident
                 try await measureTimeToFirstToken(environment, client: client)
                 let rssAfterTTFT = ProcessMemory.resident
-                measuringFirstToken.withLock { $0 = false }
                 let peakReset = ProcessMemory.resetPeak()
-                try await measureThroughput(environment, client: client)
+                try await measureThroughput(environment, client: client, phase: phase)
                 let rssAtEnd = ProcessMemory.resident
                 var memory = BenchTable("(c) Resident memory of the whole process (clients + AgentHost + upstream)",
                                         header: ["point", "VmRSS", "growth since setup"])
@@ -160,7 +172,7 @@ struct ChatBenchmark: Sendable {
 
     // MARK: (b) Throughput
 
-    private func measureThroughput(_ environment: BenchEnvironment, client: HTTPClient) async throws {
+    private func measureThroughput(_ environment: BenchEnvironment, client: HTTPClient, phase: LockedBox<Phase>) async throws {
         var table = BenchTable(
             "(b) Throughput: C concurrent streams of \(options.tokens) tokens; tokens/s = all tokens received by all clients / wall time",
             header: ["clients", "streams", "direct s", "direct tok/s", "via s", "via tok/s", "via/direct",
@@ -172,11 +184,17 @@ struct ChatBenchmark: Sendable {
             // One unmeasured stream per client first, so the measured rounds find every connection
             // (client -> upstream, client -> AgentHost, AgentHost -> upstream) open in the pools.
             let overflowsBefore = KernelCounters.listenOverflows
-            let directWarmup = try await concurrentStreams(.direct, clients: clients, rounds: 1, environment: environment, client: client)
-            let viaWarmup = try await concurrentStreams(.agentHost, clients: clients, rounds: 1, environment: environment, client: client)
+            phase.withLock { $0 = .warmup }
+            let directWarmup = try await concurrentStreams(.direct, clients: clients, rounds: 1, tokens: 1,
+                                                           environment: environment, client: client)
+            let viaWarmup = try await concurrentStreams(.agentHost, clients: clients, rounds: 1, tokens: 1,
+                                                        environment: environment, client: client)
+            phase.withLock { $0 = .throughput }
             let overflowsAfterWarmup = KernelCounters.listenOverflows
-            let direct = try await concurrentStreams(.direct, clients: clients, rounds: rounds, environment: environment, client: client)
-            let via = try await concurrentStreams(.agentHost, clients: clients, rounds: rounds, environment: environment, client: client)
+            let direct = try await concurrentStreams(.direct, clients: clients, rounds: rounds, tokens: options.tokens,
+                                                     environment: environment, client: client)
+            let via = try await concurrentStreams(.agentHost, clients: clients, rounds: rounds, tokens: options.tokens,
+                                                  environment: environment, client: client)
             let overflowsAfter = KernelCounters.listenOverflows
             var overflows = "n/a"
             if let overflowsBefore, let overflowsAfterWarmup, let overflowsAfter {
@@ -199,7 +217,7 @@ struct ChatBenchmark: Sendable {
               + "\(BenchFormat.verdict(bestVia > Self.targetTokensPerSecond))")
         print("Cores busy: process CPU time / wall time (all threads: clients, AgentHost, upstream). CPU us/token: process CPU "
               + "time per delivered token; via minus direct is roughly AgentHost's own cost per token.")
-        print("Errors: failed or short streams, direct/via. Warm-up: the unmeasured first round (one stream per client, "
+        print("Errors: failed or short streams, direct/via. Warm-up: the unmeasured first round (one 1-token stream per client, "
               + "opening the connections). Listen overflows: connections the kernel dropped (system-wide) because an accept "
               + "queue was full, during warm-up/measured rounds; each costs its client a >= 1 s SYN retransmit.\n")
     }
@@ -214,7 +232,8 @@ struct ChatBenchmark: Sendable {
         var streamDurations: Samples
     }
 
-    private func concurrentStreams(_ path: Path, clients: Int, rounds: Int, environment: BenchEnvironment,
+    /// `clients` concurrent clients, each streaming `rounds` answers of `tokens` tokens one after another.
+    private func concurrentStreams(_ path: Path, clients: Int, rounds: Int, tokens expected: Int, environment: BenchEnvironment,
                                    client: HTTPClient) async throws -> LevelResult {
         let started = ContinuousClock.now
         let cpuBefore = ProcessCPU.seconds
@@ -230,7 +249,7 @@ struct ChatBenchmark: Sendable {
                                                           label: "load-\(clients)-\(clientIndex)-\(round)")
                             tokens += result.tokens
                             durations.append(result.duration.benchMilliseconds)
-                            if result.tokens != options.tokens { errors += 1 }
+                            if result.tokens != expected { errors += 1 }
                         } catch {
                             errors += 1
                         }

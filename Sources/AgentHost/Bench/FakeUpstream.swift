@@ -25,8 +25,8 @@ actor FakeUpstream {
     private let fallback: @Sendable (JSONValue) -> UpstreamScript
     /// What is kept of each request body in ``exchanges``; the whole body when `nil`.
     private let retainBody: (@Sendable (JSONValue) -> JSONValue)?
-    /// Whether request bodies are parsed as JSON; when not, scripts and ``exchanges`` see `.null`.
-    nonisolated let parsesBodies: Bool
+    /// How a request body becomes the JSON that scripts and ``exchanges`` see; a full JSON parse when `nil`.
+    nonisolated let parseBody: (@Sendable (ByteBuffer) -> JSONValue)?
     private(set) var exchanges: [Exchange] = []
     private var portWaiters: [CheckedContinuation<Int, Never>] = []
     private(set) var port: Int?
@@ -35,13 +35,13 @@ actor FakeUpstream {
     ///   - fallback: the answer when no script is queued.
     ///   - retainBody: what to keep of each request body in ``exchanges`` (the whole body when `nil`);
     ///     benchmarks keep a small key so thousands of requests do not inflate the process's memory.
-    ///   - parsesBodies: `false` skips parsing request bodies (they are still read in full), so a benchmark
-    ///     whose answers do not depend on the request does not charge the fake's JSON work to its client.
+    ///   - parseBody: how a request body becomes the JSON scripts see (a full parse when `nil`). Benchmarks
+    ///     pass a cheaper extraction (or `.null`), so the fake's own JSON work does not eat the CPU it measures.
     init(fallback: @escaping @Sendable (JSONValue) -> UpstreamScript = { _ in VendorStream.openAI(tokens: ["ok"]) },
-         retainBody: (@Sendable (JSONValue) -> JSONValue)? = nil, parsesBodies: Bool = true) {
+         retainBody: (@Sendable (JSONValue) -> JSONValue)? = nil, parseBody: (@Sendable (ByteBuffer) -> JSONValue)? = nil) {
         self.fallback = fallback
         self.retainBody = retainBody
-        self.parsesBodies = parsesBodies
+        self.parseBody = parseBody
     }
 
     /// Queues answers for the next requests, in order.
@@ -97,7 +97,7 @@ actor FakeUpstream {
             let bytes = try await request.body.collect(upTo: 16 << 20)
             // Taken before parsing, so the fake's own JSON work is not counted against its client.
             let receivedAt = ContinuousClock.now
-            let json = upstream.parsesBodies ? (try? JSONValue(parsing: bytes.readableBytesView)) ?? .null : .null
+            let json = upstream.parseBody.map { $0(bytes) } ?? (try? JSONValue(parsing: bytes.readableBytesView)) ?? .null
             let (index, script) = await upstream.started(path: request.uri.path, body: json, headers: request.headers,
                                                          at: receivedAt)
             var headers: HTTPFields = [.contentType: script.status == 200 ? "text/event-stream" : "application/json"]
