@@ -319,6 +319,35 @@ struct AgentSocketTests {
         }
     }
 
+    @Test func severalRunsOnOneConnectionAndTheConcurrencyLimit() async throws {
+        try await TestHarness.withUpstream(configure: { $0.agent.maxConcurrentPerUser = 2 }) { harness, upstream in
+            try await harness.addWorkspace("Ops")
+            for index in 0..<2 {
+                await upstream.enqueue(AgentScripts.calls([("c\(index)", "get_location", #"{"precision": "city"}"#)]))
+            }
+            try await harness.testLive { client in
+                try await client.agentSocket("ops") { socket in
+                    try await socket.send(Self.invoke("first", ["client_tools": [Self.locationTool], "request_id": "a"]))
+                    try await socket.send(Self.invoke("second", ["client_tools": [Self.locationTool], "request_id": "b"]))
+                    var calls: [JSONValue] = []
+                    while calls.count < 2 { calls.append(try await socket.next("tool_call")) }
+                    #expect(Set(calls.compactMap { $0["invocation_id"]?.stringValue }).count == 2, "two runs on one socket")
+                    // A third concurrent run of the same user is refused.
+                    try await socket.send(Self.invoke("third", ["request_id": "c"]))
+                    let refused = try await socket.next("error")
+                    #expect(refused["code"] == "rate_limited")
+                    #expect(refused["request_id"] == "c")
+                    for call in calls {
+                        try await socket.send(["type": "cancel", "invocation_id": call["invocation_id"]!])
+                    }
+                    var statuses: [JSONValue] = []
+                    while statuses.count < 2 { statuses.append(try await socket.next("agent_complete")["status"] ?? .null) }
+                    #expect(statuses == ["cancelled", "cancelled"])
+                }
+            }
+        }
+    }
+
     @Test func maxStepsEndsARunThatNeverAnswers() async throws {
         try await TestHarness.withUpstream { harness, upstream in
             try await harness.addWorkspace("Ops")

@@ -238,6 +238,40 @@ struct StreamChatTests {
         }
     }
 
+    @Test func keepAliveCommentsFlowWhileTheModelIsSilent() async throws {
+        try await TestHarness.withUpstream(configure: { $0.keepAliveInterval = .milliseconds(50) }) { harness, upstream in
+            try await harness.addWorkspace("Docs")
+            await upstream.enqueue(UpstreamScript(parts: [.pause(.milliseconds(400))] + VendorStream.openAI(tokens: ["late"]).parts))
+            try await harness.test { client in
+                let response = try await client.send(.post, "/api/chats/stream_chat", json: #"{"message": "hi", "workspace": "docs"}"#)
+                #expect(response.text.contains(": keep-alive\n\n"))
+                #expect(response.frames.last?["response"] == "late", "comments do not disturb the frames")
+            }
+        }
+    }
+
+    @Test func metricsCountChatsTokensAndLatency() async throws {
+        try await TestHarness.withUpstream { harness, upstream in
+            try await harness.addWorkspace("Docs")
+            await upstream.enqueue(VendorStream.openAI(tokens: ["a", "b"], usage: Usage(promptTokens: 12, completionTokens: 2)))
+            try await harness.test { client in
+                _ = try await client.send(.post, "/api/chats/stream_chat", json: #"{"message": "hi", "workspace": "docs"}"#)
+                _ = try await client.send(.post, "/api/chats/stream_chat", json: #"{"message": "hi", "workspace": "nope"}"#)
+                let metrics = try await client.send(.get, "/metrics")
+                #expect(metrics.status == .ok)
+                let text = metrics.text
+                #expect(text.contains(#"agenthost_chats_total{transport="sse",status="completed"} 1"#) || text.contains(#"agenthost_chats_total{status="completed",transport="sse"} 1"#))
+                #expect(text.contains(#"agenthost_tokens_total{direction="in"} 12"#))
+                #expect(text.contains(#"agenthost_tokens_total{direction="out"} 2"#))
+                #expect(text.contains("agenthost_time_to_first_token_seconds_bucket"))
+                #expect(text.contains("agenthost_chat_duration_seconds_count"))
+                #expect(text.contains("agenthost_streams_in_flight"))
+                #expect(text.contains(#"agenthost_errors_total{code="not_found"} 1"#))
+                #expect(text.contains("agenthost_http_requests_total"))
+            }
+        }
+    }
+
     @Test func workspaceProviderOverrideUsesThatVendor() async throws {
         try await TestHarness.withUpstream(kind: .anthropic) { harness, upstream in
             try await harness.addWorkspace("Claude") { $0.model = "claude-special" }

@@ -129,20 +129,26 @@ struct AgentBenchmark: Sendable {
                 table.add([name, String(samples.count), BenchFormat.ms(samples.p50), BenchFormat.ms(samples.p99),
                            BenchFormat.ms(samples.mean), BenchFormat.ms(samples.max)])
             }
-            add("(a) server tool: tool_call -> tool_result frame at client", server.callToResult)
-            add("(a) server tool: engine step gap at upstream", server.upstreamGaps)
-            add("(a) server tool: invocation duration at client", server.durations)
-            add("(b) client tool: tool_call recv -> tool_result recv (round trip)", client.callToResult)
-            add("(b) client tool: engine step gap at upstream", client.upstreamGaps)
-            add("(b) client tool: invocation duration at client", client.durations)
+            for (label, result) in [("(a) server tool", server), ("(b) client tool", client)] {
+                add("\(label): tool_call -> tool_result frame at client", result.callToResult)
+                add("\(label): engine step gap at upstream", result.timeline.stepGaps)
+                add("\(label): invocation duration at client", result.durations)
+                add("\(label):   of which agent_invoke sent -> 1st upstream request", result.timeline.startOverhead)
+                add("\(label):   of which inside the upstream (request -> response end)", result.timeline.upstreamTime)
+                add("\(label):   of which last upstream response end -> agent_complete", result.timeline.finishOverhead)
+                add("\(label): process CPU time per invocation (all threads)", result.cpu)
+            }
+            let storeWrite = try await measureStepWrite(environment: environment, invocationId: client.lastInvocationId)
+            add("awaited step write alone (InvocationStore.recordStep, 200x sequential)", storeWrite)
             table.print()
             print("Engine step gap = end of one upstream response -> arrival of the same invocation's next upstream request "
-                  + "(parse, store step, validate, run/send tool, store result, next request).")
+                  + "(read the stream's end, store the model step, validate, run or send the tool, store its result, "
+                  + "build and send the next request). Each step awaits two step writes.")
             print("Target: < \(BenchFormat.ms(Self.targetServerStep)) ms added per server-tool step, p50 -> step gap p50 "
-                  + "\(BenchFormat.ms(server.upstreamGaps.p50)) ms: \(BenchFormat.verdict(server.upstreamGaps.p50 < Self.targetServerStep))")
+                  + "\(BenchFormat.ms(server.timeline.stepGaps.p50)) ms: \(BenchFormat.verdict(server.timeline.stepGaps.p50 < Self.targetServerStep))")
             print("Target: < \(BenchFormat.ms(Self.targetClientRoundTrip)) ms per client-tool round trip, p50 -> round trip p50 "
                   + "\(BenchFormat.ms(client.callToResult.p50)) ms: \(BenchFormat.verdict(client.callToResult.p50 < Self.targetClientRoundTrip)); "
-                  + "step gap p50 \(BenchFormat.ms(client.upstreamGaps.p50)) ms: \(BenchFormat.verdict(client.upstreamGaps.p50 < Self.targetClientRoundTrip))")
+                  + "step gap p50 \(BenchFormat.ms(client.timeline.stepGaps.p50)) ms: \(BenchFormat.verdict(client.timeline.stepGaps.p50 < Self.targetClientRoundTrip))")
             if server.failures + client.failures > 0 {
                 print("Failed invocations: server \(server.failures), client \(client.failures).")
             }
@@ -170,9 +176,13 @@ struct AgentBenchmark: Sendable {
 
     struct SequentialResult: Sendable {
         var callToResult = Samples()
-        var upstreamGaps = Samples()
+        var timeline = Timeline()
         var durations = Samples()
+        /// Process CPU milliseconds (all threads) per invocation.
+        var cpu = Samples()
         var failures = 0
+        var traces: [String: InvocationTrace] = [:]
+        var lastInvocationId: String?
     }
 
     private func sequential(_ tools: Plan.Tools, environment: BenchEnvironment) async throws -> SequentialResult {
@@ -183,19 +193,38 @@ struct AgentBenchmark: Sendable {
         try await AgentConnection.connect(environment) { connection in
             for index in 0..<total {
                 let plan = Plan(tools: tools, calls: 1, id: "\(phase)-\(index)")
+                let cpuBefore = ProcessCPU.seconds
                 let trace = try await connection.invoke(plan)
+                let cpu = (ProcessCPU.seconds - cpuBefore) * 1000
                 guard index >= warmup else { continue }
                 outcome.withLock { result in
+                    result.cpu.append(cpu)
                     if trace.status != "completed" || trace.toolResults != plan.calls { result.failures += 1 }
                     for value in trace.callToResult { result.callToResult.append(value) }
                     result.durations.append(trace.duration.benchMilliseconds)
+                    result.traces[plan.message] = trace
+                    result.lastInvocationId = trace.invocationId ?? result.lastInvocationId
                 }
             }
         }
-        var result = outcome.withLock { $0 }
-        let measured = Set((warmup..<total).map { Plan(tools: tools, calls: 1, id: "\(phase)-\($0)").message })
-        result.upstreamGaps = await Self.stepGaps(upstream: environment.upstream, messages: measured)
+        var result = outcome.value
+        result.timeline = await Self.timeline(upstream: environment.upstream, traces: result.traces)
         return result
+    }
+
+    /// Latency of the write the engine awaits after every model step and tool call, measured alone on the same store.
+    private func measureStepWrite(environment: BenchEnvironment, invocationId: String?) async throws -> Samples {
+        guard let invocationId else { return Samples() }
+        var samples = Samples()
+        for index in 0..<200 {
+            let step = AgentStep(invocationId: invocationId, step: 100 + index, kind: .tool, callId: "bench_\(index)",
+                                 name: "calculator", executor: "server", arguments: ["expression": "2+3*4"], output: ["result": 14],
+                                 isError: false, startedAt: Date(), durationMs: 0.05)
+            let started = ContinuousClock.now
+            try await environment.dependencies.invocations.recordStep(step)
+            samples.append(started.duration(to: .now).benchMilliseconds)
+        }
+        return samples
     }
 
     // MARK: (c) Concurrent
@@ -208,6 +237,8 @@ struct AgentBenchmark: Sendable {
         let go = OneShot<ContinuousClock.Instant>()
         let traces = LockedBox<[InvocationTrace]>([])
         let connectFailures = LockedBox<[String]>([])
+        let cpuStart = LockedBox(0.0)
+        let cpuEnd = LockedBox(0.0)
 
         let wall: Duration = try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, plan) in plans.enumerated() {
@@ -227,11 +258,14 @@ struct AgentBenchmark: Sendable {
             }
             await ready.wait()
             let started = ContinuousClock.now
+            cpuStart.withLock { $0 = ProcessCPU.seconds }
             go.set(started)
             try await group.waitForAll()
+            cpuEnd.withLock { $0 = ProcessCPU.seconds }
             let finished = traces.withLock { $0.map(\.finishedAt) }.max() ?? started
             return started.duration(to: finished)
         }
+        let cpu = cpuEnd.value - cpuStart.value
 
         let all = traces.withLock { $0 }
         let completed = all.filter { $0.status == "completed" && $0.toolResults == options.calls }
@@ -246,7 +280,10 @@ struct AgentBenchmark: Sendable {
             for value in trace.serverCallToResult { serverCalls.append(value) }
             for value in trace.clientCallToResult { clientCalls.append(value) }
         }
-        let gaps = await Self.stepGaps(upstream: environment.upstream, messages: Set(plans.map(\.message)))
+        var traceByMessage: [String: InvocationTrace] = [:]
+        for trace in all { traceByMessage[trace.message] = trace }
+        let timeline = await Self.timeline(upstream: environment.upstream, traces: traceByMessage)
+        let gaps = timeline.stepGaps
 
         var summary = BenchTable("(c) \(count) concurrent invocations (one WebSocket each) x \(options.calls) sequential tool calls (\(options.mix.rawValue))",
                                  header: ["metric", "value"])
@@ -255,6 +292,9 @@ struct AgentBenchmark: Sendable {
         summary.add(["tool calls completed", "\(toolCalls)"])
         summary.add(["tool calls/s", BenchFormat.number(Double(toolCalls) / wall.benchSeconds)])
         summary.add(["model steps/s (upstream requests)", BenchFormat.number(Double(gaps.count + all.count) / wall.benchSeconds)])
+        summary.add(["cores busy (process CPU time / wall time)", String(format: "%.2f", cpu / wall.benchSeconds)])
+        summary.add(["process CPU per tool call (clients + AgentHost + upstream)",
+                     String(format: "%.3f ms", cpu * 1000 / Double(max(toolCalls, 1)))])
         if !connectFailures.withLock({ $0.isEmpty }) {
             summary.add(["connection failures", "\(connectFailures.withLock { $0.count }): \(connectFailures.withLock { $0.first ?? "" })"])
         }
@@ -266,6 +306,9 @@ struct AgentBenchmark: Sendable {
         }
         add("invocation duration (agent_invoke sent -> agent_complete)", durations)
         add("engine step gap at upstream", gaps)
+        add("agent_invoke sent -> 1st upstream request", timeline.startOverhead)
+        add("inside the upstream (request -> response end)", timeline.upstreamTime)
+        add("last upstream response end -> agent_complete", timeline.finishOverhead)
         if tools == .mixed { add("server tool: tool_call -> tool_result frame", serverCalls) }
         add("client tool: tool_call recv -> tool_result recv", clientCalls)
         latencies.print()
@@ -273,24 +316,42 @@ struct AgentBenchmark: Sendable {
 
     // MARK: Upstream timing
 
-    /// For the invocations whose plan message is in `messages`: the time from the end of each upstream
-    /// response to the arrival of the same invocation's next request, in milliseconds.
-    static func stepGaps(upstream: FakeUpstream, messages: Set<String>) async -> Samples {
+    /// Where an invocation's time went, from the upstream's timestamps and the client's.
+    struct Timeline: Sendable {
+        /// End of one upstream response -> arrival of the same invocation's next request.
+        var stepGaps = Samples()
+        /// `agent_invoke` sent -> first upstream request arrived.
+        var startOverhead = Samples()
+        /// Request arrived -> response written out, for every upstream exchange.
+        var upstreamTime = Samples()
+        /// Last upstream response written out -> `agent_complete` received.
+        var finishOverhead = Samples()
+    }
+
+    /// Groups the upstream's exchanges by invocation (plan message) and splits each traced invocation's time.
+    static func timeline(upstream: FakeUpstream, traces: [String: InvocationTrace]) async -> Timeline {
         let exchanges = await upstream.exchanges
         var byInvocation: [String: [FakeUpstream.Exchange]] = [:]
         for exchange in exchanges {
-            guard let message = exchange.body.stringValue, messages.contains(message) else { continue }
+            guard let message = exchange.body.stringValue, traces[message] != nil else { continue }
             byInvocation[message, default: []].append(exchange)
         }
-        var gaps = Samples()
-        for (_, steps) in byInvocation {
+        var timeline = Timeline()
+        for (message, steps) in byInvocation {
             let ordered = steps.sorted { $0.receivedAt < $1.receivedAt }
             for (previous, next) in zip(ordered, ordered.dropFirst()) {
                 guard let ended = previous.endedAt else { continue }
-                gaps.append(ended.duration(to: next.receivedAt).benchMilliseconds)
+                timeline.stepGaps.append(ended.duration(to: next.receivedAt).benchMilliseconds)
             }
+            for exchange in ordered {
+                guard let ended = exchange.endedAt else { continue }
+                timeline.upstreamTime.append(exchange.receivedAt.duration(to: ended).benchMilliseconds)
+            }
+            guard let trace = traces[message], let first = ordered.first, let lastEnd = ordered.last?.endedAt else { continue }
+            timeline.startOverhead.append(trace.sentAt.duration(to: first.receivedAt).benchMilliseconds)
+            timeline.finishOverhead.append(lastEnd.duration(to: trace.finishedAt).benchMilliseconds)
         }
-        return gaps
+        return timeline
     }
 }
 
@@ -298,6 +359,10 @@ struct AgentBenchmark: Sendable {
 
 /// What the client saw of one invocation.
 struct InvocationTrace: Sendable {
+    /// The plan message the invocation was started with (its key at the upstream).
+    var message = ""
+    var invocationId: String?
+    var sentAt: ContinuousClock.Instant = .now
     var status = ""
     var toolResults = 0
     var duration: Duration = .zero
@@ -355,16 +420,18 @@ final class AgentConnection: @unchecked Sendable {
         case .client: invoke["tools"] = []; invoke["client_tools"] = [AgentBenchmark.clientTool]
         case .mixed: invoke["tools"] = ["calculator"]; invoke["client_tools"] = [AgentBenchmark.clientTool]
         }
-        var trace = InvocationTrace()
+        var trace = InvocationTrace(message: plan.message)
         var invocationId: String?
         var callsReceived: [String: (at: ContinuousClock.Instant, client: Bool)] = [:]
         let started = ContinuousClock.now
+        trace.sentAt = started
         try await send(.object(invoke))
         while true {
             let (frame, at) = try await next()
             let type = frame["type"]?.stringValue
             if invocationId == nil, type == "agent_start", frame["request_id"]?.stringValue == plan.id {
                 invocationId = frame["invocation_id"]?.stringValue
+                trace.invocationId = invocationId
             }
             // One invocation per connection at a time: frames of other invocations do not occur.
             switch type {

@@ -104,6 +104,32 @@ enum ProcessMemory {
     }
 }
 
+/// CPU time the whole process has used (user + system, every thread), from `CLOCK_PROCESS_CPUTIME_ID`.
+enum ProcessCPU {
+    static var seconds: Double {
+        var time = timespec()
+        guard clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time) == 0 else { return .nan }
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}
+
+/// TCP counters of the kernel (`/proc/net/netstat`, Linux), to spot connection storms.
+enum KernelCounters {
+    /// Connections the kernel dropped because a listen backlog (accept queue) was full; each one makes
+    /// its client retransmit after a second or more.
+    static var listenOverflows: Int? { tcpExt("ListenOverflows") }
+
+    private static func tcpExt(_ name: String) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/net/netstat", encoding: .utf8) else { return nil }
+        let lines = text.split(separator: "\n").filter { $0.hasPrefix("TcpExt:") }
+        guard lines.count >= 2 else { return nil }
+        let names = lines[0].split(separator: " ")
+        let values = lines[1].split(separator: " ")
+        guard let index = names.firstIndex(where: { $0 == name }), index < values.count else { return nil }
+        return Int(values[index])
+    }
+}
+
 // MARK: Output
 
 /// A plain text table with right-aligned numeric columns.
@@ -296,6 +322,7 @@ struct BenchEnvironment: Sendable {
     static func run<Value: Sendable>(
         toolSchemas: String?, upstream: FakeUpstream,
         configure: @escaping @Sendable (inout Configuration) -> Void = { _ in },
+        workspace configureWorkspace: @escaping @Sendable (inout Workspace) -> Void = { _ in },
         _ body: @escaping @Sendable (BenchEnvironment) async throws -> Value
     ) async throws -> Value {
         let logger = {
@@ -325,7 +352,9 @@ struct BenchEnvironment: Sendable {
             let client = Dependencies.makeHTTPClient(timeouts: configuration.llm.timeouts)
             do {
                 let dependencies = Dependencies(database: database, httpClient: client, tools: tools)
-                let workspace = try await dependencies.chats.createWorkspace(Workspace(name: "Bench", slug: ""))
+                var settings = Workspace(name: "Bench", slug: "")
+                configureWorkspace(&settings)
+                let workspace = try await dependencies.chats.createWorkspace(settings)
                 let port = OneShot<Int>()
                 let app = PortReportingApplication(
                     base: try await buildApplication(configuration: configuration, dependencies: dependencies, logger: logger),

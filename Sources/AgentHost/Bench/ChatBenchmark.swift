@@ -19,6 +19,8 @@ struct ChatBenchmark: Sendable {
         var warmup = 20
         /// Concurrent client counts of (b).
         var clients = [1, 100, 1000]
+        /// Earlier chats sent to the model with every message; the workspace default when `nil`.
+        var historyLength: Int?
         var toolSchemas: String?
     }
 
@@ -32,6 +34,8 @@ struct ChatBenchmark: Sendable {
     /// What one streamed answer delivered.
     struct StreamResult: Sendable {
         var timeToFirstToken: Duration?
+        /// Milliseconds of process CPU time (all threads) from sending to the first token.
+        var cpuToFirstToken: Double?
         var duration: Duration
         var tokens: Int
     }
@@ -45,16 +49,20 @@ struct ChatBenchmark: Sendable {
     func run() async throws {
         let tokens = (0..<options.tokens).map { "tok\($0) " }
         let script = VendorStream.openAI(tokens: tokens, usage: Usage(promptTokens: 12, completionTokens: tokens.count))
-        // Keep nothing of the request bodies: thousands of them would show up in the RSS numbers.
-        let upstream = FakeUpstream(fallback: { _ in script }, retainBody: { _ in .null })
+        // Answers do not depend on the request: the upstream neither parses bodies (AgentHost sends the
+        // history, the direct client does not; parsing it would be charged to AgentHost) nor keeps them
+        // (thousands would show up in the RSS numbers).
+        let upstream = FakeUpstream(fallback: { _ in script }, retainBody: { _ in .null }, parsesBodies: false)
         let rssAtStart = ProcessMemory.resident
+        let historyLength = options.historyLength ?? Workspace.defaultHistoryLength
         print("AgentHost chat benchmark: \(options.tokens) tokens per answer, \(options.requests) sequential requests per path, "
               + "clients \(options.clients.map(String.init).joined(separator: ","))")
         print(BenchFormat.environmentNote())
         print("Upstream: in-process fake OpenAI server, zero delay. AgentHost: single-user mode, SQLite (WAL) in a temp dir, "
-              + "default workspace settings (history_length \(Workspace.defaultHistoryLength)).\n")
+              + "workspace history_length \(historyLength) (earlier chats of the thread sent with every message).\n")
 
-        try await BenchEnvironment.run(toolSchemas: options.toolSchemas, upstream: upstream) { environment in
+        try await BenchEnvironment.run(toolSchemas: options.toolSchemas, upstream: upstream,
+                                       workspace: { $0.historyLength = historyLength }) { environment in
             let maxClients = options.clients.max() ?? 1
             let client = HTTPClient.benchClient(connections: maxClients * 2)
             do {
@@ -87,15 +95,21 @@ struct ChatBenchmark: Sendable {
         var direct = Samples()
         var viaAgentHost = Samples()
         var paired = Samples()
+        var cpuDirect = Samples()
+        var cpuViaAgentHost = Samples()
         var failures = 0
         for index in 0..<(options.warmup + options.requests) {
             // Alternate which path goes first so neither always runs on a warmer cache.
             let order: [Path] = index.isMultiple(of: 2) ? [.direct, .agentHost] : [.agentHost, .direct]
             var pair: [Path: Double] = [:]
+            var cpu: [Path: Double] = [:]
             for path in order {
                 do {
                     let result = try await stream(path, environment: environment, client: client, label: "ttft-\(index)")
-                    if let ttft = result.timeToFirstToken, result.tokens == options.tokens { pair[path] = ttft.benchMilliseconds }
+                    if let ttft = result.timeToFirstToken, result.tokens == options.tokens {
+                        pair[path] = ttft.benchMilliseconds
+                        cpu[path] = result.cpuToFirstToken
+                    }
                 } catch {
                     failures += 1
                     if failures <= 3 { print("  request failed (\(path.rawValue)): \(error)") }
@@ -105,6 +119,10 @@ struct ChatBenchmark: Sendable {
             direct.append(first)
             viaAgentHost.append(second)
             paired.append(second - first)
+            if let first = cpu[.direct], let second = cpu[.agentHost] {
+                cpuDirect.append(first)
+                cpuViaAgentHost.append(second)
+            }
         }
         var table = BenchTable(
             "(a) Time to first content token, \(direct.count) sequential request pairs (after \(options.warmup) warm-up pairs), ms",
@@ -117,7 +135,13 @@ struct ChatBenchmark: Sendable {
                    BenchFormat.ms(viaAgentHost.p99 - direct.p99), BenchFormat.ms(viaAgentHost.mean - direct.mean), "", ""])
         table.add(["added (paired per request: via - direct)", BenchFormat.ms(paired.p50), BenchFormat.ms(paired.p99),
                    BenchFormat.ms(paired.mean), BenchFormat.ms(paired.min), BenchFormat.ms(paired.max)])
+        table.add(["process CPU time to first token, direct", BenchFormat.ms(cpuDirect.p50), BenchFormat.ms(cpuDirect.p99),
+                   BenchFormat.ms(cpuDirect.mean), BenchFormat.ms(cpuDirect.min), BenchFormat.ms(cpuDirect.max)])
+        table.add(["process CPU time to first token, via AgentHost", BenchFormat.ms(cpuViaAgentHost.p50), BenchFormat.ms(cpuViaAgentHost.p99),
+                   BenchFormat.ms(cpuViaAgentHost.mean), BenchFormat.ms(cpuViaAgentHost.min), BenchFormat.ms(cpuViaAgentHost.max)])
         table.print()
+        print("CPU time to first token: CPU time of all the process's threads from sending to the first token, i.e. the "
+              + "work done, whatever the scheduling; mostly sequential here, so the CPU AgentHost adds bounds its added TTFT from below.")
         let added = paired.p50
         print("Target: added TTFT p50 < \(BenchFormat.ms(Self.targetAddedTTFT)) ms -> paired p50 \(BenchFormat.ms(added)) ms: "
               + "\(BenchFormat.verdict(added < Self.targetAddedTTFT))"
@@ -130,29 +154,51 @@ struct ChatBenchmark: Sendable {
         var table = BenchTable(
             "(b) Throughput: C concurrent streams of \(options.tokens) tokens; tokens/s = all tokens received by all clients / wall time",
             header: ["clients", "streams", "direct s", "direct tok/s", "via s", "via tok/s", "via/direct",
-                     "via stream p50 ms", "via stream p99 ms", "errors"])
+                     "via stream p50 ms", "via stream p99 ms", "cores busy direct/via", "CPU us/token direct/via",
+                     "errors", "warm-up s direct/via", "listen overflows"])
         var bestVia = 0.0
         for clients in options.clients where clients > 0 {
             let rounds = max(1, options.requests / clients)
+            // One unmeasured stream per client first, so the measured rounds find every connection
+            // (client -> upstream, client -> AgentHost, AgentHost -> upstream) open in the pools.
+            let overflowsBefore = KernelCounters.listenOverflows
+            let directWarmup = try await concurrentStreams(.direct, clients: clients, rounds: 1, environment: environment, client: client)
+            let viaWarmup = try await concurrentStreams(.agentHost, clients: clients, rounds: 1, environment: environment, client: client)
+            let overflowsAfterWarmup = KernelCounters.listenOverflows
             let direct = try await concurrentStreams(.direct, clients: clients, rounds: rounds, environment: environment, client: client)
             let via = try await concurrentStreams(.agentHost, clients: clients, rounds: rounds, environment: environment, client: client)
+            let overflowsAfter = KernelCounters.listenOverflows
+            var overflows = "n/a"
+            if let overflowsBefore, let overflowsAfterWarmup, let overflowsAfter {
+                overflows = "\(overflowsAfterWarmup - overflowsBefore)/\(overflowsAfter - overflowsAfterWarmup)"
+            }
             let directRate = Double(direct.tokens) / direct.wall.benchSeconds
             let viaRate = Double(via.tokens) / via.wall.benchSeconds
             bestVia = max(bestVia, viaRate)
             table.add([String(clients), String(clients * rounds), String(format: "%.3f", direct.wall.benchSeconds),
                        BenchFormat.number(directRate), String(format: "%.3f", via.wall.benchSeconds), BenchFormat.number(viaRate),
                        String(format: "%.2f", viaRate / directRate), BenchFormat.ms(via.streamDurations.p50),
-                       BenchFormat.ms(via.streamDurations.p99), "\(direct.errors)/\(via.errors)"])
+                       BenchFormat.ms(via.streamDurations.p99),
+                       String(format: "%.2f/%.2f", direct.cpu / direct.wall.benchSeconds, via.cpu / via.wall.benchSeconds),
+                       String(format: "%.1f/%.1f", direct.cpu * 1e6 / Double(max(direct.tokens, 1)), via.cpu * 1e6 / Double(max(via.tokens, 1))),
+                       "\(direct.errors)/\(via.errors)",
+                       String(format: "%.2f/%.2f", directWarmup.wall.benchSeconds, viaWarmup.wall.benchSeconds), overflows])
         }
         table.print()
         print("Target: > \(BenchFormat.number(Self.targetTokensPerSecond)) tokens/s total via AgentHost -> best \(BenchFormat.number(bestVia)): "
               + "\(BenchFormat.verdict(bestVia > Self.targetTokensPerSecond))")
-        print("Errors column: failed or short streams, direct/via.\n")
+        print("Cores busy: process CPU time / wall time (all threads: clients, AgentHost, upstream). CPU us/token: process CPU "
+              + "time per delivered token; via minus direct is roughly AgentHost's own cost per token.")
+        print("Errors: failed or short streams, direct/via. Warm-up: the unmeasured first round (one stream per client, "
+              + "opening the connections). Listen overflows: connections the kernel dropped (system-wide) because an accept "
+              + "queue was full, during warm-up/measured rounds; each costs its client a >= 1 s SYN retransmit.\n")
     }
 
     /// What one level of concurrent streams delivered.
     struct LevelResult: Sendable {
         var wall: Duration
+        /// CPU seconds the whole process used meanwhile (clients, AgentHost and upstream).
+        var cpu: Double
         var tokens: Int
         var errors: Int
         var streamDurations: Samples
@@ -161,6 +207,7 @@ struct ChatBenchmark: Sendable {
     private func concurrentStreams(_ path: Path, clients: Int, rounds: Int, environment: BenchEnvironment,
                                    client: HTTPClient) async throws -> LevelResult {
         let started = ContinuousClock.now
+        let cpuBefore = ProcessCPU.seconds
         let perClient = await withTaskGroup(of: (tokens: Int, errors: Int, durations: [Double]).self) { group in
             for clientIndex in 0..<clients {
                 group.addTask {
@@ -186,7 +233,7 @@ struct ChatBenchmark: Sendable {
             return all
         }
         let wall = started.duration(to: .now)
-        return LevelResult(wall: wall, tokens: perClient.reduce(0) { $0 + $1.tokens }, errors: perClient.reduce(0) { $0 + $1.errors },
+        return LevelResult(wall: wall, cpu: ProcessCPU.seconds - cpuBefore, tokens: perClient.reduce(0) { $0 + $1.tokens }, errors: perClient.reduce(0) { $0 + $1.errors },
                            streamDurations: Samples(perClient.flatMap(\.durations)))
     }
 
@@ -214,6 +261,7 @@ struct ChatBenchmark: Sendable {
         request.headers.add(name: "content-type", value: "application/json")
         request.headers.add(name: "accept", value: "text/event-stream")
 
+        let cpuStart = ProcessCPU.seconds
         let started = ContinuousClock.now
         let response = try await client.execute(request, timeout: .seconds(120))
         guard response.status == .ok else {
@@ -221,10 +269,15 @@ struct ChatBenchmark: Sendable {
             throw BenchError("\(path.rawValue) answered \(response.status.code): \(String(buffer: text).prefix(300))")
         }
         var firstToken: Duration?
+        var cpuToFirstToken: Double?
         for try await buffer in response.body {
-            if counter.consume(buffer) > 0, firstToken == nil { firstToken = started.duration(to: .now) }
+            if counter.consume(buffer) > 0, firstToken == nil {
+                firstToken = started.duration(to: .now)
+                cpuToFirstToken = (ProcessCPU.seconds - cpuStart) * 1000
+            }
         }
-        return StreamResult(timeToFirstToken: firstToken, duration: started.duration(to: .now), tokens: counter.count)
+        return StreamResult(timeToFirstToken: firstToken, cpuToFirstToken: cpuToFirstToken, duration: started.duration(to: .now),
+                            tokens: counter.count)
     }
 }
 

@@ -25,6 +25,8 @@ actor FakeUpstream {
     private let fallback: @Sendable (JSONValue) -> UpstreamScript
     /// What is kept of each request body in ``exchanges``; the whole body when `nil`.
     private let retainBody: (@Sendable (JSONValue) -> JSONValue)?
+    /// Whether request bodies are parsed as JSON; when not, scripts and ``exchanges`` see `.null`.
+    nonisolated let parsesBodies: Bool
     private(set) var exchanges: [Exchange] = []
     private var portWaiters: [CheckedContinuation<Int, Never>] = []
     private(set) var port: Int?
@@ -33,10 +35,13 @@ actor FakeUpstream {
     ///   - fallback: the answer when no script is queued.
     ///   - retainBody: what to keep of each request body in ``exchanges`` (the whole body when `nil`);
     ///     benchmarks keep a small key so thousands of requests do not inflate the process's memory.
+    ///   - parsesBodies: `false` skips parsing request bodies (they are still read in full), so a benchmark
+    ///     whose answers do not depend on the request does not charge the fake's JSON work to its client.
     init(fallback: @escaping @Sendable (JSONValue) -> UpstreamScript = { _ in VendorStream.openAI(tokens: ["ok"]) },
-         retainBody: (@Sendable (JSONValue) -> JSONValue)? = nil) {
+         retainBody: (@Sendable (JSONValue) -> JSONValue)? = nil, parsesBodies: Bool = true) {
         self.fallback = fallback
         self.retainBody = retainBody
+        self.parsesBodies = parsesBodies
     }
 
     /// Queues answers for the next requests, in order.
@@ -92,7 +97,7 @@ actor FakeUpstream {
             let bytes = try await request.body.collect(upTo: 16 << 20)
             // Taken before parsing, so the fake's own JSON work is not counted against its client.
             let receivedAt = ContinuousClock.now
-            let json = (try? JSONValue(parsing: bytes.readableBytesView)) ?? .null
+            let json = upstream.parsesBodies ? (try? JSONValue(parsing: bytes.readableBytesView)) ?? .null : .null
             let (index, script) = await upstream.started(path: request.uri.path, body: json, headers: request.headers,
                                                          at: receivedAt)
             var headers: HTTPFields = [.contentType: script.status == 200 ? "text/event-stream" : "application/json"]
@@ -104,6 +109,7 @@ actor FakeUpstream {
                         case .bytes(let text): try await writer.write(ByteBuffer(string: text))
                         case .pause(let duration): try await Task.sleep(for: duration)
                         case .stall: try await Task.sleep(for: .seconds(3600))
+                        case .generated(let make): try await writer.write(ByteBuffer(string: make()))
                         }
                     }
                     try await writer.finish(nil)
@@ -116,6 +122,21 @@ actor FakeUpstream {
         }
         for path in ["v1/chat/completions", "chat/completions", "v1/messages", "v2/chat"] {
             router.post(RouterPath(path), use: handler)
+        }
+        // OpenAI embeddings: deterministic vectors (ChatBridge's HashingEmbedder, 64 dimensions) for every input.
+        router.post("v1/embeddings") { request, _ -> Response in
+            let bytes = try await request.body.collect(upTo: 16 << 20)
+            let json = (try? JSONValue(parsing: bytes.readableBytesView)) ?? .null
+            let inputs = json["input"]?.arrayValue?.compactMap(\.stringValue) ?? json["input"]?.stringValue.map { [$0] } ?? []
+            let embedder = HashingEmbedder(dimensions: 64)
+            let data: [JSONValue] = inputs.enumerated().map { index, text in
+                ["object": "embedding", "index": .number(Double(index)),
+                 "embedding": .array(embedder.vector(text).map { .number(Double($0)) })]
+            }
+            let body: JSONValue = ["object": "list", "data": .array(data), "model": json["model"] ?? "fake-embedding",
+                                   "usage": ["prompt_tokens": 0, "total_tokens": 0]]
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: body.serialized())))
         }
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),

@@ -8,6 +8,8 @@ struct UpstreamScript: Sendable {
         case pause(Duration)
         /// Stops writing without ending the response, like a hung model server.
         case stall
+        /// Bytes made at the moment they are written (e.g. stamped with the time, to measure latency).
+        case generated(@Sendable () -> String)
     }
 
     var status: Int = 200

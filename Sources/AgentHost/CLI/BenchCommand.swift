@@ -12,7 +12,7 @@ struct BenchCommand: AsyncParsableCommand {
             Clients, AgentHost and the fake upstream run in this one process and share its cores, over real \
             loopback sockets, with a real SQLite database in a temporary directory. Build with -c release.
             """,
-        subcommands: [Chat.self, Agent.self]
+        subcommands: [Chat.self, Agent.self, Rooms.self]
     )
 
     /// Logging at warning level for every logger of the process, so logs cost nothing measurable.
@@ -40,6 +40,9 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Comma-separated concurrent client counts for the throughput measurement.")
         var clients = "1,100,1000"
 
+        @Option(name: .customLong("history-length"), help: "The workspace's history_length: earlier chats sent to the model with every message. Default: the workspace default (20)")
+        var historyLength: Int?
+
         @Option(name: .customLong("tool-schemas"), help: "Directory of the server tools' JSON schemas. Default: ./tool-schemas, else next to the build")
         var toolSchemas: String?
 
@@ -47,6 +50,9 @@ struct BenchCommand: AsyncParsableCommand {
             guard tokens >= 1 else { throw ValidationError("--tokens must be at least 1.") }
             guard requests >= 1 else { throw ValidationError("--requests must be at least 1.") }
             guard warmup >= 0 else { throw ValidationError("--warmup cannot be negative.") }
+            if let historyLength, !(0...1000).contains(historyLength) {
+                throw ValidationError("--history-length must be from 0 to 1000.")
+            }
             _ = try clientCounts()
         }
 
@@ -63,7 +69,8 @@ struct BenchCommand: AsyncParsableCommand {
             BenchCommand.quietLogging()
             BenchCommand.raiseFileLimit()
             try await ChatBenchmark(options: .init(
-                tokens: tokens, requests: requests, warmup: warmup, clients: try clientCounts(), toolSchemas: toolSchemas)).run()
+                tokens: tokens, requests: requests, warmup: warmup, clients: try clientCounts(), historyLength: historyLength,
+                toolSchemas: toolSchemas)).run()
         }
     }
 

@@ -91,8 +91,8 @@ struct ChatSocketSession: Sendable {
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for await frame in member.outgoing {
-                        try await outbound.writeTextMessage(frame.serializedString)
+                    for await text in member.outgoing {
+                        try await outbound.writeTextMessage(text)
                         framesOut.increment()
                     }
                 }

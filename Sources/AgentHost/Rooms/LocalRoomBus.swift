@@ -13,7 +13,7 @@ actor LocalRoomBus: RoomBus {
 
     private struct Generation {
         let room: RoomKey
-        var frames: [(seq: Int, frame: JSONValue)] = []
+        var frames: [(seq: Int, text: String)] = []
         /// Members that get the frames live: those in the room when it started, and those that resumed it.
         var subscribers: Set<String>
         var finished = false
@@ -38,22 +38,25 @@ actor LocalRoomBus: RoomBus {
         rooms[room] = state.members.isEmpty ? nil : state
         if wasTyping, let others = rooms[room] {
             let frame: JSONValue = ["type": "typing", "user": member.username.map(JSONValue.string) ?? .null, "is_typing": false]
-            for other in others.members.values { other.deliver(frame) }
+            let text = frame.serializedString
+            for other in others.members.values { other.deliver(text: text) }
         }
     }
 
     func publish(_ frame: JSONValue, room: RoomKey, excluding: String?) {
         guard let members = rooms[room]?.members.values else { return }
-        for member in members where member.id != excluding { member.deliver(frame) }
+        let text = frame.serializedString
+        for member in members where member.id != excluding { member.deliver(text: text) }
     }
 
     func publishGeneration(_ frame: JSONValue, chatId: String, seq: Int, room: RoomKey) {
         let members = rooms[room]?.members ?? [:]
         var generation = generations[chatId] ?? Generation(room: room, subscribers: Set(members.keys))
-        generation.frames.append((seq, frame))
+        let text = frame.serializedString
+        generation.frames.append((seq, text))
         if frame["type"] == "chat_complete" || frame["type"] == "error" { generation.finished = true }
         for id in generation.subscribers {
-            members[id]?.deliver(frame)
+            members[id]?.deliver(text: text)
         }
         generations[chatId] = generation
     }
@@ -62,7 +65,7 @@ actor LocalRoomBus: RoomBus {
         guard var generation = generations[chatId], generation.room == room else { return false }
         // A member already receiving it live resumes nothing more; otherwise replay, then go live.
         if !generation.subscribers.contains(member.id) {
-            for (seq, frame) in generation.frames where seq > afterSeq { member.deliver(frame) }
+            for (seq, text) in generation.frames where seq > afterSeq { member.deliver(text: text) }
             generation.subscribers.insert(member.id)
             generations[chatId] = generation
         }

@@ -20,8 +20,9 @@ final class RoomMember: Sendable {
     let id: String
     let userId: Int64?
     let username: String?
-    let outgoing: AsyncStream<JSONValue>
-    private let continuation: AsyncStream<JSONValue>.Continuation
+    /// Serialized frames, ready to write: a frame fanned out to a room is serialized once, not per member.
+    let outgoing: AsyncStream<String>
+    private let continuation: AsyncStream<String>.Continuation
     private let slow = CancelSignal()
 
     init(userId: Int64?, username: String?, bufferLimit: Int) {
@@ -34,7 +35,13 @@ final class RoomMember: Sendable {
     /// Queues `frame`; returns false (and marks the member too slow) when its buffer is full.
     @discardableResult
     func deliver(_ frame: JSONValue) -> Bool {
-        switch continuation.yield(frame) {
+        deliver(text: frame.serializedString)
+    }
+
+    /// Queues an already serialized frame.
+    @discardableResult
+    func deliver(text: String) -> Bool {
+        switch continuation.yield(text) {
         case .enqueued: return true
         case .dropped:
             slow.request()
