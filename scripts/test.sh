@@ -12,6 +12,18 @@ repo="$(pwd)"
 
 if ! command -v swift >/dev/null && [[ -x /opt/swift/usr/bin/swift ]]; then export PATH="/opt/swift/usr/bin:$PATH"; fi
 
+# The PDF export test reads its output back with poppler's pdftotext, and PDF uploads are read with it.
+if ! command -v pdftotext >/dev/null; then
+  echo "== Installing poppler-utils (pdftotext)" >&2
+  if command -v apt-get >/dev/null; then
+    sudo_cmd=""; [[ "$(id -u)" != 0 ]] && sudo_cmd="sudo"
+    $sudo_cmd apt-get install -y --no-install-recommends poppler-utils >&2 \
+      || { $sudo_cmd apt-get update >&2 && $sudo_cmd apt-get install -y --no-install-recommends poppler-utils >&2; }
+  else
+    echo "pdftotext is missing and apt-get is not available: install poppler-utils" >&2; exit 1
+  fi
+fi
+
 if [[ "${SKIP_SWIFT:-}" != 1 ]]; then
   echo "== Swift tests" >&2
   swift build --build-tests >&2

@@ -20,7 +20,7 @@ func buildApplication(configuration: Configuration) async throws -> some Applica
         try await client.shutdown()
         throw error
     }
-    let dependencies = Dependencies(database: database, httpClient: client, tools: tools)
+    let dependencies = Dependencies(database: database, httpClient: client, tools: tools, retriever: configuration.documents.makeRetriever(database: database, client: client))
     do {
         try configuration.checkExposure(hasUsers: try await dependencies.accounts.hasUsers())
     } catch {
@@ -109,6 +109,8 @@ struct Components: Sendable {
             .addRoutes(to: chats)
         WelcomeMessagesController(chats: dependencies.chats, accounts: dependencies.accounts)
             .addRoutes(to: api.group("welcome-messages"))
+        addSearchAndExportRoutes(to: chats)
+        addDocumentRoutes(to: api.group("workspaces"))
         AgentInvocationsController(engine: agentEngine, runner: agentRunner, chats: dependencies.chats,
                                    invocations: dependencies.invocations, keepAliveInterval: configuration.keepAliveInterval)
             .addRoutes(to: api.group("agent/invocations"))

@@ -29,6 +29,8 @@ struct Configuration: Sendable {
     var toolSchemaDirectory: String?
     /// Comment lines keep an SSE stream alive through proxies while the model is silent.
     var keepAliveInterval: Duration = .seconds(15)
+    /// Workspace documents: size limit, chunking, context budget and the optional embeddings provider.
+    var documents = DocumentSettings()
 
     /// Where the README's run command starts the bundled local model.
     static let localModelURL = "http://127.0.0.1:8088/v1"

@@ -20,8 +20,9 @@ struct Dependencies: Sendable {
     var metrics: PrometheusCollectorRegistry
     var retriever: any Retriever
 
+    /// `retriever` defaults to BM25 over the workspace documents of `database` (no embedding model).
     init(database: any DatabaseWriter, httpClient: HTTPClient, tools: ToolRegistry,
-         retriever: any Retriever = NoDocumentsRetriever()) {
+         retriever: (any Retriever)? = nil) {
         let store = SQLiteStore(writer: database)
         self.database = database
         self.chats = store
@@ -31,7 +32,10 @@ struct Dependencies: Sendable {
         self.tools = tools
         self.httpClient = httpClient
         self.metrics = PrometheusCollectorRegistry()
-        self.retriever = retriever
+        let documents = retriever ?? DocumentRetriever(writer: database)
+        self.retriever = documents
+        // Agents' search_documents tool finds the same retriever through the chat store.
+        if let documents = documents as? DocumentRetriever { DocumentRetriever.attach(documents, to: store) }
     }
 
     /// An HTTP client tuned for streaming model answers: the idle timeout is its read timeout.

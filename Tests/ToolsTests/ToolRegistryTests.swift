@@ -4,7 +4,7 @@ import Testing
 @testable import Tools
 
 @Suite struct ToolRegistryTests {
-    private static let builtInNames = ["calculator", "current_time", "search_chats", "workspace_notes"]
+    private static let builtInNames = ["calculator", "current_time", "search_chats", "search_documents", "workspace_notes"]
 
     /// A temporary copy of the real schema directory, to break in one way per test.
     private func copyOfRealSchemas() throws -> TemporaryDirectory {
@@ -79,7 +79,7 @@ import Testing
         let unknown = await #expect(throws: ToolError.self) {
             try await registry.run("shell", arguments: [:], context: fixture.context())
         }
-        #expect(unknown?.message == "Unknown tool 'shell'; available tools: calculator, current_time, search_chats, workspace_notes")
+        #expect(unknown?.message == "Unknown tool 'shell'; available tools: calculator, current_time, search_chats, search_documents, workspace_notes")
     }
 
     @Test func schemaWithoutImplementation() throws {

@@ -123,6 +123,21 @@ actor FakeUpstream {
         for path in ["v1/chat/completions", "chat/completions", "v1/messages", "v2/chat"] {
             router.post(RouterPath(path), use: handler)
         }
+        // OpenAI embeddings: deterministic vectors (ChatBridge's HashingEmbedder, 64 dimensions) for every input.
+        router.post("v1/embeddings") { request, _ -> Response in
+            let bytes = try await request.body.collect(upTo: 16 << 20)
+            let json = (try? JSONValue(parsing: bytes.readableBytesView)) ?? .null
+            let inputs = json["input"]?.arrayValue?.compactMap(\.stringValue) ?? json["input"]?.stringValue.map { [$0] } ?? []
+            let embedder = HashingEmbedder(dimensions: 64)
+            let data: [JSONValue] = inputs.enumerated().map { index, text in
+                ["object": "embedding", "index": .number(Double(index)),
+                 "embedding": .array(embedder.vector(text).map { .number(Double($0)) })]
+            }
+            let body: JSONValue = ["object": "list", "data": .array(data), "model": json["model"] ?? "fake-embedding",
+                                   "usage": ["prompt_tokens": 0, "total_tokens": 0]]
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: body.serialized())))
+        }
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in await upstream.bound(to: channel.localAddress?.port ?? 0) },

@@ -19,6 +19,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var storage: StorageOptions
 
+    @OptionGroup var documents: DocumentOptions
+
     @Option(name: .customLong("jwt-secret"), help: "HMAC secret of session tokens, at least 32 bytes. Env: AGENTHOST_JWT_SECRET. Default: generated into <data-dir>/jwt-secret")
     var jwtSecret: String?
 
@@ -93,6 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.llm.timeouts.idle = .seconds(idle)
         }
         configuration.toolSchemaDirectory = toolSchemas
+        configuration.documents = try documents.settings()
         configuration.allowUnauthenticated = allowUnauthenticated
             || ["1", "true", "yes"].contains(Environment.value("AGENTHOST_ALLOW_UNAUTHENTICATED")?.lowercased() ?? "")
         return configuration

@@ -59,6 +59,8 @@ public enum AppDatabase {
             }
             try db.create(index: "workspace_notes_by_owner", on: "workspace_notes", columns: ["workspace_id", "user_id", "id"])
         }
+        registerSearchMigrations(&migrator)
+        registerDocumentMigrations(&migrator)
         return migrator
     }
 

@@ -110,9 +110,9 @@ public struct ToolRegistry: Sendable {
         return try await tool.run(arguments: arguments, context: context)
     }
 
-    /// The four built-in server tools: calculator, current_time, search_chats and workspace_notes.
+    /// The built-in server tools: calculator, current_time, search_chats, search_documents and workspace_notes.
     public static func builtInTools() -> [any Tool] {
-        [CalculatorTool(), CurrentTimeTool(), SearchChatsTool(), WorkspaceNotesTool()]
+        [CalculatorTool(), CurrentTimeTool(), SearchChatsTool(), SearchDocumentsTool(), WorkspaceNotesTool()]
     }
 
     // MARK: Loading

@@ -1,0 +1,97 @@
+import Foundation
+import GRDB
+
+/// What to export (`POST /api/chats/export/`, `agenthost export`).
+public struct ExportFilter: Sendable, Equatable {
+    public var workspaceId: Int64?
+    public var threadId: Int64?
+    /// Only this user's chats (administrators only; a user always exports their own).
+    public var userId: Int64?
+    public var from: Date?
+    public var to: Date?
+    /// Only chats rated up (`true`) or down (`false`).
+    public var feedback: Bool?
+
+    public init(workspaceId: Int64? = nil, threadId: Int64? = nil, userId: Int64? = nil, from: Date? = nil, to: Date? = nil,
+                feedback: Bool? = nil) {
+        self.workspaceId = workspaceId
+        self.threadId = threadId
+        self.userId = userId
+        self.from = from
+        self.to = to
+        self.feedback = feedback
+    }
+}
+
+/// Where an export continues: exports walk chats by workspace, then thread (the default thread first),
+/// then id, so transcripts come out grouped by conversation.
+public struct ExportPosition: Sendable, Equatable {
+    public var workspaceId: Int64
+    public var threadKey: Int64
+    public var id: Int64
+
+    init(_ chat: Chat) {
+        workspaceId = chat.workspaceId
+        threadKey = chat.threadId ?? 0
+        id = chat.id ?? 0
+    }
+}
+
+/// One exported chat: the chat, its workspace and thread slugs, and its user's name.
+public struct ExportRecord: Sendable, Equatable {
+    public var entry: ChatEntry
+    public var username: String?
+
+    public var chat: Chat { entry.chat }
+
+    public init(entry: ChatEntry, username: String?) {
+        self.entry = entry
+        self.username = username
+    }
+}
+
+/// Reads chats for export in chunks, so memory stays flat however many there are.
+public protocol ChatExportSource: Sendable {
+    /// How many chats the export will hold.
+    func exportCount(_ filter: ExportFilter, viewer: Viewer) async throws -> Int
+    /// Up to `limit` chats after `after` in export order (workspace, thread, id).
+    func exportChunk(_ filter: ExportFilter, viewer: Viewer, after: ExportPosition?, limit: Int) async throws -> [ExportRecord]
+}
+
+extension SQLiteStore: ChatExportSource {
+    public func exportCount(_ filter: ExportFilter, viewer: Viewer) async throws -> Int {
+        let (conditions, arguments) = Self.exportConditions(filter, viewer: viewer)
+        return try await writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM workspace_chats c WHERE " + conditions.joined(separator: " AND "),
+                             arguments: arguments) ?? 0
+        }
+    }
+
+    public func exportChunk(_ filter: ExportFilter, viewer: Viewer, after: ExportPosition?, limit: Int) async throws -> [ExportRecord] {
+        var (conditions, arguments) = Self.exportConditions(filter, viewer: viewer)
+        if let after {
+            conditions.append("(c.workspace_id, IFNULL(c.thread_id, 0), c.id) > (?, ?, ?)")
+            arguments += [after.workspaceId, after.threadKey, after.id]
+        }
+        let sql = ChatFilterSQL.selectEntries + " WHERE " + conditions.joined(separator: " AND ")
+            + " ORDER BY c.workspace_id, IFNULL(c.thread_id, 0), c.id LIMIT \(limit)"
+        let bound = arguments
+        return try await writer.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: bound).map { row in
+                ExportRecord(entry: try ChatFilterSQL.entry(row), username: row["username"])
+            }
+        }
+    }
+
+    private static func exportConditions(_ filter: ExportFilter, viewer: Viewer) -> ([String], StatementArguments) {
+        var conditions = ["c.status != 'streaming'"]
+        var arguments: StatementArguments = []
+        ChatFilterSQL.append(workspaceId: filter.workspaceId, threadId: filter.threadId, userId: filter.userId,
+                             from: filter.from, to: filter.to, viewer: viewer, to: &conditions, &arguments)
+        if let feedback = filter.feedback {
+            conditions.append("c.feedback = ?")
+            arguments += [feedback]
+        }
+        return (conditions, arguments)
+    }
+}

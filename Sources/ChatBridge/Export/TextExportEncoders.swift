@@ -1,0 +1,297 @@
+import Foundation
+
+/// `json` (an array of Chat objects) and `jsonl` (one Chat object per line).
+struct JSONExportEncoder: ChatExportEncoder {
+    let lines: Bool
+    private var count = 0
+
+    init(lines: Bool) { self.lines = lines }
+
+    mutating func begin(_ metadata: ExportMetadata, into output: inout [UInt8]) {
+        if !lines { output.append(UInt8(ascii: "[")) }
+    }
+
+    mutating func write(_ record: ExportRecord, into output: inout [UInt8]) {
+        if !lines { output.append(contentsOf: count == 0 ? [0x0A] : [UInt8(ascii: ","), 0x0A]) }
+        ExportJSON.writeChat(record, into: &output)
+        if lines { output.append(0x0A) }
+        count += 1
+    }
+
+    mutating func end(into output: inout [UInt8]) {
+        if !lines { output.append(contentsOf: count == 0 ? [UInt8(ascii: "]"), 0x0A] : [0x0A, UInt8(ascii: "]"), 0x0A]) }
+    }
+}
+
+/// The full Chat object of an export, keys in a fixed order.
+enum ExportJSON {
+    static func writeChat(_ record: ExportRecord, into out: inout [UInt8]) {
+        let chat = record.chat
+        var first = true
+        func key(_ name: String) {
+            out.append(contentsOf: first ? [UInt8(ascii: "{")] : [UInt8(ascii: ",")])
+            first = false
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: name.utf8)
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        }
+        func string(_ value: String?) {
+            if let value { JSONValue.writeString(value, to: &out) } else { out.append(contentsOf: "null".utf8) }
+        }
+        func integer(_ value: Int64?) {
+            out.append(contentsOf: (value.map(String.init) ?? "null").utf8)
+        }
+        func bool(_ value: Bool?) {
+            out.append(contentsOf: (value.map { $0 ? "true" : "false" } ?? "null").utf8)
+        }
+        key("db_id"); integer(chat.id)
+        key("chat_id"); string(chat.chatUuid)
+        key("workspace"); string(record.entry.workspaceSlug)
+        key("thread"); string(record.entry.threadSlug)
+        key("user_id"); integer(chat.userId)
+        key("username"); string(record.username)
+        key("prompt"); string(chat.prompt)
+        key("response"); string(chat.response)
+        key("sources"); writeSources(chat.sources, into: &out)
+        key("attachments"); writeAttachments(chat.attachments, into: &out)
+        key("feedback"); bool(chat.feedback)
+        key("include"); bool(chat.include)
+        key("api_session_id"); string(chat.apiSessionId)
+        key("mode"); string(chat.mode.rawValue)
+        key("model"); string(chat.model)
+        key("status"); string(chat.status.rawValue)
+        key("usage")
+        if chat.promptTokens != nil || chat.completionTokens != nil {
+            out.append(contentsOf: "{\"prompt_tokens\":\(chat.promptTokens ?? 0),\"completion_tokens\":\(chat.completionTokens ?? 0)}".utf8)
+        } else {
+            out.append(contentsOf: "null".utf8)
+        }
+        key("created_at"); string(Timestamp.string(from: chat.createdAt))
+        key("updated_at"); string(Timestamp.string(from: chat.updatedAt))
+        out.append(UInt8(ascii: "}"))
+    }
+
+    static func writeSources(_ sources: [ChatSource], into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "["))
+        for (index, source) in sources.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: "{\"title\":".utf8)
+            JSONValue.writeString(source.title, to: &out)
+            out.append(contentsOf: ",\"chunk\":".utf8)
+            JSONValue.writeString(source.chunk, to: &out)
+            out.append(contentsOf: ",\"score\":".utf8)
+            JSONValue.writeNumber(source.score, to: &out)
+            out.append(contentsOf: ",\"document_id\":\(source.documentId.map(String.init) ?? "null")}".utf8)
+        }
+        out.append(UInt8(ascii: "]"))
+    }
+
+    static func writeAttachments(_ attachments: [AttachmentInfo], into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "["))
+        for (index, attachment) in attachments.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: "{\"name\":".utf8)
+            JSONValue.writeString(attachment.name, to: &out)
+            out.append(contentsOf: ",\"mime\":".utf8)
+            JSONValue.writeString(attachment.mime, to: &out)
+            out.append(contentsOf: ",\"size\":\(attachment.size)}".utf8)
+        }
+        out.append(UInt8(ascii: "]"))
+    }
+}
+
+/// `alpaca`: a JSON array of `{instruction, input, output}` for fine-tuning. Only completed chats
+/// with a response are training examples; cut or failed answers are left out.
+struct AlpacaExportEncoder: ChatExportEncoder {
+    private var count = 0
+
+    mutating func begin(_ metadata: ExportMetadata, into output: inout [UInt8]) {
+        output.append(UInt8(ascii: "["))
+    }
+
+    mutating func write(_ record: ExportRecord, into output: inout [UInt8]) {
+        let chat = record.chat
+        guard chat.status == .completed, !chat.response.isEmpty else { return }
+        output.append(contentsOf: count == 0 ? [0x0A] : [UInt8(ascii: ","), 0x0A])
+        output.append(contentsOf: "{\"instruction\":".utf8)
+        JSONValue.writeString(chat.prompt, to: &output)
+        output.append(contentsOf: ",\"input\":\"\",\"output\":".utf8)
+        JSONValue.writeString(chat.response, to: &output)
+        output.append(UInt8(ascii: "}"))
+        count += 1
+    }
+
+    mutating func end(into output: inout [UInt8]) {
+        output.append(contentsOf: count == 0 ? [UInt8(ascii: "]"), 0x0A] : [0x0A, UInt8(ascii: "]"), 0x0A])
+    }
+}
+
+/// `csv`: RFC 4180 with a header row and CRLF line ends. Cells that a spreadsheet would run as a
+/// formula (starting with `=`, `+`, `-`, `@`, tab or CR) get a leading `'`.
+struct CSVExportEncoder: ChatExportEncoder {
+    static let header = ["db_id", "chat_id", "workspace", "thread", "user_id", "username", "created_at", "updated_at", "status",
+                         "mode", "model", "feedback", "include", "api_session_id", "prompt_tokens", "completion_tokens",
+                         "prompt", "response", "sources", "attachments"]
+
+    mutating func begin(_ metadata: ExportMetadata, into output: inout [UInt8]) {
+        Self.writeRow(Self.header, into: &output)
+    }
+
+    mutating func write(_ record: ExportRecord, into output: inout [UInt8]) {
+        let chat = record.chat
+        var sources: [UInt8] = []
+        ExportJSON.writeSources(chat.sources, into: &sources)
+        var attachments: [UInt8] = []
+        ExportJSON.writeAttachments(chat.attachments, into: &attachments)
+        var cells: [String] = []
+        cells.reserveCapacity(Self.header.count)
+        cells.append(chat.id.map(String.init) ?? "")
+        cells.append(chat.chatUuid)
+        cells.append(record.entry.workspaceSlug)
+        cells.append(record.entry.threadSlug ?? "")
+        cells.append(chat.userId.map(String.init) ?? "")
+        cells.append(record.username ?? "")
+        cells.append(Timestamp.string(from: chat.createdAt))
+        cells.append(Timestamp.string(from: chat.updatedAt))
+        cells.append(chat.status.rawValue)
+        cells.append(chat.mode.rawValue)
+        cells.append(chat.model ?? "")
+        cells.append(chat.feedback.map { $0 ? "true" : "false" } ?? "")
+        cells.append(chat.include ? "true" : "false")
+        cells.append(chat.apiSessionId ?? "")
+        cells.append(chat.promptTokens.map(String.init) ?? "")
+        cells.append(chat.completionTokens.map(String.init) ?? "")
+        cells.append(chat.prompt)
+        cells.append(chat.response)
+        cells.append(String(decoding: sources, as: UTF8.self))
+        cells.append(String(decoding: attachments, as: UTF8.self))
+        Self.writeRow(cells, into: &output)
+    }
+
+    mutating func end(into output: inout [UInt8]) {}
+
+    static func writeRow(_ cells: [String], into output: inout [UInt8]) {
+        for (index, cell) in cells.enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            writeCell(cell, into: &output)
+        }
+        output.append(contentsOf: [0x0D, 0x0A])
+    }
+
+    /// First bytes that make a spreadsheet evaluate a cell: `=`, `+`, `-`, `@`, tab, CR.
+    static let formulaStarts: Set<UInt8> = [0x3D, 0x2B, 0x2D, 0x40, 0x09, 0x0D]
+    /// Bytes that need the cell quoted: comma, quote, CR, LF.
+    static let quoteTriggers: Set<UInt8> = [0x2C, 0x22, 0x0D, 0x0A]
+
+    static func writeCell(_ cell: String, into output: inout [UInt8]) {
+        let utf8 = cell.utf8
+        let dangerous = utf8.first.map(formulaStarts.contains) ?? false
+        let needsQuotes = utf8.contains(where: quoteTriggers.contains)
+        if needsQuotes { output.append(UInt8(ascii: "\"")) }
+        if dangerous { output.append(UInt8(ascii: "'")) }
+        for byte in utf8 {
+            if byte == UInt8(ascii: "\"") { output.append(byte) }
+            output.append(byte)
+        }
+        if needsQuotes { output.append(UInt8(ascii: "\"")) }
+    }
+}
+
+/// `txt` (a readable transcript) and `md` (the same as Markdown), grouped by workspace and thread.
+struct TranscriptExportEncoder: ChatExportEncoder {
+    let markdown: Bool
+    private var conversation: (String, String?)?
+
+    init(markdown: Bool) { self.markdown = markdown }
+
+    mutating func begin(_ metadata: ExportMetadata, into output: inout [UInt8]) {
+        let exported = Timestamp.string(from: metadata.generatedAt)
+        if markdown {
+            output.append(contentsOf: """
+                # AgentHost chat export
+
+                - Exported: \(exported)
+                - Filters: \(metadata.filterSummary)
+                - Chats: \(metadata.total)
+
+                """.utf8)
+        } else {
+            output.append(contentsOf: """
+                AgentHost chat export
+                Exported: \(exported)
+                Filters:  \(metadata.filterSummary)
+                Chats:    \(metadata.total)
+
+                """.utf8)
+        }
+    }
+
+    mutating func write(_ record: ExportRecord, into output: inout [UInt8]) {
+        let chat = record.chat
+        let key = (record.entry.workspaceSlug, record.entry.threadSlug)
+        if conversation == nil || conversation! != key {
+            conversation = key
+            let title = "Workspace \(key.0) · Thread \(key.1 ?? "(default)")"
+            if markdown {
+                output.append(contentsOf: "\n## \(title)\n".utf8)
+            } else {
+                let rule = String(repeating: "=", count: min(78, max(20, title.count)))
+                output.append(contentsOf: "\n\(rule)\n\(title)\n\(rule)\n".utf8)
+            }
+        }
+        let who = record.username ?? (chat.userId.map { "user \($0)" } ?? "user")
+        var assistant = "assistant" + (chat.model.map { " (\($0))" } ?? "")
+        if chat.status != .completed { assistant += " [\(chat.status.rawValue)]" }
+        var notes: [String] = []
+        if let feedback = chat.feedback { notes.append("feedback: \(feedback ? "positive" : "negative")") }
+        if !chat.include { notes.append("excluded from context") }
+        if !chat.attachments.isEmpty { notes.append("attachments: " + chat.attachments.map(\.name).joined(separator: ", ")) }
+        if !chat.sources.isEmpty { notes.append("sources: " + chat.sources.map(\.title).joined(separator: ", ")) }
+        let created = Timestamp.string(from: chat.createdAt)
+        let updated = Timestamp.string(from: chat.updatedAt)
+        if markdown {
+            output.append(contentsOf: "\n### \(Self.markdownInline(who)) · \(created) · chat \(chat.id ?? 0)\n\n".utf8)
+            output.append(contentsOf: Self.blockquote(chat.prompt).utf8)
+            output.append(contentsOf: "\n\n**\(Self.markdownInline(assistant))** · \(updated)\n\n".utf8)
+            output.append(contentsOf: (chat.response.isEmpty ? "_(no response)_" : Self.normalizeNewlines(chat.response)).utf8)
+            output.append(0x0A)
+            if !notes.isEmpty { output.append(contentsOf: "\n_\(Self.markdownInline(notes.joined(separator: "; ")))_\n".utf8) }
+        } else {
+            output.append(contentsOf: "\n[\(created)] \(who) (chat \(chat.id ?? 0)):\n".utf8)
+            output.append(contentsOf: Self.indent(chat.prompt).utf8)
+            output.append(contentsOf: "\n[\(updated)] \(assistant):\n".utf8)
+            output.append(contentsOf: Self.indent(chat.response.isEmpty ? "(no response)" : chat.response).utf8)
+            if !notes.isEmpty { output.append(contentsOf: "    -- \(notes.joined(separator: "; "))\n".utf8) }
+        }
+    }
+
+    mutating func end(into output: inout [UInt8]) {}
+
+    /// Every line indented by four spaces, so a transcript's own lines never look like headers.
+    static func indent(_ text: String) -> String {
+        lines(text).map { "    " + $0 }.joined(separator: "\n") + "\n"
+    }
+
+    static func blockquote(_ text: String) -> String {
+        lines(text).map { $0.isEmpty ? ">" : "> " + $0 }.joined(separator: "\n")
+    }
+
+    /// The lines of `text` whatever its line ends (`\r\n` is one Character, so split after normalising).
+    static func lines(_ text: String) -> [Substring] {
+        normalizeNewlines(text).split(separator: "\n", omittingEmptySubsequences: false)
+    }
+
+    static func normalizeNewlines(_ text: String) -> String {
+        guard text.utf8.contains(0x0D) else { return text }
+        return text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+    }
+
+    static func markdownInline(_ text: String) -> String {
+        var result = ""
+        for character in text {
+            if "\\`*_[]<>#|".contains(character) { result.append("\\") }
+            result.append(character == "\n" ? " " : character)
+        }
+        return result
+    }
+}

@@ -1,0 +1,93 @@
+/// Turns what a user typed into an FTS5 MATCH expression that can never be a syntax error.
+///
+/// The language: bare words (all must match), `"quoted phrases"`, and `term*` prefixes (also
+/// `"a phrase"*`). Everything else — unbalanced quotes, operators (`AND`, `OR`, `NOT`, `NEAR`),
+/// parentheses, `-`, `:`, `^`, column filters, emoji, SQL — is searched as plain text: every
+/// token is written as an FTS5 string literal, so FTS5 never interprets it.
+public enum SearchQueryParser {
+    /// One searchable unit: a word or a phrase, optionally a prefix.
+    public struct Term: Sendable, Equatable {
+        public var text: String
+        public var isPrefix: Bool
+        public var isPhrase: Bool
+    }
+
+    /// The most terms a query may have; more are ignored (bounds the cost of a query).
+    public static let maxTerms = 32
+
+    /// The terms of `input`, without those that hold no letter or digit (FTS5 would find no token in them).
+    public static func terms(_ input: String) -> [Term] {
+        var terms: [Term] = []
+        var characters = Array(input.unicodeScalars)
+        // An unbalanced final quote is text, not the start of a phrase.
+        if characters.filter({ $0 == "\"" }).count % 2 == 1, let last = characters.lastIndex(of: "\"") {
+            characters[last] = " "
+        }
+        var index = 0
+        var word = String.UnicodeScalarView()
+        func flushWord() {
+            defer { word = String.UnicodeScalarView() }
+            var text = String(word)
+            var isPrefix = false
+            if text.hasSuffix("*") {
+                while text.hasSuffix("*") { text.removeLast() }
+                isPrefix = true
+            }
+            append(Term(text: text, isPrefix: isPrefix, isPhrase: false))
+        }
+        func append(_ term: Term) {
+            guard terms.count < maxTerms, term.text.unicodeScalars.contains(where: isTokenCharacter) else { return }
+            terms.append(term)
+        }
+        while index < characters.count {
+            let scalar = characters[index]
+            if scalar == "\"" {
+                flushWord()
+                var phrase = String.UnicodeScalarView()
+                index += 1
+                while index < characters.count, characters[index] != "\"" {
+                    phrase.append(characters[index])
+                    index += 1
+                }
+                index += 1  // the closing quote
+                var isPrefix = false
+                while index < characters.count, characters[index] == "*" {
+                    isPrefix = true
+                    index += 1
+                }
+                append(Term(text: String(phrase), isPrefix: isPrefix, isPhrase: true))
+                continue
+            }
+            if scalar.properties.isWhitespace {
+                flushWord()
+            } else {
+                word.append(scalar)
+            }
+            index += 1
+        }
+        flushWord()
+        return terms
+    }
+
+    /// The FTS5 MATCH expression for `input` restricted to `columns` (all columns when empty),
+    /// or `nil` when the input has nothing to search for.
+    public static func matchExpression(_ input: String, columns: [String] = []) -> String? {
+        let terms = terms(input)
+        guard !terms.isEmpty else { return nil }
+        let filter = columns.isEmpty ? "" : "{" + columns.joined(separator: " ") + "} : "
+        return terms.map { term in
+            filter + "\"" + term.text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" + (term.isPrefix ? "*" : "")
+        }.joined(separator: " AND ")
+    }
+
+    /// Roughly the characters FTS5's unicode61 tokenizer keeps in tokens: letters, digits and private use.
+    static func isTokenCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+             .decimalNumber, .letterNumber, .otherNumber, .privateUse:
+            return true
+        default:
+            return false
+        }
+    }
+}

@@ -1,0 +1,242 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import ChatBridge
+
+/// A database with one workspace, and helpers to ingest documents into it.
+struct DocumentFixture {
+    let writer: DatabaseQueue
+    let store: SQLiteDocumentStore
+    var workspace: Workspace
+
+    init(configure: (inout Workspace) -> Void = { _ in }) async throws {
+        writer = try AppDatabase.inMemory()
+        store = SQLiteDocumentStore(writer: writer)
+        var workspace = Workspace(name: "Docs", slug: "docs")
+        configure(&workspace)
+        workspace = try await SQLiteStore(writer: writer).createWorkspace(workspace)
+        self.workspace = workspace
+    }
+
+    @discardableResult
+    func add(_ name: String, _ text: String, mime: String = "text/markdown", embedder: (any Embedder)? = nil,
+             settings: DocumentSettings = DocumentSettings()) async throws -> Document {
+        try await DocumentIngestor(store: store, settings: settings, embedder: embedder)
+            .ingest(workspaceId: workspace.id!, userId: nil, name: name, mime: mime, data: Array(text.utf8))
+    }
+}
+
+@Suite("Document chunking")
+struct DocumentChunkingTests {
+    @Test func headingsStartChunksAndParagraphsAreNeverSplitWhenTheyFit() {
+        let chunker = DocumentChunker(size: 120, overlap: 30)
+        let paragraphs = (1...6).map { "Paragraph \($0) has some words in it to fill the line." }  // 52 chars
+        let text = "# Intro\n\n" + paragraphs[0...2].joined(separator: "\n\n") + "\n\n## Details\n\n" + paragraphs[3...5].joined(separator: "\n\n")
+        let pieces = chunker.chunk(text)
+        #expect(pieces.map(\.heading) == ["Intro", "Intro", "Details", "Details"])
+        for piece in pieces {
+            #expect(piece.text.count <= 120 + 30 + 2, "a chunk is at most size plus the overlap carried over")
+            #expect(!piece.text.contains("#"), "headings are not part of the passage text")
+        }
+        // Every paragraph appears whole in some chunk, and no chunk mixes sections.
+        for (index, paragraph) in paragraphs.enumerated() {
+            let section = index < 3 ? "Intro" : "Details"
+            #expect(pieces.contains { $0.text.contains(paragraph) && $0.heading == section })
+        }
+        // The second chunk of a section starts with the tail of the first (overlap), on a word boundary.
+        let second = pieces[1].text
+        let sharedWords = Set(pieces[0].text.split(separator: " ").suffix(3)).intersection(Set(second.split(separator: " ").prefix(6)))
+        #expect(!sharedWords.isEmpty, "consecutive chunks overlap")
+        #expect(!pieces[2].text.contains("Paragraph 3"), "no overlap across headings")
+    }
+
+    @Test func longParagraphsAreCutAtSentencesThenWords() {
+        let chunker = DocumentChunker(size: 100, overlap: 0)
+        let sentence = "This sentence is exactly forty-four chars. "
+        let pieces = chunker.chunk(String(repeating: sentence, count: 10))
+        #expect(pieces.count == 5)
+        #expect(pieces.allSatisfy { $0.text.count <= 100 && $0.text.hasSuffix("chars.") })
+        let word = String(repeating: "x", count: 250)
+        let hard = chunker.chunk(word)
+        #expect(hard.map(\.text.count) == [100, 100, 50])
+    }
+
+    @Test func defaultsAreAboutAThousandCharactersWithOverlap() {
+        let text = (1...60).map { "Sentence number \($0) talks about the topic at some length." }.joined(separator: " ")
+        let pieces = DocumentChunker().chunk(text)
+        #expect(pieces.count >= 3)
+        #expect(pieces.allSatisfy { $0.text.count <= 1000 + 150 })
+        #expect(pieces.dropLast().allSatisfy { $0.text.count > 800 })
+    }
+}
+
+@Suite("Document extraction")
+struct DocumentExtractionTests {
+    let extractor = DocumentExtractor(maxBytes: 1 << 20)
+
+    func extract(_ text: String, mime: String?, name: String = "f") async throws -> (DocumentType, String) {
+        let result = try await extractor.extract(name: name, mime: mime, data: Array(text.utf8))
+        return (result.type, result.text)
+    }
+
+    @Test func htmlKeepsHeadingsDropsScriptsAndDecodesEntities() async throws {
+        let html = """
+            <html><head><title>T</title><style>p { color: red }</style><script>alert("x")</script></head>
+            <body><h1>Shipping &amp; returns</h1><p>Parcels leave within&nbsp;2 days &#8211; &quot;always&quot;.</p>
+            <!-- hidden --><h2>Refunds</h2><ul><li>Card</li><li>Cash &#x263A;</li></ul></body></html>
+            """
+        let (type, text) = try await extract(html, mime: "text/html; charset=utf-8")
+        #expect(type == .html)
+        #expect(text.contains("# Shipping & returns"))
+        #expect(text.contains("## Refunds"))
+        #expect(text.contains("Parcels leave within 2 days – \"always\"."))
+        #expect(text.contains("Cash ☺"))
+        #expect(!text.contains("alert") && !text.contains("color") && !text.contains("hidden") && !text.contains("<"))
+    }
+
+    @Test func csvRowsBecomeLabelledParagraphs() async throws {
+        let (type, text) = try await extract("city,country\nParis,France\n\"Rome, old\",\"It\"\"aly\"\n", mime: nil, name: "c.csv")
+        #expect(type == .csv)
+        #expect(text == "city: Paris\ncountry: France\n\ncity: Rome, old\ncountry: It\"aly")
+    }
+
+    @Test func jsonBecomesPathValueLines() async throws {
+        let (type, text) = try await extract(#"{"name": "Widget", "tags": ["a", "b"], "price": {"eur": 12.5}}"#, mime: "application/json")
+        #expect(type == .json)
+        #expect(text == "name: Widget\nprice.eur: 12.5\ntags[0]: a\ntags[1]: b")
+    }
+
+    @Test func badInputsSayWhatIsWrong() async throws {
+        await #expect(throws: APIError.validation("The document 'e.txt' is empty.")) {
+            try await extractor.extract(name: "e.txt", mime: "text/plain", data: [])
+        }
+        let small = DocumentExtractor(maxBytes: 10)
+        let tooLarge = await #expect(throws: APIError.self) { try await small.extract(name: "big.txt", mime: "text/plain", data: Array(repeating: 65, count: 11)) }
+        #expect(tooLarge?.code == .tooLarge)
+        let unsupported = await #expect(throws: APIError.self) { try await extract("x", mime: "image/png") }
+        #expect(unsupported?.code == .validationFailed)
+        #expect(unsupported?.message.contains("application/pdf") == true)
+        let badJSON = await #expect(throws: APIError.self) { try await extract("{nope", mime: "application/json") }
+        #expect(badJSON?.message.contains("not valid JSON") == true)
+        let binary = await #expect(throws: APIError.self) { try await extractor.extract(name: "b.txt", mime: "text/plain", data: [0xFF, 0xFE, 0x00]) }
+        #expect(binary?.message.contains("UTF-8") == true)
+    }
+}
+
+@Suite("Document retrieval")
+struct DocumentRetrievalTests {
+    static let handbook = """
+        # Holidays
+        Employees get 25 days of paid holiday per year. Unused holiday days expire in March.
+
+        # Expenses
+        Travel expenses are reimbursed within 30 days when receipts are attached.
+
+        # Security
+        Laptops must use full disk encryption and lock after five minutes.
+        """
+
+    @Test func lexicalScoresAreZeroToOneAndRespectTheThreshold() async throws {
+        let fixture = try await DocumentFixture()
+        let document = try await fixture.add("handbook.md", Self.handbook)
+        #expect(document.chunkCount == 3)
+        let retriever = DocumentRetriever(store: fixture.store)
+        let hits = try await retriever.retrieve(query: "How many holiday days do employees get?", workspace: fixture.workspace)
+        #expect(hits.first?.source.chunk.contains("25 days") == true)
+        #expect(hits.first?.source.title == "handbook.md")
+        #expect(hits.first?.source.documentId == document.id)
+        #expect(hits.allSatisfy { (0...1).contains($0.source.score) })
+        #expect(hits.first!.source.score == 1, "every query word is in the holiday passage")
+        // A question about something the documents never mention passes no passage.
+        #expect(try await retriever.retrieve(query: "What is the parking policy for bicycles?", workspace: fixture.workspace).isEmpty)
+        // Plurals and stems match: "receipt" finds "receipts", "reimbursement" finds "reimbursed" via the stem "reimburs".
+        let expenses = try await retriever.retrieve(query: "receipt reimbursement", workspace: fixture.workspace)
+        #expect(expenses.first?.source.chunk.contains("Travel") == true)
+    }
+
+    @Test func topNLimitsAndPinnedDocumentsComeFirst() async throws {
+        let fixture = try await DocumentFixture { $0.topN = 1 }
+        try await fixture.add("handbook.md", Self.handbook)
+        let faq = try await fixture.add("faq.txt", "Office hours are nine to five.", mime: "text/plain")
+        let retriever = DocumentRetriever(store: fixture.store)
+        let before = try await retriever.retrieve(query: "holiday days encryption laptops", workspace: fixture.workspace)
+        #expect(before.count == 1 && before.allSatisfy { !$0.pinned })
+
+        _ = try await fixture.store.setPinned(id: faq.id!, workspaceId: fixture.workspace.id!, pinned: true, viewer: .singleUser)
+        let after = try await retriever.retrieve(query: "holiday days", workspace: fixture.workspace)
+        #expect(after.map(\.pinned) == [true, false])
+        #expect(after[0].source.chunk == "Office hours are nine to five.")
+        #expect(after[0].source.score == 1)
+        // Pinned passages come even when nothing matches (so query mode answers from them).
+        #expect(try await retriever.retrieve(query: "zebra", workspace: fixture.workspace).map(\.pinned) == [true])
+
+        // The character budget bounds everything, pinned passages included.
+        let tight = DocumentRetriever(store: fixture.store, contextCharacters: 10)
+        #expect(try await tight.retrieve(query: "holiday", workspace: fixture.workspace).isEmpty)
+    }
+
+    @Test func deletingADocumentRemovesItsChunksFromTheIndex() async throws {
+        let fixture = try await DocumentFixture()
+        let document = try await fixture.add("handbook.md", Self.handbook)
+        let retriever = DocumentRetriever(store: fixture.store)
+        #expect(try await !retriever.retrieve(query: "encryption", workspace: fixture.workspace).isEmpty)
+        #expect(try await fixture.store.deleteDocument(id: document.id!, workspaceId: fixture.workspace.id!, viewer: .singleUser))
+        #expect(try await retriever.retrieve(query: "encryption", workspace: fixture.workspace).isEmpty)
+        let counts = try await fixture.writer.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM document_chunks")!,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM document_chunks_fts WHERE document_chunks_fts MATCH 'encryption'")!)
+        }
+        #expect(counts == (0, 0))
+    }
+
+    @Test func ownershipLikeChats() async throws {
+        let fixture = try await DocumentFixture()
+        let accounts = SQLiteStore(writer: fixture.writer)
+        let ana = try await accounts.createUser(User(username: "ana", passwordHash: "x"))
+        let bob = try await accounts.createUser(User(username: "bob", passwordHash: "x"))
+        let document = try await DocumentIngestor(store: fixture.store, settings: DocumentSettings(), embedder: nil)
+            .ingest(workspaceId: fixture.workspace.id!, userId: ana.id, name: "a.txt", mime: "text/plain", data: Array("hello".utf8))
+        let anaView = Viewer(userId: ana.id, isAdmin: false), bobView = Viewer(userId: bob.id, isAdmin: false)
+        #expect(try await fixture.store.documents(workspaceId: fixture.workspace.id!, viewer: anaView).count == 1)
+        #expect(try await fixture.store.documents(workspaceId: fixture.workspace.id!, viewer: bobView).isEmpty)
+        #expect(try await fixture.store.document(id: document.id!, workspaceId: fixture.workspace.id!, viewer: bobView) == nil)
+        #expect(try await !fixture.store.deleteDocument(id: document.id!, workspaceId: fixture.workspace.id!, viewer: bobView))
+        #expect(try await fixture.store.documents(workspaceId: fixture.workspace.id!, viewer: .singleUser).count == 1)
+    }
+
+    /// An embedder whose vectors the test chooses: each input gets the vector of the first key it contains.
+    struct ScriptedEmbedder: Embedder {
+        var vectors: [(key: String, vector: [Float])]
+        var model: String { "scripted" }
+        func embed(_ inputs: [String]) async throws -> [[Float]] {
+            inputs.map { input in vectors.first { input.contains($0.key) }?.vector ?? [0, 0, 0, 1] }
+        }
+    }
+
+    @Test func hybridRankingFusesLexicalAndVectorRanks() async throws {
+        let fixture = try await DocumentFixture { $0.topN = 10; $0.similarityThreshold = 0.2 }
+        // Query vector [1,0,0,0]. Lexical order: A (both words), B (one word); C has neither word.
+        // Vector order: C (0.99), B (0.6), A (0.3).
+        let embedder = ScriptedEmbedder(vectors: [
+            ("QUERY", [1, 0, 0, 0]), ("alpha", [0.3, 0.954, 0, 0]), ("beta", [0.6, 0, 0.8, 0]), ("gamma", [0.99, 0, 0, 0.141]),
+        ])
+        try await fixture.add("a.txt", "alpha: the red kite nests here", mime: "text/plain", embedder: embedder)
+        try await fixture.add("b.txt", "beta: a kite flies", mime: "text/plain", embedder: embedder)
+        try await fixture.add("c.txt", "gamma: birds of prey", mime: "text/plain", embedder: embedder)
+        let retriever = DocumentRetriever(store: fixture.store, embedder: embedder)
+        func order(_ mode: DocumentRetriever.Mode) async throws -> [String] {
+            try await retriever.search(query: "QUERY red kite", workspaceId: fixture.workspace.id!, limit: 10, threshold: 0.2, mode: mode)
+                .map { String($0.text.prefix(while: { $0 != ":" })) }
+        }
+        // Beta's one word of three ("kite", the commonest) scores below the threshold on its own.
+        #expect(try await order(.lexical) == ["alpha"])
+        #expect(try await order(.vector) == ["gamma", "beta", "alpha"])
+        // RRF: alpha 1/61+1/63 > beta 2/62 > gamma 1/61.
+        #expect(try await order(.automatic) == ["alpha", "beta", "gamma"])
+        let hits = try await retriever.search(query: "QUERY red kite", workspaceId: fixture.workspace.id!, limit: 10, threshold: 0.2)
+        #expect(abs(hits[2].score - 0.99) < 0.01, "a vector-only hit reports its cosine")
+        // "query" is in no passage and weighs most: alpha has the other two of three words.
+        #expect(hits[0].lexicalScore.map { $0 > 0.3 && $0 < 0.6 } == true)
+    }
+}

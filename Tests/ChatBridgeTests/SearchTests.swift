@@ -1,0 +1,204 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import ChatBridge
+
+@Suite("Chat search")
+struct SearchTests {
+    struct Fixture {
+        let store: SQLiteStore
+        let workspace: Workspace
+
+        init() async throws {
+            store = SQLiteStore(writer: try AppDatabase.inMemory())
+            workspace = try await store.createWorkspace(Workspace(name: "Docs", slug: ""))
+        }
+
+        @discardableResult
+        func add(_ prompt: String, _ response: String = "", workspace: Workspace? = nil, thread: ChatThread? = nil,
+                 user: User? = nil, status: Chat.Status = .completed, createdAt: Date = Timestamp.now()) async throws -> Chat {
+            try await store.beginChat(Chat(
+                workspaceId: (workspace ?? self.workspace).id!, threadId: thread?.id, userId: user?.id, prompt: prompt,
+                response: response, status: status, createdAt: createdAt), dailyLimit: nil, now: Date())
+        }
+
+        func ids(_ text: String, field: SearchField = .both, viewer: Viewer = .singleUser,
+                 configure: (inout ChatSearchQuery) -> Void = { _ in }) async throws -> [Int64] {
+            var query = ChatSearchQuery(text: text, field: field, limit: 100)
+            configure(&query)
+            return try await store.search(query, viewer: viewer).hits.map { $0.entry.chat.id! }
+        }
+    }
+
+    @Test func ranksByBM25BestFirstWithIdTieBreak() async throws {
+        let f = try await Fixture()
+        let weak = try await f.add("a long prompt about many things among which a kettle appears once in passing text")
+        let strong = try await f.add("kettle kettle", "the kettle")
+        let tieA = try await f.add("blue kettle")
+        let tieB = try await f.add("blue kettle")
+        try await f.add("nothing relevant here")
+        let ids = try await f.ids("kettle")
+        #expect(ids.first == strong.id)
+        #expect(ids.last == weak.id)
+        #expect(ids.count == 4)
+        let tieIndexA = try #require(ids.firstIndex(of: tieA.id!))
+        let tieIndexB = try #require(ids.firstIndex(of: tieB.id!))
+        #expect(tieIndexA < tieIndexB)
+        let hits = try await f.store.search(ChatSearchQuery(text: "kettle"), viewer: .singleUser).hits
+        #expect(hits.map(\.score) == hits.map(\.score).sorted(by: >))
+    }
+
+    @Test func stemmingDiacriticsPhrasesPrefixesAndFields() async throws {
+        let f = try await Fixture()
+        let run = try await f.add("I was running home", "café au lait")
+        let phrase = try await f.add("the quick brown fox", "jumps")
+        let split = try await f.add("brown and quick fox", "")
+        let prefix = try await f.add("configuration files", "reconfigure")
+        #expect(try await f.ids("runs") == [run.id!])
+        #expect(try await f.ids("cafe") == [run.id!])
+        #expect(try await f.ids("CAFÉ") == [run.id!])
+        #expect(try await Set(f.ids("quick brown")) == [phrase.id!, split.id!])
+        #expect(try await f.ids("\"quick brown\"") == [phrase.id!])
+        #expect(try await f.ids("config*") == [prefix.id!])
+        #expect(try await f.ids("config").isEmpty)
+        #expect(try await f.ids("cafe", field: .prompt).isEmpty)
+        #expect(try await f.ids("cafe", field: .response) == [run.id!])
+        #expect(try await f.ids("running", field: .response).isEmpty)
+        #expect(try await f.ids("jumps fox", field: .both) == [phrase.id!])
+    }
+
+    @Test func snippetsMarkMatchesOnEachSide() async throws {
+        let f = try await Fixture()
+        try await f.add("How do I reset my password?", "To reset the password, open Settings and choose Reset.")
+        let hit = try #require(try await f.store.search(ChatSearchQuery(text: "reset"), viewer: .singleUser).hits.first)
+        #expect(hit.promptSnippet == "How do I <mark>reset</mark> my password?")
+        #expect(hit.responseSnippet.contains("<mark>reset</mark> the password"))
+        #expect(hit.responseSnippet.contains("<mark>Reset</mark>."))
+        #expect(hit.entry.workspaceSlug == "docs")
+        let long = String(repeating: "filler words go here ", count: 40) + "needle " + String(repeating: "more filler ", count: 40)
+        try await f.add(long)
+        let longHit = try #require(try await f.store.search(ChatSearchQuery(text: "needle"), viewer: .singleUser).hits.first)
+        #expect(longHit.promptSnippet.contains("<mark>needle</mark>"))
+        #expect(longHit.promptSnippet.hasPrefix("…") && longHit.promptSnippet.hasSuffix("…"))
+        #expect(longHit.promptSnippet.count < 300)
+    }
+
+    static let hostile = [
+        "\"", "\"\"", "\"unbalanced phrase", "unbalanced\" quote", "AND(", "AND", "OR", "NOT", "NEAR", "NEAR(a b, 2)",
+        "a OR", "(", ")", "())", "-", "-password", "--", ":", "prompt:", "prompt: reset", "{prompt}: reset", "response:x",
+        "*", "**", "reset**", "*reset", "^reset", "+", "a + b", "🙂", "🔥🔥 reset 🔥", "👩‍👩‍👧", "'; DROP TABLE workspace_chats; --",
+        "SELECT * FROM users", "1=1", "\\", "\u{0}", "\t\n", "   ", "", "x\"y\"z", "\"a\" \"", "ünïcödé", "日本語", "الخطأ",
+        String(repeating: "reset ", count: 500), String(repeating: "\"", count: 33), "NOT reset", "reset NOT", "a:b:c", "@", "#$%",
+    ]
+
+    @Test(arguments: hostile)
+    func hostileQueriesAreTextNeverErrors(_ text: String) async throws {
+        let f = try await Fixture()
+        try await f.add("reset the password AND prompt: stuff", "response NEAR here OR not")
+        for field in SearchField.allCases {
+            _ = try await f.store.search(ChatSearchQuery(text: text, field: field), viewer: .singleUser)
+        }
+    }
+
+    @Test func operatorsAreSearchedAsWords() async throws {
+        let f = try await Fixture()
+        let withOr = try await f.add("cats OR dogs")
+        try await f.add("cats only")
+        #expect(try await f.ids("cats OR dogs") == [withOr.id!])
+        #expect(try await f.ids("cats: dogs") == [withOr.id!])
+        #expect(try await f.ids("prompt: dogs").isEmpty)
+        #expect(try await f.ids("-dogs") == [withOr.id!])
+        #expect(try await f.ids("🙂").isEmpty)
+        #expect(try await f.ids("\"cats OR").count == 1)
+    }
+
+    @Test func filtersAndOwnership() async throws {
+        let f = try await Fixture()
+        let alice = try await f.store.createUser(User(username: "alice", passwordHash: "x"))
+        let bob = try await f.store.createUser(User(username: "bob", passwordHash: "x"))
+        let other = try await f.store.createWorkspace(Workspace(name: "Other", slug: ""))
+        let thread = try await f.store.createThread(workspaceId: f.workspace.id!, userId: alice.id, name: "T")
+        let old = Date(timeIntervalSince1970: 1_700_000_000)
+        let a1 = try await f.add("topic alpha", user: alice, createdAt: old)
+        let a2 = try await f.add("topic beta", thread: thread, user: alice)
+        let b1 = try await f.add("topic gamma", workspace: other, user: bob)
+        try await f.add("topic streaming", user: alice, status: .streaming)
+        let failed = try await f.add("topic failed", user: alice, status: .failed)
+
+        let aliceViewer = Viewer(userId: alice.id, isAdmin: false)
+        #expect(try await Set(f.ids("topic", viewer: aliceViewer)) == [a1.id!, a2.id!, failed.id!])
+        // A user's filter for someone else is ignored: only admins choose the user.
+        #expect(try await f.ids("topic", viewer: aliceViewer) { $0.userId = bob.id }.contains(b1.id!) == false)
+        #expect(try await f.ids("topic", viewer: Viewer(userId: bob.id, isAdmin: false)) == [b1.id!])
+        #expect(try await f.ids("topic").count == 4)
+        #expect(try await f.ids("topic") { $0.userId = bob.id } == [b1.id!])
+        #expect(try await f.ids("topic") { $0.workspaceId = other.id } == [b1.id!])
+        #expect(try await f.ids("topic") { $0.threadId = thread.id } == [a2.id!])
+        #expect(try await f.ids("topic") { $0.to = old.addingTimeInterval(1) } == [a1.id!])
+        #expect(try await Set(f.ids("topic") { $0.from = old.addingTimeInterval(1) }) == [a2.id!, b1.id!, failed.id!])
+    }
+
+    @Test func indexFollowsInsertUpdateAndDelete() async throws {
+        let f = try await Fixture()
+        let chat = try await f.add("question about giraffes", "")
+        #expect(try await f.ids("giraffes") == [chat.id!])
+        try await f.store.finishChat(id: chat.id!, outcome: ChatOutcome(
+            response: "Giraffes sleep standing up", status: .completed, usage: nil, model: nil))
+        #expect(try await f.ids("sleep", field: .response) == [chat.id!])
+        _ = try await f.store.setFeedback(chatId: chat.id!, feedback: true, viewer: .singleUser)
+        #expect(try await f.ids("sleep") == [chat.id!])
+        try await f.store.writer.write { db in
+            try db.execute(sql: "UPDATE workspace_chats SET prompt = 'question about zebras' WHERE id = ?", arguments: [chat.id!])
+        }
+        #expect(try await f.ids("giraffes", field: .prompt).isEmpty)
+        #expect(try await f.ids("zebras") == [chat.id!])
+        _ = try await f.store.writer.write { db in try Chat.deleteOne(db, key: chat.id!) }
+        #expect(try await f.ids("zebras").isEmpty)
+        #expect(try await f.ids("sleep").isEmpty)
+        let integrity = try await f.store.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM workspace_chats_fts WHERE workspace_chats_fts MATCH 'sleep'").count
+        }
+        #expect(integrity == 0)
+        try await f.store.writer.write { db in
+            try db.execute(sql: "INSERT INTO workspace_chats_fts(workspace_chats_fts, rank) VALUES('integrity-check', 1)")
+        }
+    }
+
+    @Test func migrationIndexesRowsAlreadyThere() async throws {
+        let queue = try DatabaseQueue()
+        try AppDatabase.migrator.migrate(queue, upTo: "v2_workspace_notes")
+        let store = SQLiteStore(writer: queue)
+        let workspace = try await store.createWorkspace(Workspace(name: "Docs", slug: ""))
+        let chat = try await store.beginChat(Chat(workspaceId: workspace.id!, threadId: nil, userId: nil, prompt: "legacy walrus",
+                                                  status: .completed), dailyLimit: nil, now: Date())
+        try AppDatabase.migrate(queue)
+        let hits = try await store.search(ChatSearchQuery(text: "walrus"), viewer: .singleUser).hits
+        #expect(hits.map { $0.entry.chat.id } == [chat.id])
+    }
+
+    @Test func pagesNeitherRepeatNorSkip() async throws {
+        let f = try await Fixture()
+        var expected: Set<Int64> = []
+        for index in 0..<57 {
+            // Several groups of equal score, so the id tie-break matters.
+            let chat = try await f.add(String(repeating: "lamp ", count: index % 4 + 1) + "filler \(index % 3)")
+            expected.insert(chat.id!)
+        }
+        var seen: [Int64] = []
+        var after: SearchPosition?
+        var pages = 0
+        repeat {
+            let page = try await f.store.search(ChatSearchQuery(text: "lamp", limit: 10, after: after), viewer: .singleUser)
+            seen += page.hits.map { $0.entry.chat.id! }
+            after = page.next
+            pages += 1
+            try await f.add("lamp lamp lamp lamp")  // newer chats never shift the pages
+        } while after != nil && pages < 20  // bounded: a cursor bug must fail, not hang
+        #expect(pages == 6)
+        #expect(seen.count == 57)
+        #expect(Set(seen) == expected)
+        let all = try await f.store.search(ChatSearchQuery(text: "lamp", limit: 100, after: nil), viewer: .singleUser)
+        #expect(Array(all.hits.map { $0.entry.chat.id! }.filter(expected.contains)) == seen)
+    }
+}
