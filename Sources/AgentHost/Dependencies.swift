@@ -13,11 +13,12 @@ struct Dependencies: Sendable {
     var accounts: any AccountStore
     var notes: any NoteStore
     var invocations: any InvocationStore
-    /// The server tools, paired with their schemas.
+    /// The server tools, paired with their schemas; `search_documents` searches with ``retriever``.
     var tools: ToolRegistry
     /// Reaches the model providers; its owner shuts it down.
     var httpClient: HTTPClient
     var metrics: PrometheusCollectorRegistry
+    /// Grounds chats in documents; agents' `search_documents` uses it too when it can search (a ``DocumentRetriever``).
     var retriever: any Retriever
 
     /// `retriever` defaults to BM25 over the workspace documents of `database` (no embedding model).
@@ -29,13 +30,16 @@ struct Dependencies: Sendable {
         self.accounts = store
         self.notes = store
         self.invocations = store
-        self.tools = tools
         self.httpClient = httpClient
         self.metrics = PrometheusCollectorRegistry()
         let documents = retriever ?? DocumentRetriever(writer: database)
         self.retriever = documents
-        // Agents' search_documents tool finds the same retriever through the chat store.
-        if let documents = documents as? DocumentRetriever { DocumentRetriever.attach(documents, to: store) }
+        // Agents search documents exactly as chats retrieve them: the tool gets this retriever.
+        if let search = documents as? any DocumentSearching {
+            self.tools = tools.bindingDocumentSearch(to: search)
+        } else {
+            self.tools = tools
+        }
     }
 
     /// An HTTP client tuned for streaming model answers: the idle timeout is its read timeout.

@@ -48,17 +48,14 @@ public struct ToolContext: Sendable {
     public var notes: any NoteStore
     /// The time the tool should consider "now" (injectable for tests).
     public var now: @Sendable () -> Date
-    /// Search over the workspace's documents (the chat retriever); `nil` where documents are unavailable.
-    public var documents: (any DocumentSearching)?
 
     public init(workspaceId: Int64, viewer: Viewer, chats: any ChatStore, notes: any NoteStore,
-                now: @escaping @Sendable () -> Date = { Date() }, documents: (any DocumentSearching)? = nil) {
+                now: @escaping @Sendable () -> Date = { Date() }) {
         self.workspaceId = workspaceId
         self.viewer = viewer
         self.chats = chats
         self.notes = notes
         self.now = now
-        self.documents = documents
     }
 }
 

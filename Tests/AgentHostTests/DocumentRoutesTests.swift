@@ -42,6 +42,16 @@ extension TestClientProtocol {
         return try await send(.post, "/api/workspaces/\(workspace)/documents", headers: headers, json: JSONValue.object(body).serializedString)
     }
 
+    /// A multipart upload whose file part has the given `Content-Disposition` parameters (after `form-data; name="file"; `).
+    func uploadMultipart(_ workspace: String, disposition: String, mime: String, data: [UInt8]) async throws -> TestResponse {
+        let boundary = "----agenthost-test-\(UUID().uuidString)"
+        var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; \(disposition)\r\nContent-Type: \(mime)\r\n\r\n".utf8)
+        body += data
+        body += Array("\r\n--\(boundary)--\r\n".utf8)
+        return try await execute(uri: "/api/workspaces/\(workspace)/documents", method: .post,
+                                 headers: [.contentType: "multipart/form-data; boundary=\(boundary)"], body: ByteBuffer(bytes: body))
+    }
+
     func uploadMultipart(_ workspace: String, filename: String, mime: String, data: [UInt8], extra: [String: String] = [:]) async throws -> TestResponse {
         let boundary = "----agenthost-test-\(UUID().uuidString)"
         var body: [UInt8] = []
@@ -132,6 +142,102 @@ struct DocumentRoutesTests {
         #expect(counts == (0, 0))
     }
 
+    @Test func multipartFilenamesLoseTheirPathAndMayBeRFC5987() async throws {
+        let harness = try await TestHarness()
+        try await harness.addWorkspace("Docs")
+        try await harness.test { client in
+            let windows = try await client.uploadMultipart("docs", disposition: #"filename="C:\Users\ana\report.csv""#,
+                                                           mime: "application/vnd.ms-excel", data: Array("city,country\nParis,France\n".utf8))
+            #expect(windows.status == .created, "\(windows.text)")
+            #expect(try windows.json["name"] == "report.csv")
+            #expect(try windows.json["mime"] == "text/csv", "the known extension wins over an unsupported declared type")
+            let relative = try await client.uploadMultipart("docs", filename: "../../etc/notes.md", mime: "text/markdown",
+                                                            data: Array("# Notes\n\nText.".utf8))
+            #expect(try relative.json["name"] == "notes.md")
+            let extended = try await client.uploadMultipart(
+                "docs", disposition: #"filename="EUR rates.md"; filename*=UTF-8''%E2%82%AC%20rates%3B%202025.md"#,
+                mime: "application/octet-stream", data: Array("# Rates\n\nOne euro.".utf8))
+            #expect(extended.status == .created, "\(extended.text)")
+            #expect(try extended.json["name"] == "€ rates; 2025.md")
+            #expect(try extended.json["mime"] == "text/markdown")
+            let onlyDirectory = try await client.uploadMultipart("docs", filename: "../", mime: "text/plain", data: Array("x".utf8))
+            #expect(onlyDirectory.errorCode == "validation_failed", "\(onlyDirectory.text)")
+        }
+    }
+
+    @Test func multipartHeaderParameters() throws {
+        let disposition = #"form-data; name="file"; filename="a;b=c \"q\".md"; filename*=utf-8'en'%C3%A9t%C3%A9.md"#
+        #expect(MultipartForm.parameter("name", in: disposition) == "file")
+        #expect(MultipartForm.parameter("filename", in: disposition) == #"a;b=c "q".md"#)
+        #expect(MultipartForm.parameter("filename*", in: disposition).flatMap(MultipartForm.decodeExtended) == "été.md")
+        #expect(MultipartForm.decodeExtended("ISO-8859-1''caf%E9.txt") == "café.txt")
+        #expect(MultipartForm.decodeExtended("UTF-8''%FF.txt") == nil, "not UTF-8")
+        #expect(MultipartForm.decodeExtended("no-quotes.txt") == nil)
+        #expect(MultipartForm.parameter("boundary", in: "multipart/form-data; boundary=xyz") == "xyz")
+        #expect(MultipartForm.baseName(#"C:\x\a.md"#) == "a.md")
+        #expect(MultipartForm.baseName("../a.md") == "a.md")
+        #expect(MultipartForm.baseName("/tmp/") == "tmp")
+        #expect(MultipartForm.baseName("..") == "")
+    }
+
+    @Test func jsonUploadsMayReachTheDocumentLimit() async throws {
+        // A body limit far below the base64 of the largest document: the upload route reads up to
+        // what the largest document needs in JSON, so the document limit is what refuses.
+        let harness = try await TestHarness { $0.maxBodySize = 1024; $0.documents.maxBytes = 4096 }
+        try await harness.addWorkspace("Docs")
+        #expect(DocumentsController.uploadLimit(bodyLimit: 1024, maxDocumentBytes: 4096) == 5464 + 65_536)
+        #expect(DocumentsController.uploadLimit(bodyLimit: 1 << 30, maxDocumentBytes: 4096) == 1 << 30)
+        func request(_ method: HTTPRequest.Method, _ path: String) -> Request {
+            Request(head: HTTPRequest(method: method, scheme: "http", authority: "localhost", path: path), body: .init(buffer: ByteBuffer()))
+        }
+        #expect(DocumentsController.isUpload(request(.post, "/api/workspaces/docs/documents")))
+        #expect(DocumentsController.isUpload(request(.post, "/api/workspaces/docs/documents/?x=1")))
+        #expect(!DocumentsController.isUpload(request(.get, "/api/workspaces/docs/documents")))
+        #expect(!DocumentsController.isUpload(request(.post, "/api/workspaces/docs/threads")))
+        #expect(!DocumentsController.isUpload(request(.patch, "/api/workspaces/docs/documents/3")))
+        try await harness.testLive { client in
+            let port = try #require(client.port)
+            // Streamed without Content-Length (chunked), so only the route's own limit applies.
+            func post(_ body: [UInt8]) async throws -> (status: UInt, json: JSONValue) {
+                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/workspaces/docs/documents")
+                request.method = .POST
+                request.headers.add(name: "content-type", value: "application/json")
+                let parts = stride(from: 0, to: body.count, by: 4096).map { ByteBuffer(bytes: body[$0..<min($0 + 4096, body.count)]) }
+                let stream = AsyncStream<ByteBuffer> { continuation in
+                    for part in parts { continuation.yield(part) }
+                    continuation.finish()
+                }
+                request.body = .stream(stream, length: .unknown)
+                let response = try await TestHarness.httpClient.execute(request, timeout: .seconds(20))
+                let bytes = try await response.body.collect(upTo: 1 << 20)
+                return (response.status.code, try JSONValue(parsing: bytes.readableBytesView))
+            }
+            func upload(_ size: Int) -> [UInt8] {
+                let content = Data(repeating: UInt8(ascii: "a"), count: size).base64EncodedString()
+                return JSONValue.object(["name": "big.txt", "mime": "text/plain", "content_base64": .string(content)]).serialized()
+            }
+            let largest = try await post(upload(4096))
+            #expect(largest.status == 201, "\(largest.json)")
+            #expect(largest.json["size"] == 4096)
+            let over = try await post(upload(4097))
+            #expect(over.status == 413)
+            #expect(over.json["error"]?["code"] == "too_large")
+            #expect(over.json["error"]?["message"]?.stringValue?.contains("the limit is 4096 bytes") == true, "\(over.json)")
+            let huge = try await post(Array(repeating: UInt8(ascii: " "), count: 80_000))
+            #expect(huge.status == 413)
+            #expect(huge.json["error"]?["code"] == "too_large")
+            #expect(huge.json["error"]?["message"]?.stringValue?.contains("A document may be at most 4096 bytes") == true, "\(huge.json)")
+        }
+        // With Content-Length too: RequestMiddleware lets uploads through to the route's own limit,
+        // so a document of the maximum size fits in the JSON form although its base64 exceeds --max-body-size.
+        try await harness.test { client in
+            let content = Data(repeating: UInt8(ascii: "a"), count: 4096).base64EncodedString()
+            let response = try await client.send(.post, "/api/workspaces/docs/documents",
+                                                 json: #"{"name": "big.txt", "mime": "text/plain", "content_base64": "\#(content)"}"#)
+            #expect(response.status == .created, "\(response.text)")
+        }
+    }
+
     @Test func missingPdftotextIsNamedInTheError() async throws {
         let missing = await #expect(throws: APIError.self) {
             _ = try await DocumentExtractor.pdfText(TinyPDF.make("x"), name: "a.pdf", tool: "/nonexistent/pdftotext")
@@ -164,11 +270,11 @@ struct DocumentRoutesTests {
             #expect(try pinned.json["pinned"] == true)
             #expect(try await client.send(.patch, "/api/workspaces/docs/documents/\(id)", headers: anaHeaders, json: "{}").errorCode == "validation_failed")
             let retriever = harness.dependencies.retriever
-            #expect(try await retriever.retrieve(query: "anything", workspace: workspace).map(\.pinned) == [true])
+            #expect(try await retriever.retrieve(query: "anything", workspace: workspace, ownerId: ana.id).chunks.map(\.pinned) == [true])
 
             let deleted = try await client.send(.delete, "/api/workspaces/docs/documents/\(id)", headers: anaHeaders)
             #expect(deleted.status == .noContent)
-            #expect(try await retriever.retrieve(query: "otters sleeping", workspace: workspace).isEmpty)
+            #expect(try await retriever.retrieve(query: "otters sleeping", workspace: workspace, ownerId: ana.id).chunks.isEmpty)
             #expect(try await client.send(.get, "/api/workspaces/docs/documents/\(id)", headers: anaHeaders).errorCode == "not_found")
         }
     }
@@ -202,7 +308,8 @@ struct DocumentChatTests {
                 // The model saw the passage, and only it (query mode: no history).
                 let messages = try #require(await upstream.exchanges.first?.body["messages"]?.arrayValue)
                 #expect(messages.count == 2)
-                #expect(messages[0]["content"]?.stringValue?.contains("[1] handbook.md\nEmployees get 25 days") == true)
+                // The passage comes with the heading it sits under.
+                #expect(messages[0]["content"]?.stringValue?.contains("[1] handbook.md › Holidays\nEmployees get 25 days") == true)
                 // Stored with the chat, and shown in history.
                 let dbId = try #require(frames[4]["db_id"]?.intValue)
                 let stored = try #require(try await harness.store.chat(id: Int64(dbId), viewer: .singleUser)?.chat)

@@ -20,10 +20,19 @@ struct DocumentFixture {
     }
 
     @discardableResult
-    func add(_ name: String, _ text: String, mime: String = "text/markdown", embedder: (any Embedder)? = nil,
+    func add(_ name: String, _ text: String, mime: String = "text/markdown", owner: Int64? = nil, embedder: (any Embedder)? = nil,
              settings: DocumentSettings = DocumentSettings()) async throws -> Document {
         try await DocumentIngestor(store: store, settings: settings, embedder: embedder)
-            .ingest(workspaceId: workspace.id!, userId: nil, name: name, mime: mime, data: Array(text.utf8))
+            .ingest(workspaceId: workspace.id!, userId: owner, name: name, mime: mime, data: Array(text.utf8))
+    }
+
+    /// A user of the fixture's database.
+    func user(_ name: String) async throws -> Int64 {
+        try #require(try await SQLiteStore(writer: writer).createUser(User(username: name, passwordHash: "x")).id)
+    }
+
+    func pin(_ document: Document) async throws {
+        _ = try await store.setPinned(id: document.id!, workspaceId: workspace.id!, pinned: true, viewer: .singleUser)
     }
 }
 
@@ -60,6 +69,40 @@ struct DocumentChunkingTests {
         let word = String(repeating: "x", count: 250)
         let hard = chunker.chunk(word)
         #expect(hard.map(\.text.count) == [100, 100, 50])
+    }
+
+    @Test func hashLinesInFencedCodeAreNotHeadings() {
+        let text = """
+            # Setup
+
+            Install the tools first.
+
+            ```sh
+            # install the compiler
+            apt-get install swift
+
+            ## not a heading either
+            ```
+
+            ~~~~
+            #include <stdio.h>
+            ~~~
+            # still code: a fence closes only with at least as many characters
+            ~~~~
+
+            # Usage
+
+            Run it.
+            """
+        let pieces = DocumentChunker(size: 1000, overlap: 0).chunk(text)
+        #expect(pieces.map(\.heading) == ["Setup", "Usage"])
+        let setup = pieces[0].text
+        #expect(setup.contains("# install the compiler\napt-get install swift\n\n## not a heading either\n```"),
+                "the code block stays whole, blank line included")
+        #expect(setup.contains("#include <stdio.h>") && setup.contains("# still code"))
+        #expect(pieces[1].text == "Run it.")
+        // Outside fences, indented heading lines still count.
+        #expect(DocumentChunker().chunk("  ## Indented\n\ntext").map(\.heading) == ["Indented"])
     }
 
     @Test func defaultsAreAboutAThousandCharactersWithOverlap() {
@@ -105,6 +148,17 @@ struct DocumentExtractionTests {
         let (type, text) = try await extract(#"{"name": "Widget", "tags": ["a", "b"], "price": {"eur": 12.5}}"#, mime: "application/json")
         #expect(type == .json)
         #expect(text == "name: Widget\nprice.eur: 12.5\ntags[0]: a\ntags[1]: b")
+    }
+
+    @Test func aKnownExtensionWinsOverAnUnsupportedDeclaredType() async throws {
+        // Windows declares .csv as Excel; macOS sends .md as application/x-markdown or octet-stream.
+        #expect(DocumentType.detect(mime: "application/vnd.ms-excel", name: "report.csv") == .csv)
+        #expect(DocumentType.detect(mime: "application/x-unknown; charset=x", name: "notes.MD") == .markdown)
+        #expect(DocumentType.detect(mime: "text/plain", name: "data.csv") == .text, "a supported declared type is kept")
+        #expect(DocumentType.detect(mime: "application/vnd.ms-excel", name: "sheet.xls") == nil)
+        let (type, text) = try await extract("city,country\nParis,France\n", mime: "application/vnd.ms-excel", name: "report.csv")
+        #expect(type == .csv)
+        #expect(text == "city: Paris\ncountry: France")
     }
 
     @Test func badInputsSayWhatIsWrong() async throws {
@@ -163,13 +217,21 @@ struct DocumentRetrievalTests {
         let before = try await retriever.retrieve(query: "holiday days encryption laptops", workspace: fixture.workspace)
         #expect(before.count == 1 && before.allSatisfy { !$0.pinned })
 
-        _ = try await fixture.store.setPinned(id: faq.id!, workspaceId: fixture.workspace.id!, pinned: true, viewer: .singleUser)
-        let after = try await retriever.retrieve(query: "holiday days", workspace: fixture.workspace)
-        #expect(after.map(\.pinned) == [true, false])
-        #expect(after[0].source.chunk == "Office hours are nine to five.")
-        #expect(after[0].source.score == 1)
-        // Pinned passages come even when nothing matches (so query mode answers from them).
-        #expect(try await retriever.retrieve(query: "zebra", workspace: fixture.workspace).map(\.pinned) == [true])
+        try await fixture.pin(faq)
+        let after = try await retriever.retrieve(query: "holiday days", workspace: fixture.workspace, ownerId: nil)
+        #expect(after.chunks.map(\.pinned) == [true, false])
+        #expect(after.chunks[0].source.chunk == "Office hours are nine to five.")
+        #expect(after.chunks[0].source.score == 1)
+        #expect(after.chunks[1].heading == "Holidays", "the heading comes with the passage, for the prompt")
+        #expect(after.matched)
+        // Pinned passages come even when nothing matches, but they are no match: query mode refuses.
+        let unrelated = try await retriever.retrieve(query: "zebra", workspace: fixture.workspace, ownerId: nil)
+        #expect(unrelated.chunks.map(\.pinned) == [true])
+        #expect(!unrelated.matched)
+        // A pinned passage that answers the question by its own score is a match.
+        let pinnedAnswer = try await retriever.retrieve(query: "office hours", workspace: fixture.workspace, ownerId: nil)
+        #expect(pinnedAnswer.chunks.map(\.pinned) == [true])
+        #expect(pinnedAnswer.matched)
 
         // The character budget bounds everything, pinned passages included.
         let tight = DocumentRetriever(store: fixture.store, contextCharacters: 10)
@@ -203,6 +265,114 @@ struct DocumentRetrievalTests {
         #expect(try await fixture.store.document(id: document.id!, workspaceId: fixture.workspace.id!, viewer: bobView) == nil)
         #expect(try await !fixture.store.deleteDocument(id: document.id!, workspaceId: fixture.workspace.id!, viewer: bobView))
         #expect(try await fixture.store.documents(workspaceId: fixture.workspace.id!, viewer: .singleUser).count == 1)
+    }
+
+    @Test func pinnedPassagesInContextAreLeftOutOfTheRankingInSQL() async throws {
+        let fixture = try await DocumentFixture { $0.topN = 2 }
+        // Thirty short pinned sections about otters, each its own chunk, would fill any candidate
+        // list; the non-pinned passages must still be ranked and come after them.
+        let sections = (1...30).map { number in
+            "# Section \(number)\n\n" + (number == 4 ? String(repeating: "Long filler words here. ", count: 15) : "Otters number \(number).")
+        }.joined(separator: "\n\n")
+        let pinned = try await fixture.add("pinned.md", sections)
+        try await fixture.pin(pinned)
+        try await fixture.add("rivers.txt", "Otters live in rivers and eat fish all day long.", mime: "text/plain")
+        try await fixture.add("coasts.txt", "Sea otters float on their backs along the coasts.", mime: "text/plain")
+        let retriever = DocumentRetriever(store: fixture.store, candidateLimit: 5)
+        let retrieval = try await retriever.retrieve(query: "otters", workspace: fixture.workspace, ownerId: nil)
+        #expect(retrieval.chunks.count == 32)
+        #expect(retrieval.chunks.prefix(30).allSatisfy { $0.pinned })
+        #expect(Set(retrieval.chunks.suffix(2).map(\.source.title)) == ["rivers.txt", "coasts.txt"])
+        #expect(Set(retrieval.chunks.map(\.source.chunk)).count == 32, "no passage twice")
+
+        // Pinned passages beyond the budget (from the long section 4 on) are not in context, so
+        // they may still be found by score, in the room left.
+        let tight = DocumentRetriever(store: fixture.store, contextCharacters: 200)
+        let bounded = try await tight.retrieve(query: "otters number 29", workspace: fixture.workspace, ownerId: nil)
+        #expect(bounded.chunks.filter(\.pinned).map(\.heading) == ["Section 1", "Section 2", "Section 3"])
+        #expect(bounded.chunks.contains { !$0.pinned && $0.source.chunk == "Otters number 29." })
+    }
+
+    @Test func retrievalReadsOnlyTheOwnersDocuments() async throws {
+        let fixture = try await DocumentFixture { $0.topN = 10; $0.similarityThreshold = 0.3 }
+        let ana = try await fixture.user("ana"), bob = try await fixture.user("bob")
+        let embedder = HashingEmbedder(dimensions: 64)
+        let anaNotes = try await fixture.add("ana.txt", "The vault code is 4711 and the safe is behind the painting.",
+                                             mime: "text/plain", owner: ana, embedder: embedder)
+        let anaPinned = try await fixture.add("ana-pinned.txt", "Ana's salary is confidential.", mime: "text/plain", owner: ana,
+                                              embedder: embedder)
+        try await fixture.pin(anaPinned)
+        try await fixture.add("bob.txt", "The painting in the hall is a landscape.", mime: "text/plain", owner: bob, embedder: embedder)
+        try await fixture.add("shared.txt", "Single-user notes about the vault.", mime: "text/plain", embedder: embedder)
+        let retriever = DocumentRetriever(store: fixture.store, embedder: embedder)
+
+        func titles(_ owner: Int64?, _ query: String) async throws -> [String] {
+            try await retriever.retrieve(query: query, workspace: fixture.workspace, ownerId: owner).chunks.map(\.source.title)
+        }
+        #expect(try await titles(ana, "vault code painting") == ["ana-pinned.txt", "ana.txt"])
+        #expect(try await !titles(bob, "vault code painting").contains { $0.hasPrefix("ana") },
+                "neither Ana's pinned nor her other document")
+        #expect(try await titles(bob, "painting hall landscape") == ["bob.txt"])
+        #expect(try await titles(nil, "vault notes") == ["shared.txt"], "nil owner: the documents without owner only")
+        // Vector candidates too: at threshold 0 every one of the owner's vectors is a candidate, and only those.
+        let vectors = try await retriever.search(query: "vault code", workspaceId: fixture.workspace.id!, ownerId: bob, limit: 10,
+                                                 threshold: 0, mode: .vector)
+        #expect(vectors.map(\.documentName) == ["bob.txt"])
+        let anaVectors = try await retriever.search(query: "vault code", workspaceId: fixture.workspace.id!, ownerId: ana, limit: 10,
+                                                    threshold: 0, mode: .vector)
+        #expect(Set(anaVectors.map(\.documentId)) == [anaNotes.id!, anaPinned.id!])
+
+        // IDF statistics are the owner's: others' documents do not shift Bob's scores.
+        let lexical = DocumentRetriever(store: fixture.store)
+        func bobScore() async throws -> Double? {
+            try await lexical.search(query: "painting gallery", workspaceId: fixture.workspace.id!, ownerId: bob, limit: 1,
+                                     threshold: 0).first?.score
+        }
+        let before = try #require(try await bobScore())
+        for index in 1...5 {
+            try await fixture.add("gallery\(index).txt", "The gallery \(index) is open.", mime: "text/plain", owner: ana)
+        }
+        #expect(try await bobScore() == before)
+    }
+
+    @Test func shortTermsMatchWholeWordsOnly() async throws {
+        let fixture = try await DocumentFixture { $0.topN = 10; $0.similarityThreshold = 0.5 }
+        try await fixture.add("a.txt", "Release 5 ships in spring.", mime: "text/plain")
+        try await fixture.add("b.txt", "We have 50 rooms and 512 beds on 5G floors.", mime: "text/plain")
+        try await fixture.add("c.txt", "Go to the ok corral.", mime: "text/plain")
+        try await fixture.add("d.txt", "Okapis and okra grow here.", mime: "text/plain")
+        let retriever = DocumentRetriever(store: fixture.store)
+        func titles(_ query: String) async throws -> [String] {
+            try await retriever.search(query: query, workspaceId: fixture.workspace.id!, limit: 10, threshold: 0.5).map(\.documentName)
+        }
+        #expect(try await titles("5") == ["a.txt"])
+        #expect(try await titles("ok") == ["c.txt"])
+        // Three characters and more stay prefixes.
+        #expect(try await titles("okr") == ["d.txt"])
+        #expect(try await titles("release") == ["a.txt"])
+        #expect(LexicalQuery("5 ok policies").matchExpression == #""5" OR "ok" OR "polic"*"#)
+    }
+
+    /// Fails every call, as an embeddings provider that is down.
+    struct FailingEmbedder: Embedder {
+        var model: String
+        func embed(_ inputs: [String]) async throws -> [[Float]] {
+            throw APIError(.providerError, "The embeddings provider answered HTTP 500: down")
+        }
+    }
+
+    @Test func aFailingEmbeddingsProviderFallsBackToBM25() async throws {
+        let fixture = try await DocumentFixture()
+        let working = HashingEmbedder(dimensions: 32)
+        try await fixture.add("handbook.md", Self.handbook, embedder: working)
+        // Vectors of the same model exist, so the retriever does try to embed the question.
+        let retriever = DocumentRetriever(store: fixture.store, embedder: FailingEmbedder(model: working.model))
+        let hits = try await retriever.retrieve(query: "How many holiday days do employees get?", workspace: fixture.workspace)
+        #expect(hits.first?.source.chunk.contains("25 days") == true)
+        let searched = try await retriever.searchDocuments(query: "laptop encryption", workspaceId: fixture.workspace.id!,
+                                                           ownerId: nil, limit: 3)
+        #expect(searched.first?.heading == "Security")
+        #expect(searched.first?.vectorScore == nil)
     }
 
     /// An embedder whose vectors the test chooses: each input gets the vector of the first key it contains.

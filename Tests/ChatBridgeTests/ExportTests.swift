@@ -160,6 +160,8 @@ struct ExportTests {
         let fixture = try await Fixture()
         let text = String(decoding: try await fixture.export(.csv), as: UTF8.self)
         let rows = try CSVReader.parse(text)
+        // Python's csv module, a reader spreadsheets' exports are routinely fed to, sees the same cells.
+        #expect(try Self.pythonCSV(text) == rows)
         #expect(rows.first == CSVExportEncoder.header)
         let records = rows.dropFirst()
         let expected = Self.exportOrder(fixture.chats)
@@ -212,6 +214,14 @@ struct ExportTests {
         #expect(md.contains("> Commas, \"quotes\" and\n> new lines\n> in one cell"))
         #expect(md.contains("### alice · "))
         #expect(md.contains("**assistant \\(m1\\)**") || md.contains("**assistant (m1)**"))
+    }
+
+    @Test func markdownClosesACodeBlockAResponseLeftOpen() {
+        #expect(TranscriptExportEncoder.unclosedFence(in: "Here:\n```swift\nlet x = 1\n") == "```")
+        #expect(TranscriptExportEncoder.unclosedFence(in: "Here:\n````\n```\nstill code\n") == "````")
+        #expect(TranscriptExportEncoder.unclosedFence(in: "~~~\ncode\n~~~\n") == nil)
+        #expect(TranscriptExportEncoder.unclosedFence(in: "```\ncode\n```\ntext") == nil)
+        #expect(TranscriptExportEncoder.unclosedFence(in: "    ```\nindented is code, not a fence") == nil)
     }
 
     @Test func alpacaHoldsCompletedAnsweredChats() async throws {
@@ -308,6 +318,27 @@ struct ExportTests {
         }
     }
 
+    /// The rows of `text` as Python's `csv.reader` parses them.
+    static func pythonCSV(_ text: String) throws -> [[String]] {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("csv-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let input = directory.appendingPathComponent("in.csv")
+        let output = directory.appendingPathComponent("out.json")
+        try Data(text.utf8).write(to: input)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", """
+            import csv, json, sys
+            with open(sys.argv[1], newline="", encoding="utf-8") as f, open(sys.argv[2], "w", encoding="utf-8") as out:
+                json.dump(list(csv.reader(f, strict=True)), out)
+            """, input.path, output.path]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "python3's csv module could not read the export")
+        return try JSONDecoder().decode([[String]].self, from: Data(contentsOf: output))
+    }
+
     /// The text of a PDF as poppler's `pdftotext` extracts it, or nil when it is not installed.
     static func pdftotext(_ bytes: [UInt8]) throws -> String? {
         let tool = ["/usr/bin/pdftotext", "/usr/local/bin/pdftotext"].first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -321,11 +352,13 @@ struct ExportTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = ["-enc", "UTF-8", input.path, output.path]
-        let errors = Pipe()
-        process.standardError = errors
+        // To a file, not a pipe: a pipe read only after exit would block a tool that fills it.
+        let errorsFile = directory.appendingPathComponent("stderr.txt")
+        FileManager.default.createFile(atPath: errorsFile.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: errorsFile)
         try process.run()
         process.waitUntilExit()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = (try? String(contentsOf: errorsFile, encoding: .utf8)) ?? ""
         #expect(process.terminationStatus == 0, "pdftotext failed: \(stderr)")
         #expect(!stderr.contains("Error"), "pdftotext complained: \(stderr)")
         return try String(contentsOf: output, encoding: .utf8)

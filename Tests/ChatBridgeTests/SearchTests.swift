@@ -84,6 +84,44 @@ struct SearchTests {
         #expect(longHit.promptSnippet.count < 300)
     }
 
+    @Test func snippetsAreHTMLEscapedSoOnlyTheMarkersAreMarkup() async throws {
+        let f = try await Fixture()
+        try await f.add("<script>alert('x')</script> & <mark>fake</mark> \"reset\"", "a > b")
+        let hit = try #require(try await f.store.search(ChatSearchQuery(text: "reset"), viewer: .singleUser).hits.first)
+        #expect(hit.promptSnippet
+            == "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &lt;mark&gt;fake&lt;/mark&gt; &quot;<mark>reset</mark>&quot;")
+        #expect(hit.responseSnippet == "a &gt; b")
+        #expect(hit.entry.chat.prompt.hasPrefix("<script>"), "the chat itself is returned as stored")
+    }
+
+    @Test func aDateOnlyUpperBoundIncludesThatWholeDay() async throws {
+        let f = try await Fixture()
+        let late = try await f.add("lantern at night", createdAt: try #require(Timestamp.date(from: "2026-01-31T23:59:59.999Z")))
+        try await f.add("lantern next day", createdAt: try #require(Timestamp.date(from: "2026-02-01T00:00:00Z")))
+        let to = try #require(Timestamp.endDate(from: "2026-01-31"))
+        #expect(try await f.ids("lantern") { $0.to = to } == [late.id!])
+        #expect(Timestamp.endDate(from: "2026-01-31T12:00:00Z") == Timestamp.date(from: "2026-01-31T12:00:00Z"))
+    }
+
+    @Test func onlyTheNewestMatchesAreRankedAndFiltersReachOlderOnes() async throws {
+        let f = try await Fixture()
+        let day = 86_400.0
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let oldBest = try await f.add("otter otter otter otter", createdAt: start)
+        var newer: [Int64] = []
+        for index in 1...6 {
+            newer.append(try await f.add("otter and filler words number \(index)", createdAt: start.addingTimeInterval(Double(index) * day)).id!)
+        }
+        #expect(try await f.ids("otter").first == oldBest.id, "all seven are ranked by default")
+        let capped = try await f.ids("otter") { $0.candidateLimit = 4 }
+        #expect(Set(capped) == Set(newer.suffix(4)), "the four newest matches, best first")
+        let older = try await f.ids("otter") {
+            $0.candidateLimit = 4
+            $0.to = start.addingTimeInterval(day)
+        }
+        #expect(older == [oldBest.id!, newer[0]], "a time filter narrows the candidates first")
+    }
+
     static let hostile = [
         "\"", "\"\"", "\"unbalanced phrase", "unbalanced\" quote", "AND(", "AND", "OR", "NOT", "NEAR", "NEAR(a b, 2)",
         "a OR", "(", ")", "())", "-", "-password", "--", ":", "prompt:", "prompt: reset", "{prompt}: reset", "response:x",

@@ -288,8 +288,8 @@ struct AgentEngine: Sendable {
             guard let tool = tools.tool(named: spec.name) else {
                 return await finish(failure("Tool '\(spec.name)' has no implementation."), arguments: arguments, executor: .server)
             }
-            let context = ToolContext(workspaceId: run.workspace.id!, viewer: run.viewer, chats: chats, notes: notes,
-                                      documents: DocumentRetriever.attached(to: chats))
+            // search_documents carries its retriever (bound in `Dependencies`); the viewer decides whose documents it reads.
+            let context = ToolContext(workspaceId: run.workspace.id!, viewer: run.viewer, chats: chats, notes: notes)
             let outcome: Result<JSONValue, any Error>? = await withTimeout(spec.effectiveTimeout) {
                 do { return .success(try await tool.run(arguments: arguments, context: context)) } catch { return .failure(error) }
             }

@@ -6,8 +6,7 @@ struct AgentHostCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agenthost",
         abstract: "Runs LLM agents and chats for programs and people.",
-        subcommands: [ServeCommand.self, MigrateCommand.self, UsersCommand.self, APIKeysCommand.self, BenchCommand.self, DocumentsCommand.self, BenchRetrievalCommand.self,
-                      ExportCommand.self, BenchSeedCommand.self, BenchSearchCommand.self, BenchExportCommand.self],
+        subcommands: [ServeCommand.self, MigrateCommand.self, UsersCommand.self, APIKeysCommand.self, BenchCommand.self, DocumentsCommand.self, ExportCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

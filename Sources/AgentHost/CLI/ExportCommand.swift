@@ -13,7 +13,7 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(help: "Only this workspace (slug).") var workspace: String?
     @Option(help: "Only this thread (slug; needs --workspace).") var thread: String?
     @Option(help: "Only chats created at or after this RFC 3339 time (or YYYY-MM-DD).") var from: String?
-    @Option(help: "Only chats created at or before this RFC 3339 time (or YYYY-MM-DD).") var to: String?
+    @Option(help: "Only chats created at or before this RFC 3339 time (or YYYY-MM-DD, that whole day).") var to: String?
     @Option(help: "Only this user's chats (username or id).") var user: String?
     @Option(help: "Only chats rated true (good) or false (bad).") var feedback: Bool?
     @Option(help: "The file to write; - for standard output.") var out: String
@@ -41,19 +41,28 @@ struct ExportCommand: AsyncParsableCommand {
             throw ValidationError(error.message)
         }
         let filter = ExportFilter(workspaceId: resolved.workspaceId, threadId: resolved.threadId, userId: resolved.userId,
-                                  from: from.flatMap(Timestamp.date), to: to.flatMap(Timestamp.date), feedback: feedback)
+                                  from: from.flatMap(Timestamp.date), to: to.flatMap(Timestamp.endDate), feedback: feedback)
         let metadata = ExportMetadata(generatedAt: Date(), filters: ExportController.labels(resolved.labels, filter: filter))
 
+        // The file appears under its name only when complete: a failed or interrupted export leaves
+        // no truncated file that looks like a finished one.
+        let partial = out + ".part"
         let handle: FileHandle
         if out == "-" {
             handle = FileHandle.standardOutput
         } else {
-            guard FileManager.default.createFile(atPath: out, contents: nil) else {
-                throw ValidationError("Cannot create '\(out)'.")
+            guard FileManager.default.createFile(atPath: partial, contents: nil) else {
+                throw ValidationError("Cannot create '\(partial)'.")
             }
-            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: partial))
         }
-        defer { if out != "-" { try? handle.close() } }
+        var finished = false
+        defer {
+            if out != "-" {
+                try? handle.close()
+                if !finished { try? FileManager.default.removeItem(atPath: partial) }
+            }
+        }
         var bar = ProgressBar(enabled: isatty(STDERR_FILENO) == 1)
         var bytes = 0
         let started = ContinuousClock.now
@@ -67,6 +76,10 @@ struct ExportCommand: AsyncParsableCommand {
         bar.finish()
         let elapsed = started.duration(to: .now)
         if out != "-" {
+            try handle.synchronize()
+            if FileManager.default.fileExists(atPath: out) { try FileManager.default.removeItem(atPath: out) }
+            try FileManager.default.moveItem(atPath: partial, toPath: out)
+            finished = true
             let megabytes = String(format: "%.1f", Double(bytes) / 1e6)
             FileHandle.standardError.write(Data(
                 "Exported \(count) chats (\(format.rawValue), \(megabytes) MB) to \(out) in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds]))).\n".utf8))

@@ -1,5 +1,6 @@
 import ChatBridge
 import Hummingbird
+import NIOCore
 
 extension APIError: HTTPResponseError {
     public var status: HTTPResponse.Status { HTTPResponse.Status(code: code.httpStatus) }
@@ -48,6 +49,8 @@ extension APIError: HTTPResponseError {
             case 400..<500: return APIError(.validationFailed, error.body ?? "The request is not valid.")
             default: return APIError(.internal, "The server failed to handle the request.")
             }
+        case is NIOTooManyBytesError:
+            return APIError(.tooLarge, "The request body is too large.")
         case is CancellationError:
             return APIError(.cancelled, "The request was cancelled.")
         default:

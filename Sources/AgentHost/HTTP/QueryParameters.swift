@@ -38,9 +38,10 @@ struct QueryParameters {
         }
     }
 
-    func date(_ name: String) throws -> Date? {
+    /// A time parameter; `endOfRange` makes a bare `YYYY-MM-DD` include that whole day (for `to`).
+    func date(_ name: String, endOfRange: Bool = false) throws -> Date? {
         guard let text = string(name) else { return nil }
-        guard let date = Timestamp.date(from: text) else {
+        guard let date = endOfRange ? Timestamp.endDate(from: text) : Timestamp.date(from: text) else {
             throw APIError.validation("Query parameter '\(name)' must be an RFC 3339 time such as 2026-01-31T12:00:00Z; got '\(text)'.")
         }
         return date

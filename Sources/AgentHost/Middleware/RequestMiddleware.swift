@@ -17,7 +17,9 @@ struct RequestMiddleware: RouterMiddleware {
         let start = ContinuousClock.now
         var response: Response
         do {
-            if let length = request.headers[.contentLength].flatMap(Int.init), length > bodyLimit {
+            // Document uploads have their own, larger limit (base64 of the largest document), checked by their route.
+            if let length = request.headers[.contentLength].flatMap(Int.init), length > bodyLimit,
+               !DocumentsController.isUpload(request) {
                 throw APIError(.tooLarge, "The request body is \(length) bytes; the limit is \(bodyLimit) bytes.")
             }
             response = try await next(request, context)

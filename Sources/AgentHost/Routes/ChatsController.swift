@@ -78,7 +78,7 @@ struct ChatsController {
         let thread = try await chats.requireThread(slug: query.string("thread"), in: workspace, viewer: principal.viewer)
         let filter = HistoryQuery(
             workspaceId: workspace.id!, threadId: thread?.id,
-            from: try query.date("from"), to: try query.date("to"),
+            from: try query.date("from"), to: try query.date("to", endOfRange: true),
             includeExcluded: try query.bool("include_excluded", default: false),
             limit: try query.int("limit", default: 100, range: 1...1000)
         )

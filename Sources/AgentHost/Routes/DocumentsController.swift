@@ -1,10 +1,11 @@
 import ChatBridge
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// Documents of a workspace (PROTOCOL §3). Uploads are multipart (`file` part, optional `name` and
 /// `mime` fields) or JSON `{name, mime, content_base64}`. A user lists, reads and changes their own
-/// documents, administrators all of them; every document of the workspace grounds its answers.
+/// documents, administrators all of them; a user's own documents ground their answers.
 struct DocumentsController {
     let chats: any ChatStore
     let documents: any DocumentStore
@@ -43,7 +44,18 @@ struct DocumentsController {
         let principal = try context.identity()
         let workspace = try await workspace(context)
         let contentType = request.headers[.contentType] ?? ""
-        let body = try await request.body.collect(upTo: context.maxUploadSize)
+        let maxDocumentBytes = ingestor.extractor.maxBytes
+        let limit = Self.uploadLimit(bodyLimit: context.maxUploadSize, maxDocumentBytes: maxDocumentBytes)
+        let tooLarge = APIError(.tooLarge, "The upload is larger than \(limit) bytes. A document may be at most \(maxDocumentBytes) bytes "
+            + "(\(Self.base64Length(maxDocumentBytes)) bytes of base64 in the JSON form).")
+        // A declared length is refused before reading; a chunked body when it passes the limit.
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw tooLarge }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw tooLarge
+        }
         let name: String
         let mime: String?
         let data: [UInt8]
@@ -53,7 +65,7 @@ struct DocumentsController {
                 throw APIError.validation("The multipart upload has no file; send the document in a part named 'file' with a filename.")
             }
             let field = { (key: String) in parts.first { $0.name == key && $0.filename == nil }.map { String(decoding: $0.data, as: UTF8.self) } }
-            name = field("name") ?? file.filename ?? ""
+            name = field("name") ?? file.filename.map(MultipartForm.baseName) ?? ""
             mime = field("mime") ?? file.contentType
             data = file.data
         } else {
@@ -105,6 +117,28 @@ struct DocumentsController {
             throw APIError.notFound("Document \(id) in workspace '\(workspace.slug)'")
         }
         return Response(status: .noContent)
+    }
+
+    /// The largest body the upload route reads: the server's body limit, raised so the JSON form of
+    /// a document of the largest accepted size fits (base64 is 4/3 of it, plus 64 KiB for the name,
+    /// type and JSON around it). Then the document limit, not the body limit, is what refuses a
+    /// document, with a message naming it.
+    static func uploadLimit(bodyLimit: Int, maxDocumentBytes: Int) -> Int {
+        max(bodyLimit, base64Length(maxDocumentBytes) + 64 * 1024)
+    }
+
+    /// Whether `request` is a document upload (`POST /api/workspaces/{slug}/documents`), which
+    /// applies its own limit, ``uploadLimit(bodyLimit:maxDocumentBytes:)``, to its body: a check of
+    /// `Content-Length` against the server-wide body limit must let it through.
+    static func isUpload(_ request: Request) -> Bool {
+        guard request.method == .post else { return false }
+        let path = request.uri.path.split(separator: "/")
+        return path.count == 4 && path[0] == "api" && path[1] == "workspaces" && path[3] == "documents"
+    }
+
+    /// Characters of the base64 (padded) of `bytes` bytes.
+    static func base64Length(_ bytes: Int) -> Int {
+        (bytes + 2) / 3 * 4
     }
 
     private func workspace(_ context: AppRequestContext) async throws -> Workspace {
@@ -183,7 +217,8 @@ enum MultipartForm {
                 let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
                 if field == "content-disposition" {
                     part.name = parameter("name", in: value)
-                    part.filename = parameter("filename", in: value)
+                    // RFC 6266 §4.3: the extended `filename*` (RFC 5987, any characters) wins over `filename`.
+                    part.filename = parameter("filename*", in: value).flatMap(decodeExtended) ?? parameter("filename", in: value)
                 } else if field == "content-type" {
                     part.contentType = value
                 }
@@ -194,18 +229,80 @@ enum MultipartForm {
         return parts
     }
 
-    /// A `key=value` or `key="value"` parameter of a header value.
+    /// A `key=value` or `key="value"` parameter of a header value (the part after the first `;`).
+    /// Quoted values may hold `;` and `=`; in them `\"` and `\\` stand for `"` and `\`, and any other
+    /// backslash is kept, as old browsers send Windows paths unescaped.
     static func parameter(_ key: String, in header: String) -> String? {
-        for item in header.split(separator: ";").dropFirst() {
-            let pair = item.trimmingCharacters(in: .whitespaces)
-            guard let equals = pair.firstIndex(of: "="), pair[..<equals].lowercased() == key else { continue }
-            var value = String(pair[pair.index(after: equals)...])
-            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
-                value = String(value.dropFirst().dropLast()).replacingOccurrences(of: "\\\"", with: "\"")
+        let characters = Array(header)
+        var index = characters.firstIndex(of: ";") ?? characters.endIndex
+        while index < characters.endIndex {
+            index += 1  // past ';'
+            while index < characters.endIndex, characters[index] == " " || characters[index] == "\t" { index += 1 }
+            var name = ""
+            while index < characters.endIndex, characters[index] != "=", characters[index] != ";" {
+                name.append(characters[index])
+                index += 1
             }
-            return value
+            var value = ""
+            if index < characters.endIndex, characters[index] == "=" {
+                index += 1
+                if index < characters.endIndex, characters[index] == "\"" {
+                    index += 1
+                    while index < characters.endIndex, characters[index] != "\"" {
+                        if characters[index] == "\\", index + 1 < characters.endIndex,
+                           characters[index + 1] == "\"" || characters[index + 1] == "\\" {
+                            index += 1
+                        }
+                        value.append(characters[index])
+                        index += 1
+                    }
+                    // Skip the closing quote and anything up to the next parameter.
+                    while index < characters.endIndex, characters[index] != ";" { index += 1 }
+                } else {
+                    while index < characters.endIndex, characters[index] != ";" {
+                        value.append(characters[index])
+                        index += 1
+                    }
+                    value = value.trimmingCharacters(in: .whitespaces)
+                }
+            }
+            if name.trimmingCharacters(in: .whitespaces).lowercased() == key { return value }
         }
         return nil
+    }
+
+    /// The value of an RFC 5987 extended parameter, `charset'language'percent-encoded`
+    /// (`UTF-8''%E2%82%AC%20rates.md`); `nil` when malformed or of another charset than UTF-8 or
+    /// ISO-8859-1 (the two RFC 5987 requires).
+    static func decodeExtended(_ value: String) -> String? {
+        let pieces = value.split(separator: "'", maxSplits: 2, omittingEmptySubsequences: false)
+        guard pieces.count == 3 else { return nil }
+        var bytes: [UInt8] = []
+        var utf8 = Array(pieces[2].utf8)[...]
+        while let byte = utf8.popFirst() {
+            if byte == UInt8(ascii: "%") {
+                guard utf8.count >= 2, let decoded = UInt8(String(decoding: utf8.prefix(2), as: UTF8.self), radix: 16) else {
+                    return nil
+                }
+                bytes.append(decoded)
+                utf8 = utf8.dropFirst(2)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        switch pieces[0].lowercased() {
+        case "utf-8": return String(validating: bytes, as: UTF8.self)
+        case "iso-8859-1": return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+        default: return nil
+        }
+    }
+
+    /// The last component of a filename a client sent with its directories (`C:\x\a.md`,
+    /// `../a.md` → `a.md`): only the file's own name is meaningful here, and a path would leak the
+    /// uploader's directory layout into every listing.
+    static func baseName(_ filename: String) -> String {
+        let last = filename.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
+        return last == "." || last == ".." ? "" : last
     }
 
     static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {

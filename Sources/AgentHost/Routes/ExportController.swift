@@ -12,8 +12,9 @@ struct ExportController {
         var format: String
         var workspace: String?
         var thread: String?
-        var from: Date?
-        var to: Date?
+        /// RFC 3339 times; a bare `YYYY-MM-DD` `to` includes that whole day.
+        var from: String?
+        var to: String?
         var user: String?
         var feedback: Bool?
     }
@@ -31,11 +32,14 @@ struct ExportController {
         let resolved = try await ChatFilterResolver(chats: chats, accounts: accounts).resolve(
             workspace: body.workspace, thread: body.thread, user: body.user, principal: principal, action: "export other users' chats")
         let filter = ExportFilter(workspaceId: resolved.workspaceId, threadId: resolved.threadId, userId: resolved.userId,
-                                  from: body.from, to: body.to, feedback: body.feedback)
+                                  from: try Self.time(body.from, field: "from", parse: Timestamp.date),
+                                  to: try Self.time(body.to, field: "to", parse: Timestamp.endDate), feedback: body.feedback)
         let now = Date()
         let metadata = ExportMetadata(generatedAt: now, filters: Self.labels(resolved.labels, filter: filter))
         let exporter = ChatExporter(source: source)
         let viewer = principal.viewer
+        // Counted before the 200 goes out, so a failing database is a §1 error, not a cut file.
+        let total = try await source.exportCount(filter, viewer: viewer)
         return Response(
             status: .ok,
             headers: [
@@ -44,11 +48,19 @@ struct ExportController {
                 .cacheControl: "no-store",
             ],
             body: ResponseBody { writer in
-                try await exporter.export(format: format, filter: filter, viewer: viewer, metadata: metadata) { bytes in
+                try await exporter.export(format: format, filter: filter, viewer: viewer, metadata: metadata, total: total) { bytes in
                     try await writer.write(ByteBuffer(bytes: bytes))
                 }
                 try await writer.finish(nil)
             })
+    }
+
+    private static func time(_ text: String?, field: String, parse: (String) -> Date?) throws -> Date? {
+        guard let text else { return nil }
+        guard let date = parse(text) else {
+            throw APIError.validation("Field '\(field)' must be an RFC 3339 time such as 2026-01-31T12:00:00Z or a date such as 2026-01-31; got '\(text)'.")
+        }
+        return date
     }
 
     /// The filters as a title page shows them.

@@ -48,7 +48,7 @@ struct SearchController {
             principal: principal, action: "search other users' chats")
         let search = ChatSearchQuery(
             text: text, field: field, workspaceId: filter.workspaceId, threadId: filter.threadId, userId: filter.userId,
-            from: try query.date("from"), to: try query.date("to"),
+            from: try query.date("from"), to: try query.date("to", endOfRange: true),
             limit: try query.int("limit", default: 20, range: 1...100),
             after: try query.string("cursor").map(SearchCursor.decode))
         let page = try await self.search.search(search, viewer: principal.viewer)

@@ -60,19 +60,31 @@ public struct DocumentChunker: Sendable {
         return pieces
     }
 
-    /// Paragraphs and heading lines, trimmed, in order.
+    /// Paragraphs and heading lines, trimmed, in order. A fenced code block (```` ``` ```` or `~~~`)
+    /// is one paragraph, blank lines included, and its `#` lines are code (shell comments, C
+    /// preprocessor lines), not headings.
     static func blocks(_ text: String) -> [String] {
         var blocks: [String] = []
         var paragraph: [Substring] = []
+        /// The opening fence while inside a fenced code block.
+        var fence: (character: Character, count: Int)?
         func end() {
             let joined = paragraph.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
             if !joined.isEmpty { blocks.append(joined) }
             paragraph.removeAll()
         }
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.allSatisfy(\.isWhitespace) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if let open = fence {
+                paragraph.append(line)
+                // CommonMark: closed by a line of only the same character, at least as many.
+                if trimmed.count >= open.count, trimmed.allSatisfy({ $0 == open.character }) { fence = nil }
+            } else if let opening = fenceOpening(trimmed) {
+                fence = opening
+                paragraph.append(line)
+            } else if line.allSatisfy(\.isWhitespace) {
                 end()
-            } else if headingTitle(line.trimmingCharacters(in: .whitespaces)) != nil {
+            } else if headingTitle(trimmed) != nil {
                 end()
                 blocks.append(line.trimmingCharacters(in: .whitespaces))
             } else {
@@ -81,6 +93,13 @@ public struct DocumentChunker: Sendable {
         }
         end()
         return blocks
+    }
+
+    /// The fence of a line opening a fenced code block: three or more backticks or tildes.
+    static func fenceOpening(_ line: String) -> (character: Character, count: Int)? {
+        guard let first = line.first, first == "`" || first == "~" else { return nil }
+        let count = line.prefix(while: { $0 == first }).count
+        return count >= 3 ? (first, count) : nil
     }
 
     /// The title of a Markdown ATX heading line (`# Title` … `###### Title`), else `nil`.

@@ -18,12 +18,14 @@ public enum DocumentType: String, Sendable, CaseIterable {
         "html": .html, "csv": .csv, "json": .json, "pdf": .pdf,
     ]
 
-    /// The type of a file from its declared MIME type (parameters ignored), else its extension when
-    /// the MIME type is missing or generic. `nil` when unsupported.
+    /// The type of a file from its declared MIME type (parameters ignored), else from its extension.
+    /// The extension decides whenever the declared type is not one of ours, not only when it is
+    /// missing or generic: browsers and operating systems declare `.csv` as
+    /// `application/vnd.ms-excel`, `.md` as `application/x-markdown` and the like. `nil` when neither
+    /// is supported.
     public static func detect(mime: String?, name: String) -> DocumentType? {
         let declared = mime?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         if let type = DocumentType(rawValue: declared) ?? aliases[declared] { return type }
-        guard declared.isEmpty || declared == "application/octet-stream" else { return nil }
         let ext = (name as NSString).pathExtension.lowercased()
         return extensions[ext]
     }

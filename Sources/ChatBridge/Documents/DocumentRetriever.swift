@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 import Synchronization
 
 /// The words of a query as retrieval sees them, and the rules that make its 0–1 lexical score.
@@ -7,9 +8,12 @@ import Synchronization
 /// Words are lowercased, diacritics folded, split on anything but letters and digits (as SQLite's
 /// `unicode61` tokenizer does); English stop words are dropped; each remaining word is lightly
 /// stemmed (`policies` → `polic`) and matched as a word prefix (`polic*` finds policy and policies),
-/// both by FTS5 and by the Swift check of which words a passage contains.
+/// both by FTS5 and by the Swift check of which words a passage contains. Terms shorter than
+/// ``minimumPrefixLength`` match whole words only: `5*` would match every 50, 512 and 5G.
 public struct LexicalQuery: Sendable, Equatable {
     public var stems: [String]
+    /// The shortest term matched as a prefix.
+    public static let minimumPrefixLength = 3
 
     public init(_ text: String, maxTerms: Int = 16) {
         var seen = Set<String>()
@@ -24,7 +28,18 @@ public struct LexicalQuery: Sendable, Equatable {
 
     /// The FTS5 expression matching a passage with any of the terms.
     public var matchExpression: String {
-        stems.map { "\"\($0)\"*" }.joined(separator: " OR ")
+        stems.map(Self.expression).joined(separator: " OR ")
+    }
+
+    /// The FTS5 expression of one term: a word prefix, or the whole word when the term is short.
+    static func expression(_ stem: String) -> String {
+        // Terms are letters and digits only (see `words`), so quoting cannot be broken out of.
+        stem.count < minimumPrefixLength ? "\"\(stem)\"" : "\"\(stem)\"*"
+    }
+
+    /// Whether a passage word counts as the term, exactly as ``expression(_:)`` has FTS5 match it.
+    static func word(_ word: String, matches stem: String) -> Bool {
+        stem.count < minimumPrefixLength ? word == stem : word.hasPrefix(stem)
     }
 
     public static func words(_ text: String) -> [String] {
@@ -43,10 +58,17 @@ public struct LexicalQuery: Sendable, Equatable {
         return word
     }
 
-    /// Which terms the passage contains (its words starting with the term).
+    /// Which terms the passage contains (its words starting with the term, or equal to a short one).
     func matched(in text: String) -> [Bool] {
         let words = Set(Self.words(text))
-        return stems.map { stem in words.contains { $0.hasPrefix(stem) } }
+        return stems.map { stem in words.contains { Self.word($0, matches: stem) } }
+    }
+
+    /// The 0–1 lexical score of a passage: the `weights`-weighted share of the terms it contains.
+    func score(_ text: String, weights: [Double]) -> Double {
+        let total = weights.reduce(0, +)
+        guard total > 0 else { return 0 }
+        return zip(matched(in: text), weights).reduce(0.0) { $0 + ($1.0 ? $1.1 : 0) } / total
     }
 
     static let stopWords: Set<String> = [
@@ -66,6 +88,8 @@ public struct LexicalQuery: Sendable, Equatable {
 public struct ScoredChunk: Sendable, Equatable {
     public var chunkId: Int64
     public var documentId: Int64
+    /// 0-based order within the document.
+    public var position: Int
     public var documentName: String
     public var heading: String?
     public var text: String
@@ -77,118 +101,121 @@ public struct ScoredChunk: Sendable, Equatable {
     public var source: ChatSource {
         ChatSource(title: documentName, chunk: text, score: (score * 10_000).rounded() / 10_000, documentId: documentId)
     }
+
+    /// What lexical scoring reads of the passage: its heading counts as part of it.
+    var searchableText: String {
+        (heading.map { $0 + "\n" } ?? "") + text
+    }
 }
 
 /// Document search for tools: the workspace is looked up by id.
 public protocol DocumentSearching: Sendable {
-    /// The best passages of the workspace's documents for `query` whose score passes the
-    /// workspace's `similarity_threshold`, at most `limit`.
-    func searchDocuments(query: String, workspaceId: Int64, limit: Int) async throws -> [ScoredChunk]
+    /// The best passages of the documents `ownerId` owns in the workspace for `query` whose score
+    /// passes the workspace's `similarity_threshold`, at most `limit`. `ownerId` is matched as by
+    /// ``Retriever/retrieve(query:workspace:ownerId:)``: `nil` means the documents without owner.
+    func searchDocuments(query: String, workspaceId: Int64, ownerId: Int64?, limit: Int) async throws -> [ScoredChunk]
 }
 
 /// Retrieval over workspace documents: BM25 through FTS5, cosine similarity over float32 vectors
 /// in Swift when an embedding model is configured, and reciprocal-rank fusion of the two.
 ///
+/// **Ownership**: every search reads the documents of one owner only (`documents.user_id IS owner`):
+/// lexical candidates, the IDF statistics (so others' documents do not even shift the scores),
+/// pinned documents and vector candidates alike.
+///
 /// **Scores** are 0–1 so a workspace's `similarity_threshold` means the same with or without a model:
 /// * lexical score = the IDF-weighted share of the query's (non-stop) words that the passage
 ///   contains, `Σ idf(matched) / Σ idf(all)` with `idf = ln(1 + (N − n + 0.5)/(n + 0.5))` over the
-///   workspace's N passages. 1 means every word is there; a word absent from the workspace weighs
-///   most, so a question about something the documents never mention scores low. Passages are
-///   ranked by this score, then by FTS5's BM25.
+///   owner's N passages in the workspace. 1 means every word is there; a word absent from the
+///   documents weighs most, so a question about something they never mention scores low. Passages
+///   are ranked by this score, then by FTS5's BM25.
 /// * vector score = cosine similarity of the passage and the question (negative counts as 0).
 /// * hybrid: the ranking is reciprocal-rank fusion (`Σ 1/(60 + rank)`) of both lists; a passage's
 ///   score is the larger of its two scores, and it passes when that reaches the threshold.
 ///
-/// ``retrieve(query:workspace:)`` returns the chunks of pinned documents first (score 1, in
-/// document and position order), then the best `top_n` passing passages, while their text fits in
-/// `contextCharacters`.
+/// When the embeddings provider fails at query time, the search logs a warning and goes on with
+/// BM25 alone: a provider outage makes answers less grounded, not impossible.
+///
+/// ``retrieve(query:workspace:ownerId:)`` returns the chunks of the owner's pinned documents first
+/// (score 1, in document and position order) while they fit in `contextCharacters`, then the best
+/// `top_n` passing passages among the others that still fit.
 public final class DocumentRetriever: Retriever, DocumentSearching {
     public let store: SQLiteDocumentStore
     public let embedder: (any Embedder)?
+    /// Characters of passages (text and heading) one context may hold.
     public let contextCharacters: Int
     /// How many lexical candidates are scored per query.
     public let candidateLimit: Int
+    let logger: Logger
     static let fusionK = 60.0
 
     private let cache = Mutex<[Int64: VectorIndex]>([:])
 
     public init(store: SQLiteDocumentStore, embedder: (any Embedder)? = nil, contextCharacters: Int = 12_000,
-                candidateLimit: Int = 100) {
+                candidateLimit: Int = 100, logger: Logger = Logger(label: "agenthost.documents")) {
         self.store = store
         self.embedder = embedder
         self.contextCharacters = contextCharacters
         self.candidateLimit = candidateLimit
+        self.logger = logger
     }
 
     public convenience init(writer: any DatabaseWriter) {
         self.init(store: SQLiteDocumentStore(writer: writer))
     }
 
-    // MARK: Retriever
-
-    public func retrieve(query: String, workspace: Workspace) async throws -> [RetrievedChunk] {
-        guard let workspaceId = workspace.id else { return [] }
-        var budget = contextCharacters
-        var results: [RetrievedChunk] = []
-        var included = Set<Int64>()
-        for hit in try await pinnedChunks(workspaceId: workspaceId) {
-            guard hit.text.count <= budget else { break }
-            budget -= hit.text.count
-            included.insert(hit.chunkId)
-            results.append(RetrievedChunk(source: hit.source, pinned: true))
-        }
-        let ranked = try await search(query: query, workspaceId: workspaceId, limit: max(workspace.topN, 0) + included.count,
-                                      threshold: workspace.similarityThreshold)
-        var added = 0
-        for hit in ranked where added < workspace.topN && !included.contains(hit.chunkId) {
-            guard hit.text.count <= budget else { continue }
-            budget -= hit.text.count
-            added += 1
-            results.append(RetrievedChunk(source: hit.source))
-        }
-        return results
+    /// Whose documents of which workspace a search reads.
+    struct Scope: Sendable {
+        var workspaceId: Int64
+        /// Compared with SQL `IS`, so `nil` is the documents without owner.
+        var ownerId: Int64?
     }
 
-    public func searchDocuments(query: String, workspaceId: Int64, limit: Int) async throws -> [ScoredChunk] {
+    // MARK: Retriever
+
+    public func retrieve(query: String, workspace: Workspace, ownerId: Int64?) async throws -> Retrieval {
+        guard let workspaceId = workspace.id else { return .empty }
+        let scope = Scope(workspaceId: workspaceId, ownerId: ownerId)
+        let pinned = try await pinnedChunks(scope, budget: contextCharacters)
+        var budget = contextCharacters - pinned.reduce(0) { $0 + $1.contextCost }
+        var chunks = pinned.map { RetrievedChunk(source: $0.source, heading: $0.heading, pinned: true) }
+        // Pinned passages already in context are left out of the ranking (in SQL), so `top_n` new
+        // ones can come however large the pinned documents are.
+        let topN = max(workspace.topN, 0)
+        let ranking = try await rank(query: query, scope: scope, limit: topN, threshold: workspace.similarityThreshold,
+                                     mode: .automatic, skipping: pinned)
+        var added = 0
+        for hit in ranking.hits where added < topN {
+            guard hit.contextCost <= budget else { continue }
+            budget -= hit.contextCost
+            added += 1
+            chunks.append(RetrievedChunk(source: hit.source, heading: hit.heading))
+        }
+        // Pinned passages are in context whatever the question; they count as a match only when
+        // their own score passes, as if they had been ranked (checked only when nothing else matched).
+        let matched = added > 0 || pinned.contains { ranking.score(of: $0) >= workspace.similarityThreshold }
+        return Retrieval(chunks: chunks, matched: matched)
+    }
+
+    /// ``retrieve(query:workspace:ownerId:)`` over the documents without owner (single-user mode).
+    public func retrieve(query: String, workspace: Workspace) async throws -> [RetrievedChunk] {
+        try await retrieve(query: query, workspace: workspace, ownerId: nil).chunks
+    }
+
+    public func searchDocuments(query: String, workspaceId: Int64, ownerId: Int64?, limit: Int) async throws -> [ScoredChunk] {
         guard let workspace = try await store.workspace(id: workspaceId) else { return [] }
-        return try await search(query: query, workspaceId: workspaceId, limit: limit, threshold: workspace.similarityThreshold)
+        return try await search(query: query, workspaceId: workspaceId, ownerId: ownerId, limit: limit,
+                                threshold: workspace.similarityThreshold)
     }
 
     // MARK: Search
 
-    /// The best `limit` passages scoring at least `threshold`, best first.
-    public func search(query: String, workspaceId: Int64, limit: Int, threshold: Double,
+    /// The best `limit` passages of `ownerId`'s documents (pinned ones included) scoring at least
+    /// `threshold`, best first. `ownerId` `nil` is the documents without owner (single-user mode).
+    public func search(query: String, workspaceId: Int64, ownerId: Int64? = nil, limit: Int, threshold: Double,
                        mode: Mode = .automatic) async throws -> [ScoredChunk] {
-        guard limit > 0 else { return [] }
-        let lexical = mode == .vector ? [] : try await lexicalSearch(query: query, workspaceId: workspaceId)
-        var vector: [(id: Int64, score: Double)] = []
-        if mode != .lexical, let embedder, let index = try await vectorIndex(workspaceId: workspaceId, embedder: embedder),
-           !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            let queryVector = VectorMath.normalized(try await embedder.embed([query]).first ?? [])
-            vector = index.top(queryVector, count: max(limit * 4, 50))
-        }
-        var lexicalById: [Int64: Lexical] = [:]
-        for hit in lexical { lexicalById[hit.id] = hit }
-        let vectorById = Dictionary(vector.map { ($0.id, $0.score) }, uniquingKeysWith: max)
-
-        // Reciprocal-rank fusion; with one list it keeps that list's order.
-        var fused: [Int64: Double] = [:]
-        for (rank, hit) in lexical.enumerated() { fused[hit.id, default: 0] += 1 / (Self.fusionK + Double(rank + 1)) }
-        for (rank, hit) in vector.enumerated() { fused[hit.id, default: 0] += 1 / (Self.fusionK + Double(rank + 1)) }
-        let passing = fused.keys.filter { id in
-            max(lexicalById[id]?.score ?? 0, vectorById[id] ?? 0) >= threshold
-        }.sorted { a, b in
-            fused[a]! != fused[b]! ? fused[a]! > fused[b]! : a < b
-        }.prefix(limit)
-        guard !passing.isEmpty else { return [] }
-        let details = try await chunkDetails(ids: Array(passing))
-        return passing.compactMap { id in
-            guard var hit = details[id] else { return nil }
-            hit.lexicalScore = lexicalById[id]?.score
-            hit.vectorScore = vectorById[id]
-            hit.score = min(1, max(hit.lexicalScore ?? 0, hit.vectorScore ?? 0))
-            return hit
-        }
+        try await rank(query: query, scope: Scope(workspaceId: workspaceId, ownerId: ownerId), limit: limit,
+                       threshold: threshold, mode: mode).hits
     }
 
     public enum Mode: Sendable {
@@ -198,78 +225,189 @@ public final class DocumentRetriever: Retriever, DocumentSearching {
         case vector
     }
 
+    /// The hits of one search, with what is needed to score passages it did not rank (pinned ones).
+    struct Ranking {
+        var hits: [ScoredChunk]
+        var terms: LexicalQuery
+        var weights: [Double]
+        var queryVector: [Float]?
+        var index: VectorIndex?
+
+        /// The 0–1 score `chunk` would have had in this search.
+        func score(of chunk: ScoredChunk) -> Double {
+            let lexical = terms.score(chunk.searchableText, weights: weights)
+            let vector = queryVector.flatMap { index?.score(of: chunk.chunkId, query: $0) } ?? 0
+            return min(1, max(lexical, vector))
+        }
+    }
+
+    /// Ranks the passages of `scope`, leaving out `pinned` (a prefix, in document and position
+    /// order, of the pinned passages), which must be the scope's.
+    func rank(query: String, scope: Scope, limit: Int, threshold: Double, mode: Mode,
+              skipping pinned: [ScoredChunk] = []) async throws -> Ranking {
+        let terms = LexicalQuery(query)
+        let lexical = mode == .vector
+            ? LexicalResult(hits: [], weights: [])
+            : try await lexicalSearch(terms, scope: scope, after: pinned.last, needsWeights: !pinned.isEmpty)
+        var ranking = Ranking(hits: [], terms: terms, weights: lexical.weights)
+        var vector: [(id: Int64, score: Double)] = []
+        if mode != .lexical, let embedder, let index = try await vectorIndex(workspaceId: scope.workspaceId, embedder: embedder),
+           let queryVector = try await embed(query: query, with: embedder) {
+            let documents = try await documentIds(scope)
+            vector = index.top(queryVector, count: max(limit * 4, 50), documents: documents,
+                               skipping: Set(pinned.map(\.chunkId)))
+            ranking.index = index
+            ranking.queryVector = queryVector
+        }
+        var lexicalById: [Int64: Lexical] = [:]
+        for hit in lexical.hits { lexicalById[hit.id] = hit }
+        let vectorById = Dictionary(vector.map { ($0.id, $0.score) }, uniquingKeysWith: max)
+
+        // Reciprocal-rank fusion; with one list it keeps that list's order.
+        var fused: [Int64: Double] = [:]
+        for (rank, hit) in lexical.hits.enumerated() { fused[hit.id, default: 0] += 1 / (Self.fusionK + Double(rank + 1)) }
+        for (rank, hit) in vector.enumerated() { fused[hit.id, default: 0] += 1 / (Self.fusionK + Double(rank + 1)) }
+        let passing = fused.keys.filter { id in
+            max(lexicalById[id]?.score ?? 0, vectorById[id] ?? 0) >= threshold
+        }.sorted { a, b in
+            fused[a]! != fused[b]! ? fused[a]! > fused[b]! : a < b
+        }.prefix(max(limit, 0))
+        guard !passing.isEmpty else { return ranking }
+        let details = try await chunkDetails(ids: Array(passing))
+        ranking.hits = passing.compactMap { id in
+            guard var hit = details[id] else { return nil }
+            hit.lexicalScore = lexicalById[id]?.score
+            hit.vectorScore = vectorById[id]
+            hit.score = min(1, max(hit.lexicalScore ?? 0, hit.vectorScore ?? 0))
+            return hit
+        }
+        return ranking
+    }
+
     struct Lexical {
         var id: Int64
         var score: Double
         var bm25: Double
     }
 
-    /// Lexical candidates with their 0–1 score, best first.
-    func lexicalSearch(query: String, workspaceId: Int64) async throws -> [Lexical] {
-        let terms = LexicalQuery(query)
-        guard !terms.stems.isEmpty else { return [] }
+    struct LexicalResult {
+        /// Candidates with their 0–1 score, best first.
+        var hits: [Lexical]
+        /// The IDF weight of each term of the query, in order.
+        var weights: [Double]
+    }
+
+    /// Lexical candidates of `scope` with their 0–1 score, best first, leaving out the pinned
+    /// passages up to `last` (those already in context). The IDF weights are computed when there
+    /// is a candidate or `needsWeights`.
+    func lexicalSearch(_ terms: LexicalQuery, scope: Scope, after last: ScoredChunk?, needsWeights: Bool) async throws -> LexicalResult {
+        guard !terms.stems.isEmpty else { return LexicalResult(hits: [], weights: []) }
         let limit = candidateLimit
         return try await store.writer.read { db in
-            let rows = try Row.fetchAll(db, sql: """
+            var sql = """
                 SELECT c.id, c.heading, c.text, bm25(document_chunks_fts) AS rank
-                FROM document_chunks_fts JOIN document_chunks c ON c.id = document_chunks_fts.rowid
-                WHERE document_chunks_fts MATCH ? AND c.workspace_id = ?
-                ORDER BY rank LIMIT ?
-                """, arguments: [terms.matchExpression, workspaceId, limit])
-            guard !rows.isEmpty else { return [] }
-            let total = Double(try Int.fetchOne(db, sql: "SELECT count(*) FROM document_chunks WHERE workspace_id = ?",
-                                                arguments: [workspaceId]) ?? 0)
+                FROM document_chunks_fts
+                JOIN document_chunks c ON c.id = document_chunks_fts.rowid
+                JOIN documents d ON d.id = c.document_id
+                WHERE document_chunks_fts MATCH ? AND d.workspace_id = ? AND d.user_id IS ?
+                """
+            var arguments: StatementArguments = [terms.matchExpression, scope.workspaceId, scope.ownerId]
+            if let last {
+                // The pinned passages in context are exactly those up to `last` in (document, position) order.
+                sql += " AND (NOT d.pinned OR (d.id, c.position) > (?, ?))"
+                arguments += [last.documentId, last.position]
+            }
+            sql += " ORDER BY rank LIMIT ?"
+            arguments += [limit]
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            guard !rows.isEmpty || needsWeights else { return LexicalResult(hits: [], weights: []) }
+            let total = Double(try Int.fetchOne(db, sql: """
+                SELECT coalesce(sum(chunk_count), 0) FROM documents WHERE workspace_id = ? AND user_id IS ?
+                """, arguments: [scope.workspaceId, scope.ownerId]) ?? 0)
             let weights = try terms.stems.map { stem -> Double in
                 let frequency = Double(try Int.fetchOne(db, sql: """
-                    SELECT count(*) FROM document_chunks_fts JOIN document_chunks c ON c.id = document_chunks_fts.rowid
-                    WHERE document_chunks_fts MATCH ? AND c.workspace_id = ?
-                    """, arguments: ["\"\(stem)\"*", workspaceId]) ?? 0)
-                return log(1 + (total - frequency + 0.5) / (frequency + 0.5))
+                    SELECT count(*) FROM document_chunks_fts
+                    JOIN document_chunks c ON c.id = document_chunks_fts.rowid
+                    JOIN documents d ON d.id = c.document_id
+                    WHERE document_chunks_fts MATCH ? AND d.workspace_id = ? AND d.user_id IS ?
+                    """, arguments: [LexicalQuery.expression(stem), scope.workspaceId, scope.ownerId]) ?? 0)
+                return log(1 + (max(total - frequency, 0) + 0.5) / (frequency + 0.5))
             }
-            let weightSum = weights.reduce(0, +)
             var hits = rows.map { row -> Lexical in
                 let text = ((row["heading"] as String?).map { $0 + "\n" } ?? "") + (row["text"] as String)
-                let matched = zip(terms.matched(in: text), weights).reduce(0.0) { $0 + ($1.0 ? $1.1 : 0) }
-                return Lexical(id: row["id"], score: weightSum > 0 ? matched / weightSum : 0, bm25: row["rank"])
+                return Lexical(id: row["id"], score: terms.score(text, weights: weights), bm25: row["rank"])
             }
             hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.bm25 < $1.bm25 }
-            return hits
+            return LexicalResult(hits: hits, weights: weights)
         }
     }
 
     func chunkDetails(ids: [Int64]) async throws -> [Int64: ScoredChunk] {
         try await store.writer.read { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT c.id, c.document_id, c.heading, c.text, d.name
+                SELECT c.id, c.document_id, c.position, c.heading, c.text, d.name
                 FROM document_chunks c JOIN documents d ON d.id = c.document_id
                 WHERE c.id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
                 """, arguments: StatementArguments(ids))
             var details: [Int64: ScoredChunk] = [:]
             for row in rows {
-                details[row["id"]] = ScoredChunk(chunkId: row["id"], documentId: row["document_id"], documentName: row["name"],
-                                                 heading: row["heading"], text: row["text"], score: 0)
+                let chunk = ScoredChunk(row: row, score: 0)
+                details[chunk.chunkId] = chunk
             }
             return details
         }
     }
 
-    func pinnedChunks(workspaceId: Int64) async throws -> [ScoredChunk] {
+    /// The passages of the scope's pinned documents, in document and position order, as long as
+    /// they fit in `budget` characters. Read row by row and no further: a pinned document may be
+    /// far larger than any context.
+    func pinnedChunks(_ scope: Scope, budget: Int) async throws -> [ScoredChunk] {
         try await store.writer.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT c.id, c.document_id, c.heading, c.text, d.name
+            var budget = budget
+            var chunks: [ScoredChunk] = []
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT c.id, c.document_id, c.position, c.heading, c.text, d.name
                 FROM documents d JOIN document_chunks c ON c.document_id = d.id
-                WHERE d.workspace_id = ? AND d.pinned
+                WHERE d.workspace_id = ? AND d.user_id IS ? AND d.pinned
                 ORDER BY d.id, c.position
-                """, arguments: [workspaceId]).map { row in
-                ScoredChunk(chunkId: row["id"], documentId: row["document_id"], documentName: row["name"],
-                            heading: row["heading"], text: row["text"], score: 1)
+                """, arguments: [scope.workspaceId, scope.ownerId])
+            while let row = try cursor.next() {
+                let chunk = ScoredChunk(row: row, score: 1)
+                guard chunk.contextCost <= budget else { break }
+                budget -= chunk.contextCost
+                chunks.append(chunk)
             }
+            return chunks
+        }
+    }
+
+    /// The ids of the scope's documents, to keep vector candidates to them.
+    func documentIds(_ scope: Scope) async throws -> Set<Int64> {
+        try await store.writer.read { db in
+            Set(try Int64.fetchAll(db, sql: "SELECT id FROM documents WHERE workspace_id = ? AND user_id IS ?",
+                                   arguments: [scope.workspaceId, scope.ownerId]))
         }
     }
 
     // MARK: Vectors
 
-    /// The workspace's vectors of the embedder's model, from memory unless chunks changed since.
+    /// The question's unit vector, or `nil` when it is blank or the embeddings provider failed:
+    /// then the search is lexical only (with a warning in the log) instead of failing the chat.
+    func embed(query: String, with embedder: any Embedder) async throws -> [Float]? {
+        guard !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return nil }
+        do {
+            return VectorMath.normalized(try await embedder.embed([query]).first ?? [])
+        } catch {
+            if error is CancellationError || Task.isCancelled { throw CancellationError() }
+            logger.warning("embedding the question failed; searching documents with BM25 only", metadata: [
+                "model": "\(embedder.model)", "error": "\(error)",
+            ])
+            return nil
+        }
+    }
+
+    /// The workspace's vectors of the embedder's model (every owner's: candidates are filtered per
+    /// search), from memory unless chunks changed since.
     func vectorIndex(workspaceId: Int64, embedder: any Embedder) async throws -> VectorIndex? {
         let revision = try await store.writer.read { db in
             try Int64.fetchOne(db, sql: "SELECT revision FROM document_index_revisions WHERE workspace_id = ?",
@@ -281,10 +419,11 @@ public final class DocumentRetriever: Retriever, DocumentSearching {
         let model = embedder.model
         let index = try await store.writer.read { db in
             var ids: [Int64] = []
+            var documentIds: [Int64] = []
             var values: [Float] = []
             var dimensions = 0
             let cursor = try Row.fetchCursor(db, sql: """
-                SELECT id, embedding FROM document_chunks
+                SELECT id, document_id, embedding FROM document_chunks
                 WHERE workspace_id = ? AND embedding IS NOT NULL AND embedding_model = ? ORDER BY id
                 """, arguments: [workspaceId, model])
             while let row = try cursor.next() {
@@ -292,59 +431,52 @@ public final class DocumentRetriever: Retriever, DocumentSearching {
                 if dimensions == 0 { dimensions = vector.count }
                 guard vector.count == dimensions else { continue }
                 ids.append(row["id"])
+                documentIds.append(row["document_id"])
                 values += vector
             }
-            return VectorIndex(revision: revision, model: model, ids: ids, dimensions: dimensions, values: values)
+            return VectorIndex(revision: revision, model: model, ids: ids, documentIds: documentIds, dimensions: dimensions,
+                               values: values)
         }
         cache.withLock { $0[workspaceId] = index }
         return index.isEmpty ? nil : index
     }
+}
 
-    // MARK: Agents
-
-    /// Makes `retriever` the one tools find for `store` (see ``attached(to:)``).
-    public static func attach(_ retriever: DocumentRetriever, to store: AnyObject) {
-        registry.withLock { entries in
-            entries = entries.filter { $0.value.store != nil && $0.value.retriever != nil }
-            entries[ObjectIdentifier(store)] = Registration(store: store, retriever: retriever)
-        }
+extension ScoredChunk {
+    /// A row of `id, document_id, position, heading, text, name`.
+    init(row: Row, score: Double) {
+        self.init(chunkId: row["id"], documentId: row["document_id"], position: row["position"], documentName: row["name"],
+                  heading: row["heading"], text: row["text"], score: score)
     }
 
-    /// The retriever serving the documents of `store`'s database, so tools search exactly as chats do.
-    public static func attached(to store: any ChatStore) -> DocumentRetriever? {
-        let key = ObjectIdentifier(store as AnyObject)
-        return registry.withLock { entries in
-            guard let entry = entries[key], entry.store === (store as AnyObject) else { return nil }
-            return entry.retriever
-        }
+    /// Characters the passage takes in a prompt (its heading goes with it).
+    var contextCost: Int {
+        text.count + (heading?.count ?? 0)
     }
-
-    private struct Registration: @unchecked Sendable {
-        weak var store: AnyObject?
-        weak var retriever: DocumentRetriever?
-    }
-
-    private static let registry = Mutex<[ObjectIdentifier: Registration]>([:])
 }
 
 /// Vectors of one workspace in one flat array, for cosine top-k by dot products (vectors are unit length).
 struct VectorIndex: Sendable {
     var revision: Int64
     var model: String
+    /// Chunk ids, ascending.
     var ids: [Int64]
+    /// The document of each chunk, so a search keeps to one owner's documents.
+    var documentIds: [Int64]
     var dimensions: Int
     var values: [Float]
 
     var isEmpty: Bool { ids.isEmpty }
 
-    func top(_ query: [Float], count: Int) -> [(id: Int64, score: Double)] {
-        guard query.count == dimensions, dimensions > 0 else { return [] }
+    /// The `count` chunks of `documents` most similar to `query`, leaving out `skipping`.
+    func top(_ query: [Float], count: Int, documents: Set<Int64>, skipping: Set<Int64> = []) -> [(id: Int64, score: Double)] {
+        guard query.count == dimensions, dimensions > 0, count > 0 else { return [] }
         var best: [(id: Int64, score: Float)] = []
         best.reserveCapacity(count + 1)
         var floor = -Float.infinity
         values.withUnsafeBufferPointer { all in
             query.withUnsafeBufferPointer { q in
-                for row in 0..<ids.count {
+                for row in 0..<ids.count where documents.contains(documentIds[row]) && !skipping.contains(ids[row]) {
                     let base = row * dimensions
                     var dot: Float = 0
                     for column in 0..<dimensions { dot += all[base + column] * q[column] }
@@ -357,5 +489,21 @@ struct VectorIndex: Sendable {
             }
         }
         return best.map { ($0.id, Double(max($0.score, 0))) }
+    }
+
+    /// The cosine similarity of one chunk and `query` (negative as 0), `nil` when it has no vector here.
+    func score(of chunkId: Int64, query: [Float]) -> Double? {
+        guard query.count == dimensions, dimensions > 0 else { return nil }
+        // `ids` is ascending (loaded in id order): binary search.
+        var low = 0, high = ids.count
+        while low < high {
+            let middle = (low + high) / 2
+            if ids[middle] < chunkId { low = middle + 1 } else { high = middle }
+        }
+        guard low < ids.count, ids[low] == chunkId else { return nil }
+        let base = low * dimensions
+        var dot: Float = 0
+        for column in 0..<dimensions { dot += values[base + column] * query[column] }
+        return Double(max(dot, 0))
     }
 }

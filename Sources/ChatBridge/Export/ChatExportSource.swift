@@ -68,15 +68,34 @@ extension SQLiteStore: ChatExportSource {
     }
 
     public func exportChunk(_ filter: ExportFilter, viewer: Viewer, after: ExportPosition?, limit: Int) async throws -> [ExportRecord] {
-        var (conditions, arguments) = Self.exportConditions(filter, viewer: viewer)
-        if let after {
-            conditions.append("(c.workspace_id, IFNULL(c.thread_id, 0), c.id) > (?, ?, ?)")
-            arguments += [after.workspaceId, after.threadKey, after.id]
+        let (conditions, arguments) = Self.exportConditions(filter, viewer: viewer)
+        let order = "c.workspace_id, IFNULL(c.thread_id, 0), c.id"
+        func branch(_ extra: String, orderBy: String) -> String {
+            "SELECT * FROM (" + ChatFilterSQL.selectEntries + " WHERE " + (conditions + [extra]).joined(separator: " AND ")
+                + " ORDER BY \(orderBy) LIMIT \(limit))"
         }
-        let sql = ChatFilterSQL.selectEntries + " WHERE " + conditions.joined(separator: " AND ")
-            + " ORDER BY c.workspace_id, IFNULL(c.thread_id, 0), c.id LIMIT \(limit)"
-        let bound = arguments
-        return try await writer.read { db in
+        let sql: String
+        var bound: StatementArguments
+        if let after {
+            // The row value `(workspace, thread, id) > (?, ?, ?)` seeks on the workspace only, so each chunk
+            // would rescan its workspace from the start (quadratic over a big workspace). Three branches,
+            // each a straight range of the export index, find the next rows directly.
+            sql = "SELECT * FROM (" + [
+                branch("c.workspace_id = ? AND IFNULL(c.thread_id, 0) = ? AND c.id > ?", orderBy: "c.id"),
+                branch("c.workspace_id = ? AND IFNULL(c.thread_id, 0) > ?", orderBy: "IFNULL(c.thread_id, 0), c.id"),
+                branch("c.workspace_id > ?", orderBy: order),
+            ].joined(separator: " UNION ALL ") + ") ORDER BY workspace_id, IFNULL(thread_id, 0), id LIMIT \(limit)"
+            bound = arguments
+            bound += [after.workspaceId, after.threadKey, after.id]
+            bound += arguments
+            bound += [after.workspaceId, after.threadKey]
+            bound += arguments
+            bound += [after.workspaceId]
+        } else {
+            sql = ChatFilterSQL.selectEntries + " WHERE " + conditions.joined(separator: " AND ") + " ORDER BY \(order) LIMIT \(limit)"
+            bound = arguments
+        }
+        return try await writer.read { [bound] db in
             try Row.fetchAll(db, sql: sql, arguments: bound).map { row in
                 ExportRecord(entry: try ChatFilterSQL.entry(row), username: row["username"])
             }

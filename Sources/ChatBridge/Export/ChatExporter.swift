@@ -87,15 +87,19 @@ public struct ChatExporter: Sendable {
         }
     }
 
-    /// Counts the chats, then writes the whole export. `progress` gets (chats done, total) after each chunk.
-    /// Returns the number of chats exported.
+    /// Writes the whole export; counts the chats first unless `total` (from ``ChatExportSource/exportCount(_:viewer:)``)
+    /// is given. `progress` gets (chats done, total) after each chunk. Returns the number of chats exported.
     @discardableResult
     public func export(
-        format: ExportFormat, filter: ExportFilter, viewer: Viewer, metadata: ExportMetadata,
+        format: ExportFormat, filter: ExportFilter, viewer: Viewer, metadata: ExportMetadata, total: Int? = nil,
         progress: (Int, Int) -> Void = { _, _ in }, write: ([UInt8]) async throws -> Void
     ) async throws -> Int {
         var metadata = metadata
-        metadata.total = try await source.exportCount(filter, viewer: viewer)
+        if let total {
+            metadata.total = total
+        } else {
+            metadata.total = try await source.exportCount(filter, viewer: viewer)
+        }
         var encoder = Self.encoder(for: format)
         var output: [UInt8] = []
         output.reserveCapacity(flushSize + 16 * 1024)

@@ -255,6 +255,8 @@ struct TranscriptExportEncoder: ChatExportEncoder {
             output.append(contentsOf: "\n\n**\(Self.markdownInline(assistant))** · \(updated)\n\n".utf8)
             output.append(contentsOf: (chat.response.isEmpty ? "_(no response)_" : Self.normalizeNewlines(chat.response)).utf8)
             output.append(0x0A)
+            // A response cut inside a code block would turn every later heading into code: close it.
+            if let fence = Self.unclosedFence(in: chat.response) { output.append(contentsOf: "\(fence)\n".utf8) }
             if !notes.isEmpty { output.append(contentsOf: "\n_\(Self.markdownInline(notes.joined(separator: "; ")))_\n".utf8) }
         } else {
             output.append(contentsOf: "\n[\(created)] \(who) (chat \(chat.id ?? 0)):\n".utf8)
@@ -266,6 +268,26 @@ struct TranscriptExportEncoder: ChatExportEncoder {
     }
 
     mutating func end(into output: inout [UInt8]) {}
+
+    /// The fence (```` ``` ```` or `~~~`) of a fenced code block that `text` opens and does not close.
+    static func unclosedFence(in text: String) -> String? {
+        var open: String?
+        for line in lines(text) {
+            let trimmed = line.drop { $0 == " " }
+            guard line.count - trimmed.count < 4 else { continue }
+            for marker in ["```", "~~~"] where trimmed.hasPrefix(marker) {
+                let run = String(trimmed.prefix { $0 == marker.first })
+                if let current = open {
+                    // Only a fence of the same kind, at least as long and with nothing after it, closes.
+                    if run.first == current.first, run.count >= current.count,
+                       trimmed.dropFirst(run.count).allSatisfy(\.isWhitespace) { open = nil }
+                } else {
+                    open = run
+                }
+            }
+        }
+        return open
+    }
 
     /// Every line indented by four spaces, so a transcript's own lines never look like headers.
     static func indent(_ text: String) -> String {

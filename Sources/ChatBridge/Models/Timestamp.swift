@@ -30,4 +30,11 @@ public enum Timestamp {
         }
         return nil
     }
+
+    /// Parses the upper end of a time range: like ``date(from:)``, except that a bare `YYYY-MM-DD`
+    /// includes that whole day (its last millisecond), as a person writing `to=2026-01-31` means.
+    public static func endDate(from string: String) -> Date? {
+        guard let date = date(from: string) else { return nil }
+        return string.count == 10 ? date.addingTimeInterval(86_400 - 0.001) : date
+    }
 }

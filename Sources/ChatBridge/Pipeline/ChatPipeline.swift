@@ -67,20 +67,23 @@ public struct ChatPipeline: Sendable {
                  attachments: attachments.map(\.info), apiSessionId: request.sessionId, mode: mode, model: model),
             dailyLimit: caller.dailyMessageLimit, now: now)
 
-        // 3. Context: documents, then (chat mode) history.
-        let chunks: [RetrievedChunk]
+        // 3. Context: the caller's own documents (as their own chats are their history), then
+        // (chat mode) history.
+        let retrieval: Retrieval
         do {
-            chunks = try await retriever.retrieve(query: request.message, workspace: workspace)
+            retrieval = try await retriever.retrieve(query: request.message, workspace: workspace, ownerId: caller.userId)
         } catch {
             try? await store.finishChat(id: chat.id!, outcome: ChatOutcome(
                 response: "", status: .failed, usage: nil, model: model, error: "retrieval failed: \(error)"))
             throw APIError(.internal, "Looking up the workspace's documents failed.")
         }
-        let sources = chunks.map(\.source)
-        if mode == .query && sources.isEmpty {
+        // Query mode answers only when some passage matches the question; pinned passages are in
+        // every context, so on their own they would make every question look answerable.
+        if mode == .query && !retrieval.matched {
             return PreparedChat(chat: chat, workspace: workspace, request: nil, provider: nil, sources: [])
         }
-        var system = systemPrompt(workspace: workspace, mode: mode, sources: sources)
+        let sources = retrieval.chunks.map(\.source)
+        var system = systemPrompt(workspace: workspace, mode: mode, chunks: retrieval.chunks)
         if let extra = request.clientSystemPrompt, !extra.isEmpty { system += "\n\n" + extra }
         var messages: [LLMMessage] = [.system(system)]
         if mode == .chat, let history = request.history {
@@ -201,15 +204,17 @@ public struct ChatPipeline: Sendable {
         await Task { await work() }.value
     }
 
-    private func systemPrompt(workspace: Workspace, mode: Workspace.ChatMode, sources: [ChatSource]) -> String {
+    private func systemPrompt(workspace: Workspace, mode: Workspace.ChatMode, chunks: [RetrievedChunk]) -> String {
         var prompt = workspace.systemPrompt ?? Self.defaultSystemPrompt
         if mode == .query {
             prompt += "\n\nAnswer only from the context below. If the context does not contain the answer, say so."
         }
-        if !sources.isEmpty {
+        if !chunks.isEmpty {
             prompt += "\n\nContext:\n"
-            for (index, source) in sources.enumerated() {
-                prompt += "[\(index + 1)] \(source.title)\n\(source.chunk)\n\n"
+            for (index, chunk) in chunks.enumerated() {
+                // The heading names what the passage is about; the chunk text rarely repeats it.
+                let section = chunk.heading.map { " › \($0)" } ?? ""
+                prompt += "[\(index + 1)] \(chunk.source.title)\(section)\n\(chunk.source.chunk)\n\n"
             }
         }
         return prompt

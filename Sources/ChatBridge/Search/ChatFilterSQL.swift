@@ -45,10 +45,6 @@ enum ChatFilterSQL {
         LEFT JOIN users u ON u.id = c.user_id
         """
 
-    static func entry(id: Int64, db: Database) throws -> ChatEntry? {
-        try Row.fetchOne(db, sql: selectEntries + " WHERE c.id = ?", arguments: [id]).map(entry)
-    }
-
     static func entry(_ row: Row) throws -> ChatEntry {
         ChatEntry(chat: try Chat(row: row), workspaceSlug: row["workspace_slug"], threadSlug: row["thread_slug"])
     }

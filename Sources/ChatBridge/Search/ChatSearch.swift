@@ -35,6 +35,12 @@ public struct SearchPosition: Sendable, Equatable {
 
 /// A full-text search over chats (`GET /api/chats/search/`).
 public struct ChatSearchQuery: Sendable, Equatable {
+    /// How many of the newest matching chats are ranked; older matches are reached by narrowing the
+    /// query (more words, `from`/`to`, a workspace).
+    public static let rankedCandidates = 2_000
+    /// ``rankedCandidates`` unless a test or a caller needs another bound.
+    public var candidateLimit = Self.rankedCandidates
+
     public var text: String
     public var field: SearchField
     public var workspaceId: Int64?
@@ -64,7 +70,7 @@ public struct ChatSearchQuery: Sendable, Equatable {
 /// One matching chat with highlighted excerpts.
 public struct ChatSearchHit: Sendable, Equatable {
     public var entry: ChatEntry
-    /// Excerpts with matches wrapped in ``ChatSearchHit/highlightStart`` and ``ChatSearchHit/highlightEnd``.
+    /// HTML-escaped excerpts with matches wrapped in ``ChatSearchHit/highlightStart`` and ``ChatSearchHit/highlightEnd``.
     public var promptSnippet: String
     public var responseSnippet: String
     /// FTS5's bm25 rank: smaller is better.
@@ -75,6 +81,28 @@ public struct ChatSearchHit: Sendable, Equatable {
     public static let highlightStart = "<mark>"
     public static let highlightEnd = "</mark>"
     public static let ellipsis = "…"
+    static let rawStart = "\u{1}"
+    static let rawEnd = "\u{2}"
+
+    /// A snippet safe to put in HTML: the chat's text escaped (`&`, `<`, `>`, `"`, `'`), so only the
+    /// highlight markers are markup and a user who typed `<mark>` or `<script>` sees it as text.
+    static func highlighted(_ raw: String) -> String {
+        var result = ""
+        result.reserveCapacity(raw.utf8.count + 32)
+        for character in raw {
+            switch character {
+            case "&": result += "&amp;"
+            case "<": result += "&lt;"
+            case ">": result += "&gt;"
+            case "\"": result += "&quot;"
+            case "'": result += "&#39;"
+            case "\u{1}": result += highlightStart
+            case "\u{2}": result += highlightEnd
+            default: result.append(character)
+            }
+        }
+        return result
+    }
 }
 
 /// One page of hits, best first, with where the next page starts.
@@ -97,44 +125,74 @@ extension SQLiteStore: ChatSearchStore {
         let table = AppDatabase.chatSearchTable
         return try await writer.read { db in
             let maxId = try query.after?.maxId ?? Int64.fetchOne(db, sql: "SELECT IFNULL(MAX(id), 0) FROM workspace_chats") ?? 0
-            // The first argument is the MATCH of the subquery; the rest belong to the conditions.
-            var conditions = ["c.id <= ?", "c.status != 'streaming'"]
-            var arguments: StatementArguments = [match, maxId]
+            var filters: [String] = []
+            var filterArguments: StatementArguments = []
             ChatFilterSQL.append(workspaceId: query.workspaceId, threadId: query.threadId, userId: query.userId,
-                                 from: query.from, to: query.to, viewer: viewer, to: &conditions, &arguments)
-            // Ranks and ids only: snippets are made for the page's rows alone, below.
-            let sql = """
-                SELECT c.id AS id, f.rank AS rank
-                FROM (SELECT rowid, bm25(\(table)) AS rank FROM \(table) WHERE \(table) MATCH ?) f
-                JOIN workspace_chats c ON c.id = f.rowid
-                WHERE \(conditions.joined(separator: " AND "))
-                ORDER BY f.rank, c.id
-                LIMIT \(query.limit + 1) OFFSET \(query.after?.offset ?? 0)
-                """
+                                 from: query.from, to: query.to, viewer: viewer, to: &filters, &filterArguments)
+            // Ranks and ids only: snippets are made for the page's rows alone, below. bm25 is computed for the
+            // newest `candidateLimit` matches that pass the filters, not all of them: FTS5 walks its index
+            // newest-first and stops there, so a word in most chats costs about as much as a rarer one
+            // instead of a score and a sort per matching chat (seconds over a million chats).
+            let candidates = max(1, query.candidateLimit)
+            let pageClause = "ORDER BY rank, id LIMIT \(query.limit + 1) OFFSET \(query.after?.offset ?? 0)"
+            let sql: String
+            let arguments: StatementArguments
+            if filters.isEmpty {
+                // Nothing to check on the chat rows but their status: the candidates come from the index
+                // alone, and only the few that are kept are looked up (a million-row table is mostly cold).
+                sql = """
+                    SELECT f.id AS id, f.rank AS rank FROM (
+                        SELECT rowid AS id, bm25(\(table)) AS rank FROM \(table)
+                        WHERE \(table) MATCH ? AND rowid <= ? ORDER BY rowid DESC LIMIT \(candidates)
+                    ) f JOIN workspace_chats c ON c.id = f.id
+                    WHERE c.status != 'streaming'
+                    \(pageClause)
+                    """
+                arguments = [match, maxId]
+            } else {
+                sql = """
+                    SELECT id, rank FROM (
+                        SELECT f.rowid AS id, bm25(\(table)) AS rank
+                        FROM \(table) f JOIN workspace_chats c ON c.id = f.rowid
+                        WHERE \(table) MATCH ? AND f.rowid <= ? AND c.status != 'streaming' AND \(filters.joined(separator: " AND "))
+                        ORDER BY f.rowid DESC LIMIT \(candidates)
+                    )
+                    \(pageClause)
+                    """
+                arguments = [match, maxId] + filterArguments
+            }
             let ranked = try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
                 (id: row["id"] as Int64, rank: row["rank"] as Double)
             }
             var next: SearchPosition?
-            var page = ranked
-            if page.count > query.limit {
-                page.removeLast()
-                next = SearchPosition(offset: (query.after?.offset ?? 0) + page.count, maxId: maxId)
+            var hitsPage = ranked
+            if hitsPage.count > query.limit {
+                hitsPage.removeLast()
+                next = SearchPosition(offset: (query.after?.offset ?? 0) + hitsPage.count, maxId: maxId)
             }
-            let snippetSQL = """
-                SELECT snippet(\(table), 0, ?, ?, ?, 24) AS prompt_snippet,
-                       snippet(\(table), 1, ?, ?, ?, 24) AS response_snippet
-                FROM \(table) WHERE \(table) MATCH ? AND rowid = ?
-                """
-            let marks: StatementArguments = [ChatSearchHit.highlightStart, ChatSearchHit.highlightEnd, ChatSearchHit.ellipsis]
-            var hits: [ChatSearchHit] = []
-            hits.reserveCapacity(page.count)
-            for (id, rank) in page {
-                guard let entry = try ChatFilterSQL.entry(id: id, db: db),
-                      let snippets = try Row.fetchOne(db, sql: snippetSQL, arguments: marks + marks + [match, id])
-                else { continue }
-                hits.append(ChatSearchHit(
-                    entry: entry, promptSnippet: snippets["prompt_snippet"] ?? "", responseSnippet: snippets["response_snippet"] ?? "",
-                    rank: rank))
+            guard !hitsPage.isEmpty else { return ChatSearchPage(hits: [], next: nil) }
+            // One query for the page's rows and one for their snippets, not two per hit.
+            let ids = hitsPage.map(\.id)
+            let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+            let idArguments = StatementArguments(ids)
+            let entries = try Dictionary(
+                Row.fetchAll(db, sql: ChatFilterSQL.selectEntries + " WHERE c.id IN (\(placeholders))", arguments: idArguments)
+                    .map { row in (row["id"] as Int64, try ChatFilterSQL.entry(row)) },
+                uniquingKeysWith: { first, _ in first })
+            // Control characters mark the matches, so the text can be HTML-escaped before the real markers go in.
+            let marks: StatementArguments = [ChatSearchHit.rawStart, ChatSearchHit.rawEnd, ChatSearchHit.ellipsis]
+            let snippets = try Dictionary(
+                Row.fetchAll(db, sql: """
+                    SELECT rowid AS id, snippet(\(table), 0, ?, ?, ?, 24) AS prompt_snippet,
+                           snippet(\(table), 1, ?, ?, ?, 24) AS response_snippet
+                    FROM \(table) WHERE \(table) MATCH ? AND rowid IN (\(placeholders))
+                    """, arguments: marks + marks + [match] + idArguments)
+                    .map { row in (row["id"] as Int64, (prompt: row["prompt_snippet"] as String? ?? "", response: row["response_snippet"] as String? ?? "")) },
+                uniquingKeysWith: { first, _ in first })
+            let hits = hitsPage.compactMap { id, rank -> ChatSearchHit? in
+                guard let entry = entries[id], let snippet = snippets[id] else { return nil }
+                return ChatSearchHit(entry: entry, promptSnippet: ChatSearchHit.highlighted(snippet.prompt),
+                                     responseSnippet: ChatSearchHit.highlighted(snippet.response), rank: rank)
             }
             return ChatSearchPage(hits: hits, next: next)
         }

@@ -1,0 +1,56 @@
+import ArgumentParser
+import ChatBridge
+import Foundation
+import GRDB
+
+extension BenchCommand {
+    /// `agenthost bench search`: search latency for common and rare words over a seeded database.
+    struct Search: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "search", abstract: "Search latency (p50/p99) for common and rare words; run `bench seed` first.")
+
+        @OptionGroup var storage: StorageOptions
+        @Option(help: "Measured queries per case.") var queries = 200
+
+        func run() async throws {
+            let store = try storage.openStore()
+            let corpus = BenchCorpus()
+            let total = try await store.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM workspace_chats") ?? 0 }
+            let someUser = try await store.writer.read { db in
+                try Int64.fetchOne(db, sql: "SELECT user_id FROM workspace_chats WHERE user_id IS NOT NULL LIMIT 1")
+            }
+            print("Search over \(total) chats, \(queries) queries per case, first page of 20 (bm25 order + snippets):")
+            print("case                                   matches    p50 ms   p99 ms  mean ms")
+            let cases: [(String, String, Viewer)] = [
+                ("very common word (rank 1)", corpus.words[0], .singleUser),
+                ("common word (rank 10)", corpus.words[9], .singleUser),
+                ("mid word (rank 300)", corpus.words[299], .singleUser),
+                ("rare word (rank 15000)", corpus.words[14_999], .singleUser),
+                ("rare word (rank 19000)", corpus.words[18_999], .singleUser),
+                ("two mid words", corpus.words[299] + " " + corpus.words[300], .singleUser),
+                ("phrase of two common words", "\"\(corpus.words[0]) \(corpus.words[1])\"", .singleUser),
+                ("prefix of a rare word", String(corpus.words[14_999].prefix(4)) + "*", .singleUser),
+                ("common word, one user (non-admin)", corpus.words[9], Viewer(userId: someUser, isAdmin: false)),
+                ("rare word, one user (non-admin)", corpus.words[14_999], Viewer(userId: someUser, isAdmin: false)),
+            ]
+            for (name, text, viewer) in cases {
+                let match = SearchQueryParser.matchExpression(text) ?? "\"\""
+                let matches = try await store.writer.read { db in
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM workspace_chats_fts WHERE workspace_chats_fts MATCH ?", arguments: [match]) ?? 0
+                }
+                for _ in 0..<3 { _ = try await store.search(ChatSearchQuery(text: text), viewer: viewer) }
+                var times: [Double] = []
+                for _ in 0..<queries {
+                    let start = ContinuousClock.now
+                    _ = try await store.search(ChatSearchQuery(text: text), viewer: viewer)
+                    times.append(BenchStats.milliseconds(start.duration(to: .now)))
+                }
+                times.sort()
+                let mean = times.reduce(0, +) / Double(times.count)
+                print(name.padding(toLength: 38, withPad: " ", startingAt: 0)
+                      + String(matches).leftPad(8) + BenchStats.format(BenchStats.percentile(times, 0.5)).leftPad(10)
+                      + BenchStats.format(BenchStats.percentile(times, 0.99)).leftPad(9) + BenchStats.format(mean).leftPad(9))
+            }
+        }
+    }
+}
