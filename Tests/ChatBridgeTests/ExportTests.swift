@@ -354,7 +354,7 @@ struct ExportTests {
         process.arguments = ["-enc", "UTF-8", input.path, output.path]
         // To a file, not a pipe: a pipe read only after exit would block a tool that fills it.
         let errorsFile = directory.appendingPathComponent("stderr.txt")
-        FileManager.default.createFile(atPath: errorsFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorsFile.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: errorsFile)
         try process.run()
         process.waitUntilExit()

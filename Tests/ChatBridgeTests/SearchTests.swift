@@ -122,6 +122,38 @@ struct SearchTests {
         #expect(older == [oldBest.id!, newer[0]], "a time filter narrows the candidates first")
     }
 
+    @Test func theRankFunctionIsBM25GivenExactCountsAndCloseGivenEstimates() async throws {
+        let f = try await Fixture()
+        for index in 0..<40 {
+            try await f.add("kettle \(index % 3 == 0 ? "blue kettle" : "red") words \(index)",
+                            index % 4 == 0 ? "the kettle boils" : "nothing here \(String(repeating: "pad ", count: index))")
+        }
+        let match = "\"kettle\" AND \"blue\""
+        let rows = try await f.store.writer.read { db -> [Row] in
+            let kettle = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM workspace_chats_fts WHERE workspace_chats_fts MATCH 'kettle'")!
+            let blue = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM workspace_chats_fts WHERE workspace_chats_fts MATCH 'blue'")!
+            #expect((kettle, blue) == (40, 14))
+            return try Row.fetchAll(db, sql: """
+                SELECT bm25(workspace_chats_fts) AS expected,
+                       agenthost_bm25(workspace_chats_fts, ?, 0, ?, 0) AS exact,
+                       agenthost_bm25(workspace_chats_fts, 10, 10, 7, 20) AS estimated
+                FROM workspace_chats_fts WHERE workspace_chats_fts MATCH ?
+                """, arguments: [kettle, blue, match])
+        }
+        #expect(rows.count == 14)
+        for row in rows {
+            let expected: Double = row["expected"]
+            let exact: Double = row["exact"]
+            #expect(abs(exact - expected) < 1e-9, "\(exact) vs \(expected)")
+            // Density estimates: kettle in 10 of the newest 10 ids (all 40 rows), blue in 7 of 20 (14 of 40).
+            let estimated: Double = row["estimated"]
+            #expect(abs(estimated - expected) < 1e-9, "\(estimated) vs \(expected)")
+        }
+        #expect(FTS5Ranking.documentFrequency(matches: 5, span: 0, rows: 100) == 5)
+        #expect(FTS5Ranking.documentFrequency(matches: 2000, span: 4000, rows: 1_000_000) == 500_000)
+        #expect(FTS5Ranking.documentFrequency(matches: 2000, span: 1000, rows: 1_000_000) == 1_000_000, "never more than every row")
+    }
+
     static let hostile = [
         "\"", "\"\"", "\"unbalanced phrase", "unbalanced\" quote", "AND(", "AND", "OR", "NOT", "NEAR", "NEAR(a b, 2)",
         "a OR", "(", ")", "())", "-", "-password", "--", ":", "prompt:", "prompt: reset", "{prompt}: reset", "response:x",
@@ -204,7 +236,7 @@ struct SearchTests {
     }
 
     @Test func migrationIndexesRowsAlreadyThere() async throws {
-        let queue = try DatabaseQueue()
+        let queue = try DatabaseQueue(configuration: AppDatabase.configuration(logger: nil))
         try AppDatabase.migrator.migrate(queue, upTo: "v2_workspace_notes")
         let store = SQLiteStore(writer: queue)
         let workspace = try await store.createWorkspace(Workspace(name: "Docs", slug: ""))

@@ -38,6 +38,8 @@ public struct ChatSearchQuery: Sendable, Equatable {
     /// How many of the newest matching chats are ranked; older matches are reached by narrowing the
     /// query (more words, `from`/`to`, a workspace).
     public static let rankedCandidates = 2_000
+    /// Matches of each phrase walked to learn how common it is; rarer phrases are counted exactly.
+    public static let frequencyWalk = 2_000
     /// ``rankedCandidates`` unless a test or a caller needs another bound.
     public var candidateLimit = Self.rankedCandidates
 
@@ -119,12 +121,28 @@ public protocol ChatSearchStore: Sendable {
 
 extension SQLiteStore: ChatSearchStore {
     public func search(_ query: ChatSearchQuery, viewer: Viewer) async throws -> ChatSearchPage {
-        guard let match = SearchQueryParser.matchExpression(query.text, columns: query.field.columns) else {
-            return ChatSearchPage(hits: [], next: nil)
-        }
+        let phrases = SearchQueryParser.phrases(query.text, columns: query.field.columns)
+        guard !phrases.isEmpty else { return ChatSearchPage(hits: [], next: nil) }
+        let match = phrases.joined(separator: " AND ")
         let table = AppDatabase.chatSearchTable
         return try await writer.read { db in
-            let maxId = try query.after?.maxId ?? Int64.fetchOne(db, sql: "SELECT IFNULL(MAX(id), 0) FROM workspace_chats") ?? 0
+            let newestId = try Int64.fetchOne(db, sql: "SELECT IFNULL(MAX(id), 0) FROM workspace_chats") ?? 0
+            let maxId = query.after?.maxId ?? newestId
+            // How common each phrase is, from a walk of at most `frequencyWalk` of its newest matches
+            // (exact below that): what bm25 needs, without FTS5 counting every match (see FTS5Ranking).
+            var rankArguments: StatementArguments = []
+            for phrase in phrases {
+                let walk = try Row.fetchOne(db, sql: """
+                    SELECT COUNT(*) AS matches, MIN(rowid) AS oldest FROM (
+                        SELECT rowid FROM \(table) WHERE \(table) MATCH ? ORDER BY rowid DESC LIMIT \(ChatSearchQuery.frequencyWalk)
+                    )
+                    """, arguments: [phrase])
+                let matches: Int = walk?["matches"] ?? 0
+                let oldest: Int64 = walk?["oldest"] ?? 0
+                let span = matches < ChatSearchQuery.frequencyWalk ? 0 : max(1, newestId - oldest + 1)
+                rankArguments += [matches, span]
+            }
+            let rankCall = "\(FTS5Ranking.functionName)(\(table)" + String(repeating: ", ?", count: 2 * phrases.count) + ")"
             var filters: [String] = []
             var filterArguments: StatementArguments = []
             ChatFilterSQL.append(workspaceId: query.workspaceId, threadId: query.threadId, userId: query.userId,
@@ -142,24 +160,24 @@ extension SQLiteStore: ChatSearchStore {
                 // alone, and only the few that are kept are looked up (a million-row table is mostly cold).
                 sql = """
                     SELECT f.id AS id, f.rank AS rank FROM (
-                        SELECT rowid AS id, bm25(\(table)) AS rank FROM \(table)
+                        SELECT rowid AS id, \(rankCall) AS rank FROM \(table)
                         WHERE \(table) MATCH ? AND rowid <= ? ORDER BY rowid DESC LIMIT \(candidates)
                     ) f JOIN workspace_chats c ON c.id = f.id
                     WHERE c.status != 'streaming'
                     \(pageClause)
                     """
-                arguments = [match, maxId]
+                arguments = rankArguments + [match, maxId]
             } else {
                 sql = """
                     SELECT id, rank FROM (
-                        SELECT f.rowid AS id, bm25(\(table)) AS rank
+                        SELECT f.rowid AS id, \(rankCall) AS rank
                         FROM \(table) f JOIN workspace_chats c ON c.id = f.rowid
                         WHERE \(table) MATCH ? AND f.rowid <= ? AND c.status != 'streaming' AND \(filters.joined(separator: " AND "))
                         ORDER BY f.rowid DESC LIMIT \(candidates)
                     )
                     \(pageClause)
                     """
-                arguments = [match, maxId] + filterArguments
+                arguments = rankArguments + [match, maxId] + filterArguments
             }
             let ranked = try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
                 (id: row["id"] as Int64, rank: row["rank"] as Double)

@@ -72,12 +72,17 @@ public enum SearchQueryParser {
     /// The FTS5 MATCH expression for `input` restricted to `columns` (all columns when empty),
     /// or `nil` when the input has nothing to search for.
     public static func matchExpression(_ input: String, columns: [String] = []) -> String? {
-        let terms = terms(input)
-        guard !terms.isEmpty else { return nil }
+        let phrases = phrases(input, columns: columns)
+        return phrases.isEmpty ? nil : phrases.joined(separator: " AND ")
+    }
+
+    /// Each term of `input` as an FTS5 expression of one phrase (the match expression joins them with AND),
+    /// in the order FTS5 numbers the phrases.
+    public static func phrases(_ input: String, columns: [String] = []) -> [String] {
         let filter = columns.isEmpty ? "" : "{" + columns.joined(separator: " ") + "} : "
-        return terms.map { term in
+        return terms(input).map { term in
             filter + "\"" + term.text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" + (term.isPrefix ? "*" : "")
-        }.joined(separator: " AND ")
+        }
     }
 
     /// Roughly the characters FTS5's unicode61 tokenizer keeps in tokens: letters, digits and private use.

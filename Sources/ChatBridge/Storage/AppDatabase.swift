@@ -33,6 +33,7 @@ public enum AppDatabase {
             // 8 MiB of page cache per connection instead of 2: search and export touch scattered pages of
             // a large file, and re-reading them through the OS costs a system call each (measured 4x).
             try db.execute(sql: "PRAGMA cache_size = -8192")
+            FTS5Ranking.register(in: db)
         }
         return configuration
     }
