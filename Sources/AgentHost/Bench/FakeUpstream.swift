@@ -139,7 +139,7 @@ actor FakeUpstream {
                             body: .init(byteBuffer: ByteBuffer(bytes: body.serialized())))
         }
         let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), backlog: 4096),
             onServerRunning: { channel in await upstream.bound(to: channel.localAddress?.port ?? 0) },
             logger: logger)
         return try await withThrowingTaskGroup(of: Value?.self) { group in

@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import ChatBridge
 import Hummingbird
 import NIOCore
@@ -31,32 +30,33 @@ enum SSE {
     static let keepAliveComment = ByteBuffer(string: ": keep-alive\n\n")
 
     /// Runs `produce` and writes what it sends, adding a keep-alive comment whenever nothing was
-    /// sent for `keepAlive`. `send` suspends until the bytes are handed to the writer, so a slow
-    /// client slows the producer. When the client goes away the producer is cancelled.
+    /// sent for `keepAlive`. What is sent while a write is in flight goes out with the next write,
+    /// and `send` suspends while more than 64 KiB wait, so a slow client slows the producer. When the
+    /// client goes away the producer is cancelled.
     static func stream(
         keepAlive: Duration, to writer: inout any ResponseBodyWriter,
         produce: @escaping @Sendable (_ send: @escaping @Sendable (ByteBuffer) async -> Void) async -> Void
     ) async throws {
-        let channel = AsyncChannel<ByteBuffer>()
+        let buffer = OutboundBuffer()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                await produce { await channel.send($0) }
-                channel.finish()
+                await produce { await buffer.send($0) }
+                buffer.finish()
             }
             group.addTask {
                 while true {
                     try await Task.sleep(for: keepAlive)
-                    await channel.send(keepAliveComment)
+                    await buffer.send(keepAliveComment)
                 }
             }
             do {
-                for await buffer in channel {
-                    try await writer.write(buffer)
+                while let bytes = await buffer.next() {
+                    try await writer.write(bytes)
                 }
             } catch {
                 // The client left: stop producing (the producer stores what it has) and end quietly.
                 group.cancelAll()
-                channel.finish()
+                buffer.finish()
                 try? await group.next()
                 try? await group.next()
                 throw error
