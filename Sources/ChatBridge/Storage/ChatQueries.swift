@@ -81,6 +81,17 @@ public struct Conversation: Sendable, Equatable {
     }
 }
 
+/// One earlier exchange of a conversation, as the model sees it in its context.
+public struct ContextTurn: Sendable, Equatable {
+    public var prompt: String
+    public var response: String
+
+    public init(prompt: String, response: String) {
+        self.prompt = prompt
+        self.response = response
+    }
+}
+
 /// How a generation ended, written back onto its chat row.
 public struct ChatOutcome: Sendable, Equatable {
     public var response: String

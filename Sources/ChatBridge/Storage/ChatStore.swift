@@ -29,8 +29,9 @@ public protocol ChatStore: Sendable {
     func beginChat(_ chat: Chat, dailyLimit: Int?, now: Date) async throws -> Chat
     /// Writes the response and outcome onto a chat begun with ``beginChat(_:dailyLimit:now:)``.
     func finishChat(id: Int64, outcome: ChatOutcome) async throws
-    /// The last `limit` included, completed chats of a conversation, oldest first, for context.
-    func contextWindow(_ conversation: Conversation, limit: Int) async throws -> [Chat]
+    /// The prompts and responses of the last `limit` included, finished chats of a conversation,
+    /// oldest first, for context.
+    func contextWindow(_ conversation: Conversation, limit: Int) async throws -> [ContextTurn]
 
     /// The viewer's completed chats of a workspace whose prompt or response contains every word of
     /// `text`, newest first.
