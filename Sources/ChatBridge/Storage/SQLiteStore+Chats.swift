@@ -163,17 +163,20 @@ extension SQLiteStore: ChatStore {
     }
 
     public func finishChat(id: Int64, outcome: ChatOutcome) async throws {
+        // One UPDATE of the columns an outcome sets (sources as the JSON the record itself would
+        // write), rather than fetching, decoding and re-encoding the whole row on every answer.
+        let sources = String(decoding: try Chat.databaseJSONEncoder(for: "sources").encode(outcome.sources), as: UTF8.self)
+        let arguments: StatementArguments = [
+            outcome.response, outcome.status.rawValue, outcome.usage?.promptTokens, outcome.usage?.completionTokens,
+            outcome.model, sources, outcome.error, Timestamp.now(), id,
+        ]
         try await writer.write { db in
-            guard var chat = try Chat.fetchOne(db, key: id) else { return }
-            chat.response = outcome.response
-            chat.status = outcome.status
-            chat.promptTokens = outcome.usage?.promptTokens
-            chat.completionTokens = outcome.usage?.completionTokens
-            chat.model = outcome.model ?? chat.model
-            chat.sources = outcome.sources
-            chat.error = outcome.error
-            chat.updatedAt = Timestamp.now()
-            try chat.update(db)
+            try db.cachedStatement(sql: """
+                UPDATE workspace_chats
+                SET response = ?, status = ?, prompt_tokens = ?, completion_tokens = ?, model = COALESCE(?, model),
+                    sources = ?, error = ?, updated_at = ?
+                WHERE id = ?
+                """).execute(arguments: arguments)
         }
     }
 
