@@ -27,6 +27,43 @@ struct StorageTests {
         #expect(try AppDatabase.pendingMigrations(reopened).isEmpty)
     }
 
+    @Test func chatsRoundTripThroughTheirExplicitColumnsAndFinishInOneUpdate() async throws {
+        let store = SQLiteStore(writer: try AppDatabase.inMemory())
+        let workspace = try await store.createWorkspace(Workspace(name: "W", slug: ""))
+        let thread = try await store.createThread(workspaceId: workspace.id!, userId: nil, name: "T")
+        let written = Chat(
+            workspaceId: workspace.id!, threadId: thread.id, userId: nil, prompt: "p \"q\" é", response: "",
+            sources: [ChatSource(title: "Doc", chunk: "c", score: 0.5, documentId: 7)],
+            attachments: [AttachmentInfo(name: "a.txt", mime: "text/plain", size: 3)], feedback: false, include: false,
+            apiSessionId: "s", mode: .query, model: "m", status: .streaming, promptTokens: 1, completionTokens: 2, error: nil)
+        let begun = try await store.beginChat(written, dailyLimit: nil, now: Date())
+        var expected = written
+        expected.id = begun.id
+        let read = try #require(try await store.chat(id: begun.id!, viewer: .singleUser)?.chat)
+        // Times come back from their millisecond text form equal to within floating-point noise.
+        #expect(abs(read.createdAt.timeIntervalSince(written.createdAt)) < 0.000_5)
+        expected.createdAt = read.createdAt
+        expected.updatedAt = read.updatedAt
+        #expect(read == expected)
+        let raw = try await store.writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT sources, attachments, mode, status, include FROM workspace_chats WHERE id = ?",
+                             arguments: [begun.id])!
+        }
+        #expect(raw["sources"] as String == #"[{"chunk":"c","documentId":7,"score":0.5,"title":"Doc"}]"#)
+        #expect(raw["attachments"] as String == #"[{"mime":"text\/plain","name":"a.txt","size":3}]"#)
+        #expect((raw["mode"] as String, raw["status"] as String, raw["include"] as Bool) == ("query", "streaming", false))
+
+        let sources = [ChatSource(title: "Other", chunk: "x", score: 1, documentId: nil)]
+        try await store.finishChat(id: begun.id!, outcome: ChatOutcome(
+            response: "answer", status: .completed, usage: Usage(promptTokens: 10, completionTokens: 20), model: nil, sources: sources))
+        let finished = try #require(try await store.chat(id: begun.id!, viewer: .singleUser)?.chat)
+        #expect(finished.response == "answer" && finished.status == .completed && finished.sources == sources)
+        #expect((finished.promptTokens, finished.completionTokens) == (10, 20))
+        #expect(finished.model == "m", "a missing model keeps the one the chat began with")
+        #expect(finished.prompt == written.prompt && finished.feedback == false && finished.createdAt == read.createdAt)
+        #expect(finished.updatedAt.timeIntervalSince(read.updatedAt) > -0.001)
+    }
+
     @Test func dailyLimitAdmitsExactlyTheLimitUnderConcurrency() async throws {
         let store = SQLiteStore(writer: try AppDatabase.inMemory())
         let user = try await store.createUser(User(username: "u", passwordHash: "x", dailyMessageLimit: 7))
