@@ -38,6 +38,13 @@ struct DocumentFixture {
 
 @Suite("Document chunking")
 struct DocumentChunkingTests {
+    @Test func queryWordsAreLowercasedFoldedAndSplitLikeUnicode61() {
+        #expect(LexicalQuery.words("Café CRÈME, naïve e\u{301}te; 50%off x_y 日本 🙂ok")
+            == ["cafe", "creme", "naive", "ete", "50", "off", "x", "y", "日本", "ok"])
+        #expect(LexicalQuery.words("  ").isEmpty)
+        #expect(LexicalQuery("What are the Policies?").stems == ["polic"])
+    }
+
     @Test func headingsStartChunksAndParagraphsAreNeverSplitWhenTheyFit() {
         let chunker = DocumentChunker(size: 120, overlap: 30)
         let paragraphs = (1...6).map { "Paragraph \($0) has some words in it to fill the line." }  // 52 chars

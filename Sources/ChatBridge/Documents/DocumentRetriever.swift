@@ -43,9 +43,53 @@ public struct LexicalQuery: Sendable, Equatable {
     }
 
     public static func words(_ text: String) -> [String] {
-        text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
-            .split(whereSeparator: { !($0.isLetter || $0.isNumber) })
-            .map(String.init)
+        // Scalar by scalar, with unicode61's token classes (letters, digits, private use), lowercasing
+        // ASCII directly and leaving Foundation's folding to the rare word with other letters: this runs
+        // over every candidate passage of every question, where folding whole passages was most of the time.
+        var words: [String] = []
+        var word = String.UnicodeScalarView()
+        var isASCII = true
+        func flush() {
+            guard !word.isEmpty else { return }
+            if isASCII {
+                words.append(String(word))
+            } else {
+                // Folding may leave a separator (a mark it cannot fold): split again.
+                words += String(word).folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
+                    .unicodeScalars.split { !SearchQueryParser.isTokenCharacter($0) }.map { String(String.UnicodeScalarView($0)) }
+            }
+            word = String.UnicodeScalarView()
+            isASCII = true
+        }
+        for scalar in text.unicodeScalars {
+            if scalar.isASCII {
+                let value = scalar.value
+                if (0x41...0x5A).contains(value) {
+                    word.append(Unicode.Scalar(UInt8(value + 0x20)))
+                } else if (0x61...0x7A).contains(value) || (0x30...0x39).contains(value) {
+                    word.append(scalar)
+                } else {
+                    flush()
+                }
+            } else if SearchQueryParser.isTokenCharacter(scalar) {
+                word.append(scalar)
+                isASCII = false
+            } else if !word.isEmpty, Self.isMark(scalar) {
+                word.append(scalar)  // a combining accent of the letter before it: folded away with the word
+                isASCII = false
+            } else {
+                flush()
+            }
+        }
+        flush()
+        return words
+    }
+
+    private static func isMark(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: true
+        default: false
+        }
     }
 
     static func stem(_ word: String) -> String {
