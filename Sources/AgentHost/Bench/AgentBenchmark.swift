@@ -246,7 +246,7 @@ struct AgentBenchmark: Sendable {
                     result.cpu.append(cpu)
                     if trace.status != "completed" || trace.toolResults != plan.calls { result.failures += 1 }
                     for value in trace.callToResult { result.callToResult.append(value) }
-                    result.durations.append(trace.duration.benchMilliseconds)
+                    result.durations.append(trace.duration.milliseconds)
                     result.traces[plan.message] = trace
                     result.lastInvocationId = trace.invocationId ?? result.lastInvocationId
                 }
@@ -267,7 +267,7 @@ struct AgentBenchmark: Sendable {
                                  isError: false, startedAt: Date(), durationMs: 0.05)
             let started = ContinuousClock.now
             try await environment.dependencies.invocations.recordStep(step)
-            samples.append(started.duration(to: .now).benchMilliseconds)
+            samples.append(started.duration(to: .now).milliseconds)
         }
         return samples
     }
@@ -320,7 +320,7 @@ struct AgentBenchmark: Sendable {
         var serverCalls = Samples()
         var clientCalls = Samples()
         for trace in all {
-            durations.append(trace.duration.benchMilliseconds)
+            durations.append(trace.duration.milliseconds)
             for value in trace.callToResult { callToResult.append(value) }
             for value in trace.serverCallToResult { serverCalls.append(value) }
             for value in trace.clientCallToResult { clientCalls.append(value) }
@@ -332,12 +332,12 @@ struct AgentBenchmark: Sendable {
 
         var summary = BenchTable("(c) \(count) concurrent invocations (one WebSocket each) x \(options.calls) sequential tool calls (\(options.mix.rawValue))",
                                  header: ["metric", "value"])
-        summary.add(["wall time (first agent_invoke -> last agent_complete)", String(format: "%.3f s", wall.benchSeconds)])
+        summary.add(["wall time (first agent_invoke -> last agent_complete)", String(format: "%.3f s", wall.seconds)])
         summary.add(["invocations completed / started", "\(completed.count) / \(count)"])
         summary.add(["tool calls completed", "\(toolCalls)"])
-        summary.add(["tool calls/s", BenchFormat.number(Double(toolCalls) / wall.benchSeconds)])
-        summary.add(["model steps/s (upstream requests)", BenchFormat.number(Double(gaps.count + all.count) / wall.benchSeconds)])
-        summary.add(["cores busy (process CPU time / wall time)", String(format: "%.2f", cpu / wall.benchSeconds)])
+        summary.add(["tool calls/s", BenchFormat.number(Double(toolCalls) / wall.seconds)])
+        summary.add(["model steps/s (upstream requests)", BenchFormat.number(Double(gaps.count + all.count) / wall.seconds)])
+        summary.add(["cores busy (process CPU time / wall time)", String(format: "%.2f", cpu / wall.seconds)])
         summary.add(["process CPU per tool call (clients + AgentHost + upstream)",
                      String(format: "%.3f ms", cpu * 1000 / Double(max(toolCalls, 1)))])
         if !connectFailures.withLock({ $0.isEmpty }) {
@@ -386,15 +386,15 @@ struct AgentBenchmark: Sendable {
             let ordered = steps.sorted { $0.receivedAt < $1.receivedAt }
             for (previous, next) in zip(ordered, ordered.dropFirst()) {
                 guard let ended = previous.endedAt else { continue }
-                timeline.stepGaps.append(ended.duration(to: next.receivedAt).benchMilliseconds)
+                timeline.stepGaps.append(ended.duration(to: next.receivedAt).milliseconds)
             }
             for exchange in ordered {
                 guard let ended = exchange.endedAt else { continue }
-                timeline.upstreamTime.append(exchange.receivedAt.duration(to: ended).benchMilliseconds)
+                timeline.upstreamTime.append(exchange.receivedAt.duration(to: ended).milliseconds)
             }
             guard let trace = traces[message], let first = ordered.first, let lastEnd = ordered.last?.endedAt else { continue }
-            timeline.startOverhead.append(trace.sentAt.duration(to: first.receivedAt).benchMilliseconds)
-            timeline.finishOverhead.append(lastEnd.duration(to: trace.finishedAt).benchMilliseconds)
+            timeline.startOverhead.append(trace.sentAt.duration(to: first.receivedAt).milliseconds)
+            timeline.finishOverhead.append(lastEnd.duration(to: trace.finishedAt).milliseconds)
         }
         return timeline
     }
@@ -492,7 +492,7 @@ final class AgentConnection: @unchecked Sendable {
             case "tool_result":
                 trace.toolResults += 1
                 guard let callId = frame["call_id"]?.stringValue, let call = callsReceived[callId] else { continue }
-                let elapsed = call.at.duration(to: at).benchMilliseconds
+                let elapsed = call.at.duration(to: at).milliseconds
                 trace.callToResult.append(elapsed)
                 if call.client { trace.clientCallToResult.append(elapsed) } else { trace.serverCallToResult.append(elapsed) }
             case "agent_complete":

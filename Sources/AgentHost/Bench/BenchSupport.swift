@@ -50,12 +50,8 @@ struct Samples: Sendable {
 }
 
 extension Duration {
-    /// Fractional milliseconds (the bench's unit for latencies).
-    var benchMilliseconds: Double {
-        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
-    }
-
-    var benchSeconds: Double { benchMilliseconds / 1000 }
+    /// Fractional seconds (``milliseconds``, from ChatBridge, is the bench's unit for latencies).
+    var seconds: Double { milliseconds / 1000 }
 }
 
 // MARK: Memory

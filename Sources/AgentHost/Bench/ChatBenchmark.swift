@@ -127,7 +127,7 @@ struct ChatBenchmark: Sendable {
                 do {
                     let result = try await stream(path, environment: environment, client: client, label: "ttft-\(index)")
                     if let ttft = result.timeToFirstToken, result.tokens == options.tokens {
-                        pair[path] = ttft.benchMilliseconds
+                        pair[path] = ttft.milliseconds
                         cpu[path] = result.cpuToFirstToken
                     }
                 } catch {
@@ -160,7 +160,7 @@ struct ChatBenchmark: Sendable {
         table.add(["process CPU time to first token, via AgentHost", BenchFormat.ms(cpuViaAgentHost.p50), BenchFormat.ms(cpuViaAgentHost.p99),
                    BenchFormat.ms(cpuViaAgentHost.mean), BenchFormat.ms(cpuViaAgentHost.min), BenchFormat.ms(cpuViaAgentHost.max)])
         table.print()
-        print("The upstream pauses \(Int(Self.firstTokenPause.benchMilliseconds)) ms after the first token in (a), so the rest of the answer does not "
+        print("The upstream pauses \(Int(Self.firstTokenPause.milliseconds)) ms after the first token in (a), so the rest of the answer does not "
               + "compete with its delivery.")
         print("CPU time to first token: CPU time of all the process's threads from sending to the first token, i.e. the "
               + "work done, whatever the scheduling; mostly sequential here, so the CPU AgentHost adds bounds its added TTFT from below.")
@@ -200,17 +200,17 @@ struct ChatBenchmark: Sendable {
             if let overflowsBefore, let overflowsAfterWarmup, let overflowsAfter {
                 overflows = "\(overflowsAfterWarmup - overflowsBefore)/\(overflowsAfter - overflowsAfterWarmup)"
             }
-            let directRate = Double(direct.tokens) / direct.wall.benchSeconds
-            let viaRate = Double(via.tokens) / via.wall.benchSeconds
+            let directRate = Double(direct.tokens) / direct.wall.seconds
+            let viaRate = Double(via.tokens) / via.wall.seconds
             bestVia = max(bestVia, viaRate)
-            table.add([String(clients), String(clients * rounds), String(format: "%.3f", direct.wall.benchSeconds),
-                       BenchFormat.number(directRate), String(format: "%.3f", via.wall.benchSeconds), BenchFormat.number(viaRate),
+            table.add([String(clients), String(clients * rounds), String(format: "%.3f", direct.wall.seconds),
+                       BenchFormat.number(directRate), String(format: "%.3f", via.wall.seconds), BenchFormat.number(viaRate),
                        String(format: "%.2f", viaRate / directRate), BenchFormat.ms(via.streamDurations.p50),
                        BenchFormat.ms(via.streamDurations.p99),
-                       String(format: "%.2f/%.2f", direct.cpu / direct.wall.benchSeconds, via.cpu / via.wall.benchSeconds),
+                       String(format: "%.2f/%.2f", direct.cpu / direct.wall.seconds, via.cpu / via.wall.seconds),
                        String(format: "%.1f/%.1f", direct.cpu * 1e6 / Double(max(direct.tokens, 1)), via.cpu * 1e6 / Double(max(via.tokens, 1))),
                        "\(direct.errors)/\(via.errors)",
-                       String(format: "%.2f/%.2f", directWarmup.wall.benchSeconds, viaWarmup.wall.benchSeconds), overflows])
+                       String(format: "%.2f/%.2f", directWarmup.wall.seconds, viaWarmup.wall.seconds), overflows])
         }
         table.print()
         print("Target: > \(BenchFormat.number(Self.targetTokensPerSecond)) tokens/s total via AgentHost -> best \(BenchFormat.number(bestVia)): "
@@ -248,7 +248,7 @@ struct ChatBenchmark: Sendable {
                             let result = try await stream(path, environment: environment, client: client,
                                                           label: "load-\(clients)-\(clientIndex)-\(round)")
                             tokens += result.tokens
-                            durations.append(result.duration.benchMilliseconds)
+                            durations.append(result.duration.milliseconds)
                             if result.tokens != expected { errors += 1 }
                         } catch {
                             errors += 1

@@ -44,6 +44,20 @@ actor FakeUpstream {
         self.parseBody = parseBody
     }
 
+    /// While true, `POST /v1/embeddings` answers HTTP 500, as an embeddings provider that is down.
+    private(set) var embeddingsFailing = false
+    /// Embeddings requests answered with 500.
+    private(set) var embeddingFailures = 0
+
+    func setEmbeddingsFailing(_ failing: Bool) {
+        embeddingsFailing = failing
+    }
+
+    fileprivate func shouldFailEmbeddings() -> Bool {
+        if embeddingsFailing { embeddingFailures += 1 }
+        return embeddingsFailing
+    }
+
     /// Queues answers for the next requests, in order.
     func enqueue(_ scripts: UpstreamScript...) {
         self.scripts += scripts
@@ -126,6 +140,10 @@ actor FakeUpstream {
         // OpenAI embeddings: deterministic vectors (ChatBridge's HashingEmbedder, 64 dimensions) for every input.
         router.post("v1/embeddings") { request, _ -> Response in
             let bytes = try await request.body.collect(upTo: 16 << 20)
+            if await upstream.shouldFailEmbeddings() {
+                return Response(status: .internalServerError, headers: [.contentType: "application/json"],
+                                body: .init(byteBuffer: ByteBuffer(string: #"{"error": {"message": "model crashed"}}"#)))
+            }
             let json = (try? JSONValue(parsing: bytes.readableBytesView)) ?? .null
             let inputs = json["input"]?.arrayValue?.compactMap(\.stringValue) ?? json["input"]?.stringValue.map { [$0] } ?? []
             let embedder = HashingEmbedder(dimensions: 64)

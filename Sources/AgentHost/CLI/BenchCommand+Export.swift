@@ -14,25 +14,25 @@ extension BenchCommand {
         func run() async throws {
             let store = try storage.openStore()
             let exporter = ChatExporter(source: store)
-            print("format     chats      MB   seconds    MB/s   RSS before   peak RSS   growth")
+            var table = BenchTable("Export of every chat, per format (RSS: the whole process; peak: VmHWM, reset before each format)",
+                                   header: ["format", "chats", "MB", "seconds", "MB/s", "RSS before", "peak RSS", "growth"])
             for name in formats.split(separator: ",") {
                 guard let format = ExportFormat(rawValue: String(name)) else { throw ValidationError("Unknown format '\(name)'.") }
-                let before = BenchStats.residentBytes()
-                var peak = before
+                ProcessMemory.resetPeak()
+                let before = ProcessMemory.resident
                 var bytes = 0
                 let start = ContinuousClock.now
                 let count = try await exporter.export(
-                    format: format, filter: ExportFilter(), viewer: .singleUser, metadata: ExportMetadata(generatedAt: Date(), filters: []),
-                    progress: { _, _ in peak = max(peak, BenchStats.residentBytes()) }
+                    format: format, filter: ExportFilter(), viewer: .singleUser, metadata: ExportMetadata(generatedAt: Date(), filters: [])
                 ) { chunk in bytes += chunk.count }
-                let seconds = BenchStats.milliseconds(start.duration(to: .now)) / 1000
-                peak = max(peak, BenchStats.residentBytes())
+                let seconds = start.duration(to: .now).seconds
+                let peak = ProcessMemory.peak
                 let megabytes = Double(bytes) / 1e6
-                print(format.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) + String(count).leftPad(8)
-                      + BenchStats.format(megabytes, 0).leftPad(8) + BenchStats.format(seconds, 1).leftPad(10)
-                      + BenchStats.format(megabytes / seconds, 1).leftPad(8) + "\(before / 1_000_000) MB".leftPad(13)
-                      + "\(peak / 1_000_000) MB".leftPad(11) + "\((peak - before) / 1_000_000) MB".leftPad(9))
+                table.add([format.rawValue, BenchFormat.number(Double(count)), BenchFormat.number(megabytes),
+                           BenchFormat.number(seconds, decimals: 1), BenchFormat.number(megabytes / seconds, decimals: 1),
+                           ProcessMemory.format(before), ProcessMemory.format(peak), ProcessMemory.formatDelta(from: before, to: peak)])
             }
+            table.print()
         }
     }
 }

@@ -118,14 +118,13 @@ extension BenchCommand {
         static func latencies(_ queries: [String], _ run: (String) async throws -> [RetrievedChunk]) async throws -> (p50: Double, p99: Double) {
             let clock = ContinuousClock()
             for query in queries.prefix(20) { _ = try await run(query) }
-            var samples: [Double] = []
+            var samples = Samples()
             for query in queries {
                 let start = clock.now
                 _ = try await run(query)
                 samples.append(start.duration(to: clock.now).milliseconds)
             }
-            samples.sort()
-            return (samples[samples.count / 2], samples[min(samples.count - 1, Int(Double(samples.count) * 0.99))])
+            return (samples.p50, samples.p99)
         }
     }
 

@@ -19,8 +19,8 @@ extension BenchCommand {
             let someUser = try await store.writer.read { db in
                 try Int64.fetchOne(db, sql: "SELECT user_id FROM workspace_chats WHERE user_id IS NOT NULL LIMIT 1")
             }
-            print("Search over \(total) chats, \(queries) queries per case, first page of 20 (bm25 order + snippets):")
-            print("case                                   matches    p50 ms   p99 ms  mean ms")
+            var table = BenchTable("Search over \(total) chats, \(queries) queries per case, first page of 20 (bm25 order + snippets), ms",
+                                   header: ["case", "matches", "p50", "p99", "mean"])
             let cases: [(String, String, Viewer)] = [
                 ("very common word (rank 1)", corpus.words[0], .singleUser),
                 ("common word (rank 10)", corpus.words[9], .singleUser),
@@ -39,18 +39,16 @@ extension BenchCommand {
                     try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM workspace_chats_fts WHERE workspace_chats_fts MATCH ?", arguments: [match]) ?? 0
                 }
                 for _ in 0..<3 { _ = try await store.search(ChatSearchQuery(text: text), viewer: viewer) }
-                var times: [Double] = []
+                var times = Samples()
                 for _ in 0..<queries {
                     let start = ContinuousClock.now
                     _ = try await store.search(ChatSearchQuery(text: text), viewer: viewer)
-                    times.append(BenchStats.milliseconds(start.duration(to: .now)))
+                    times.append(start.duration(to: .now).milliseconds)
                 }
-                times.sort()
-                let mean = times.reduce(0, +) / Double(times.count)
-                print(name.padding(toLength: 38, withPad: " ", startingAt: 0)
-                      + String(matches).leftPad(8) + BenchStats.format(BenchStats.percentile(times, 0.5)).leftPad(10)
-                      + BenchStats.format(BenchStats.percentile(times, 0.99)).leftPad(9) + BenchStats.format(mean).leftPad(9))
+                table.add([name, BenchFormat.number(Double(matches)), BenchFormat.ms(times.p50), BenchFormat.ms(times.p99),
+                           BenchFormat.ms(times.mean)])
             }
+            table.print()
         }
     }
 }

@@ -95,14 +95,14 @@ extension BenchCommand {
                     }
                 }
                 inserted += count
-                let seconds = BenchStats.milliseconds(started.duration(to: .now)) / 1000
+                let seconds = started.duration(to: .now).seconds
                 FileHandle.standardError.write(Data("\rseeded \(inserted)/\(chats) chats (\(Int(Double(inserted) / seconds)) chats/s)".utf8))
             }
             FileHandle.standardError.write(Data("\n".utf8))
-            let seconds = BenchStats.milliseconds(started.duration(to: .now)) / 1000
+            let seconds = started.duration(to: .now).seconds
             let path = storage.directory.appendingPathComponent("agenthost.sqlite").path
             let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-            print("Seeded \(chats) chats (\(users) users, \(workspaces) workspaces × \(threads) threads) in \(BenchStats.format(seconds, 1)) s "
+            print("Seeded \(chats) chats (\(users) users, \(workspaces) workspaces × \(threads) threads) in \(BenchFormat.number(seconds, decimals: 1)) s "
                   + "(\(Int(Double(chats) / seconds)) chats/s); database \(size / 1_000_000) MB at \(path)")
         }
     }
