@@ -43,7 +43,7 @@ async def run(url, workspace, message, token, force_disconnect, max_steps):
             if invocation_id is None:
                 await socket.send(json.dumps({
                     "type": "agent_invoke", "message": message, "client_tools": [WEATHER_TOOL],
-                    "tool_choice": {"name": "get_weather"}, "max_steps": max_steps,
+                    "max_steps": max_steps,
                 }))
             else:
                 print(f"resuming {invocation_id} after seq {last_seq}")
@@ -81,10 +81,10 @@ def main():
     parser.add_argument("--workspace", required=True)
     parser.add_argument("--token")
     parser.add_argument("--no-disconnect", action="store_true", help="do not drop the connection on purpose")
-    parser.add_argument("--max-steps", type=int, default=3)
+    parser.add_argument("--max-steps", type=int, default=4)
     args = parser.parse_args()
     frame = asyncio.run(run(args.url, args.workspace, args.message, args.token, not args.no_disconnect, args.max_steps))
-    raise SystemExit(0 if frame["status"] in ("completed", "max_steps") else 1)
+    raise SystemExit(0 if frame["status"] == "completed" else 1)
 
 
 if __name__ == "__main__":

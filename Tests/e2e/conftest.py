@@ -1,10 +1,13 @@
 """End-to-end fixtures: a running agenthost (AGENTHOST_URL) backed by the real local model."""
+import asyncio
+import json
 import os
 import subprocess
 import uuid
 
 import httpx
 import pytest
+import websockets
 
 
 @pytest.fixture(scope="session")
@@ -65,3 +68,40 @@ def sse_events(response):
             data.append(value)
         elif field == "id":
             event_id = value
+
+
+WEATHER_TOOL = {
+    "name": "get_weather",
+    "description": "Current weather for a city.",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string", "description": "City name, e.g. Paris"}},
+        "required": ["city"],
+    },
+}
+
+
+async def run_agent(base_url, workspace, invoke, on_tool_call=None, timeout=180):
+    """Invokes an agent over ws/agent and answers client tool calls with `on_tool_call(frame)`.
+
+    Returns every frame up to and including `agent_complete`.
+    """
+    url = base_url.replace("http://", "ws://") + f"/ws/agent/{workspace}/"
+    frames = []
+
+    async def converse():
+        async with websockets.connect(url, max_size=None) as socket:
+            await socket.send(json.dumps({"type": "agent_invoke", **invoke}))
+            async for raw in socket:
+                frame = json.loads(raw)
+                frames.append(frame)
+                if frame["type"] == "tool_call" and frame["executor"] == "client" and on_tool_call:
+                    await socket.send(json.dumps({
+                        "type": "tool_result", "invocation_id": frame["invocation_id"], "call_id": frame["call_id"],
+                        "output": on_tool_call(frame),
+                    }))
+                if frame["type"] == "agent_complete":
+                    return frames
+        raise AssertionError(f"socket closed before agent_complete: {frames[-3:]}")
+
+    return await asyncio.wait_for(converse(), timeout)
