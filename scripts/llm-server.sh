@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs a real local LLM (SmolLM2-135M-Instruct via llama-cpp-python's
-# OpenAI-compatible server) for AgentHost. Installs it first if needed
+# Runs a real local LLM (Qwen2.5-Coder-1.5B-Instruct, GGUF Q4_K_M, via
+# llama-cpp-python's OpenAI-compatible server) for AgentHost. Installs it first if needed
 # (scripts/llm-venv.sh).
 #
 # Usage:
@@ -23,38 +23,46 @@
 #   AGENTHOST_LLM_LOG            log file (default <repo>/data/llm-server.log)
 #   AGENTHOST_LLM_PIDFILE        pid file (default <repo>/data/llm-server.pid)
 #   AGENTHOST_LLM_READY_TIMEOUT  seconds to wait for readiness (default 120)
-#   AGENTHOST_LLM_CTX            context size in tokens (default 4096)
+#   AGENTHOST_LLM_CTX            context size in tokens (default 8192)
 #   AGENTHOST_LLM_THREADS        CPU threads for generation and prompt (default 1,
 #                                see below)
 #   AGENTHOST_LLM_CHAT_FORMAT    llama-cpp-python chat format
-#                                (default chatml-function-calling)
+#                                (default chat_template.default = the GGUF's own)
 #   AGENTHOST_LLM_MODEL_ALIAS    model id reported by /v1/models
-#                                (default SmolLM2-135M-Instruct; requests may
+#                                (default Qwen2.5-Coder-1.5B-Instruct; requests may
 #                                name any model, the server answers with this one)
 #   AGENTHOST_LLM_SEED           sampling seed (default -1 = random)
 #   AGENTHOST_VENV               see scripts/llm-venv.sh
 #
 # Why these settings:
-#   * chatml-function-calling: SmolLM2-Instruct is a ChatML model, so plain chat
-#     is rendered correctly, and this handler honours OpenAI `tools` with
-#     `tool_choice: {"type":"function","function":{"name":...}}` by listing the
-#     tools in the system message and constraining the output to the
-#     function's JSON schema with a grammar -> always a `tool_calls` answer
-#     (measured: 16/16 valid JSON, 12/16 with the right city).
-#     Its limits: messages with role "tool" are dropped from the prompt;
-#     assistant messages need a string "content" ("" with tool_calls, not
-#     null and not missing); tool_choice "required" -> HTTP 500; "auto" works
-#     only without streaming (streaming -> HTTP 200 with an empty body);
-#     `tools` without `tool_choice` are ignored; the request `seed` is ignored
-#     (use temperature 0 for repeatable output).
-#     AGENTHOST_LLM_CHAT_FORMAT=chat_template.default uses the GGUF's own
-#     template instead: tool results reach the model, "required"/"auto" fall
-#     back to plain text, forced calls still use the schema grammar but the
-#     tools are not described to the model (13/16 valid JSON, 7/16 right city).
+#   * chat_template.default: the GGUF's own (Qwen2.5) Jinja template. It renders
+#     system/user/assistant as ChatML, OpenAI `tools` as Qwen's "# Tools <tools>…"
+#     block, role "tool" messages as <tool_response> user turns and assistant
+#     `tool_calls` as <tool_call> blocks, so tool results reach the model (the old
+#     chatml-function-calling dropped them, which broke step 2 of an agent run).
+#     A forced `tool_choice: {"type":"function","function":{"name":…}}` is
+#     grammar-constrained to the function's schema and streams as `tool_calls`;
+#     with "auto"/no tool_choice the model writes its call as text
+#     (`{"name":…,"arguments":…}`, often without the <tool_call> tags), which is
+#     what AgentHost's prompted tool calling parses. Requests may also carry a
+#     GBNF `grammar` (llama-cpp-python extension) to constrain a step to "one of
+#     these calls or a plain answer". Temperature: the server default is 0.8;
+#     the measured success rates (scout note, issue 13) are at that default.
+#   * Prompt reuse: llama-cpp-python keeps the KV cache of the last request and
+#     evaluates only the tokens after the longest common prefix ("prefix-match
+#     hit" in the log), so an agent's step 2 does not reprocess step 1's prompt
+#     and a fixed tools prefix is shared by consecutive runs. `cache_prompt` in
+#     a request is accepted and ignored (that is llama.cpp's C++ server).
+#   * One request at a time: this server has ONE sequence slot (no parallel
+#     decoding); with --interrupt_requests False further requests queue behind
+#     it. A client-side queue for this provider should allow concurrency 1.
+#   * 8192 tokens of context: the tools block is ~250 tokens and agent runs grow
+#     by every tool call and result; the KV cache costs ~28 KB a token (~230 MB).
 #   * 1 thread: on 2 cores, llama.cpp with 2 threads is faster when the machine
-#     is idle (~85 tok/s vs ~60) but collapses to 3-8 tok/s as soon as something
-#     else (swift build, tests) uses a core, since its threads wait on each
-#     other; 1 thread stays at 45-70 tok/s whatever else runs.
+#     is idle (Qwen2.5-Coder-1.5B: ~13 tok/s generation, ~70 tok/s prompt) but
+#     collapses (measured 0.8 tok/s) as soon as something else (swift build,
+#     tests) uses a core, since its threads wait on each other; 1 thread stays
+#     at ~5-7 tok/s generation and ~25-35 tok/s prompt whatever else runs.
 #   * --interrupt_requests False: by default a new request cuts off a running
 #     stream (it ends with [DONE] mid-answer); with False requests queue.
 set -euo pipefail
@@ -68,10 +76,10 @@ PORT="${AGENTHOST_LOCAL_LLM_PORT:-8088}"
 LOG_FILE="${AGENTHOST_LLM_LOG:-$REPO_ROOT/data/llm-server.log}"
 PID_FILE="${AGENTHOST_LLM_PIDFILE:-$REPO_ROOT/data/llm-server.pid}"
 READY_TIMEOUT="${AGENTHOST_LLM_READY_TIMEOUT:-120}"
-N_CTX="${AGENTHOST_LLM_CTX:-4096}"
+N_CTX="${AGENTHOST_LLM_CTX:-8192}"
 THREADS="${AGENTHOST_LLM_THREADS:-1}"
-CHAT_FORMAT="${AGENTHOST_LLM_CHAT_FORMAT:-chatml-function-calling}"
-MODEL_ALIAS="${AGENTHOST_LLM_MODEL_ALIAS:-SmolLM2-135M-Instruct}"
+CHAT_FORMAT="${AGENTHOST_LLM_CHAT_FORMAT:-chat_template.default}"
+MODEL_ALIAS="${AGENTHOST_LLM_MODEL_ALIAS:-Qwen2.5-Coder-1.5B-Instruct}"
 SEED="${AGENTHOST_LLM_SEED:--1}"
 BASE_URL="http://${HOST}:${PORT}/v1"
 PY="$VENV/bin/python"

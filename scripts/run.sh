@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs AgentHost for real: builds it (release), and unless a provider is configured, installs and
-# starts the bundled local model (SmolLM2-135M-Instruct on llama-cpp-python) on loopback first.
+# starts the bundled local model (Qwen2.5-Coder-1.5B-Instruct on llama-cpp-python) on loopback first.
 #
 #   scripts/run.sh [agenthost serve flags…]
 #

@@ -51,7 +51,7 @@ llm_url="$(AGENTHOST_LOCAL_LLM_PORT="$llm_port" AGENTHOST_LLM_PIDFILE="$work/llm
   scripts/llm-server.sh start | awk '/^ready /{print $2}')"
 port="$(free_port)"
 "$(swift build --show-bin-path)/agenthost" serve --port "$port" --data-dir "$work/data" \
-  --llm-provider openai --llm-base-url "$llm_url" --llm-model SmolLM2-135M-Instruct --log-level warning \
+  --llm-provider openai --llm-base-url "$llm_url" --llm-model Qwen2.5-Coder-1.5B-Instruct --log-level warning \
   2> "$work/agenthost.log" &
 server_pid=$!
 for _ in $(seq 1 100); do

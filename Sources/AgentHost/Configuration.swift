@@ -34,7 +34,7 @@ struct Configuration: Sendable {
 
     /// Where the README's run command starts the bundled local model.
     static let localModelURL = "http://127.0.0.1:8088/v1"
-    static let localModelName = "SmolLM2-135M-Instruct"
+    static let localModelName = "Qwen2.5-Coder-1.5B-Instruct"
 
     /// Whether `host` only accepts connections from this machine.
     var listensOnLoopbackOnly: Bool {

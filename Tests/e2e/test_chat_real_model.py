@@ -1,4 +1,4 @@
-"""The chat pipeline against the real local model (SmolLM2-135M-Instruct on llama.cpp)."""
+"""The chat pipeline against the real local model (Qwen2.5-Coder-1.5B-Instruct on llama.cpp)."""
 import json
 
 from openai import OpenAI
