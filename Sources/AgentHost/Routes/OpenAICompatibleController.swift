@@ -104,8 +104,10 @@ struct OpenAICompatibleController {
                     case .token(let token):
                         await send(shape.data(shape.chunk(delta: ["content": .string(token)], finishReason: nil)))
                     case .error(let error, _):
-                        await send(shape.data(["error": ["code": .string(error.code.rawValue), "message": .string(error.message)]]))
-                    case .start, .sources, .complete:
+                        var fields: [String: JSONValue] = ["code": .string(error.code.rawValue), "message": .string(error.message)]
+                        if let retryAfter = error.retryAfterSeconds { fields["retry_after"] = .number(Double(retryAfter)) }
+                        await send(shape.data(["error": .object(fields)]))
+                    case .start, .queued, .sources, .complete:
                         break
                     }
                 }
