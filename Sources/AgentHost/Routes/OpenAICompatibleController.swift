@@ -99,7 +99,7 @@ struct OpenAICompatibleController {
         return SSE.response { writer in
             try await SSE.stream(keepAlive: keepAliveInterval, to: &writer) { send in
                 await send(shape.data(shape.chunk(delta: ["role": "assistant", "content": ""], finishReason: nil)))
-                let completion = await pipeline.run(prepared, transport: "openai") { frame in
+                let completion = await pipeline.run(prepared, transport: "openai", whileQueued: { await send(SSE.keepAliveComment) }) { frame in
                     switch frame.kind {
                     case .token(let token):
                         await send(shape.data(shape.chunk(delta: ["content": .string(token)], finishReason: nil)))

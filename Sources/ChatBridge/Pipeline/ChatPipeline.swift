@@ -12,7 +12,7 @@ public struct ChatCaller: Sendable, Equatable {
     }
 }
 
-/// A chat whose prompt is stored and whose context is ready: the input of ``ChatPipeline/run(_:transport:emit:)``.
+/// A chat whose prompt is stored and whose context is ready: the input of ``ChatPipeline/run(_:transport:whileQueued:emit:)``.
 public struct PreparedChat: Sendable {
     public var chat: Chat
     public var workspace: Workspace
@@ -120,8 +120,12 @@ public struct ChatPipeline: Sendable {
     /// Streams the answer through `emit`, stores it and records telemetry. Awaiting `emit` is the
     /// back-pressure: a slow consumer slows the upstream read. When the task is cancelled (the client
     /// left, or asked to stop) the upstream request is cancelled and the partial answer stored.
+    ///
+    /// `whileQueued` runs a few times a second while the chat waits for a provider slot, sending no
+    /// frame: SSE writes a keep-alive comment there, so a client that left is noticed (by the failed
+    /// write) and its chat leaves the queue.
     @discardableResult
-    public func run(_ prepared: PreparedChat, transport: String,
+    public func run(_ prepared: PreparedChat, transport: String, whileQueued: @Sendable () async -> Void = {},
                     emit: @Sendable (ChatFrame) async -> Void) async -> ChatCompletion {
         let chatId = prepared.chatId
         let clock = ContinuousClock()
@@ -143,9 +147,9 @@ public struct ChatPipeline: Sendable {
         if let request = prepared.request, let provider = prepared.provider {
             do {
                 let events = if let ticket = prepared.ticket {
-                    try await ticket.stream(request, from: provider) { position in
+                    try await ticket.stream(request, from: provider, onPosition: { position in
                         await emit(frame(.queued(position: position)))
-                    }
+                    }, onTick: whileQueued)
                 } else {
                     try await provider.stream(request)
                 }

@@ -17,6 +17,9 @@ public final class ProviderQueue: Sendable {
     let timeout: Duration
     /// Position updates are sent at most this often (PROTOCOL §4: at most once a second).
     let positionInterval: Duration
+    /// How often a waiter wakes up: to notice the end of an upstream pause, to send a late position
+    /// update, and to let its transport probe whether the client is still there.
+    var tickInterval: Duration { min(positionInterval, .milliseconds(250)) }
 
     private let state = Mutex(State())
     private let depthGauge: Gauge

@@ -38,10 +38,13 @@ public final class QueueTicket: Sendable {
     /// stream. A 429/503 with `Retry-After` pauses the queue and sends the request again while the
     /// whole wait stays within the queue timeout. Throws `overloaded` when the wait times out and
     /// `CancellationError` when the task is cancelled (the place is given up at once).
+    ///
+    /// `onTick` runs on every other wake-up while waiting (about four times a second): a
+    /// transport that only notices a departed client when a write fails (SSE) writes a keep-alive there.
     public func stream(_ request: LLMRequest, from provider: any LLMProvider,
-                       onPosition: (Int) async -> Void) async throws -> LLMEventStream {
+                       onPosition: (Int) async -> Void, onTick: () async -> Void = {}) async throws -> LLMEventStream {
         let start = ContinuousClock.now
-        var queued = try await waitForSlot(onPosition: onPosition)
+        var queued = try await waitForSlot(onPosition: onPosition, onTick: onTick)
         while true {
             do {
                 let stream = try await provider.stream(request)
@@ -62,7 +65,7 @@ public final class QueueTicket: Sendable {
 
     /// Waits until this ticket holds a slot and returns how long that took (zero if it already did).
     @discardableResult
-    public func waitForSlot(onPosition: (Int) async -> Void) async throws -> Duration {
+    public func waitForSlot(onPosition: (Int) async -> Void, onTick: () async -> Void = {}) async throws -> Duration {
         guard let signal, case .waiting = phase.withLock({ $0 }) else { return .zero }
         let queue = self.queue
         let id = self.id
@@ -73,7 +76,7 @@ public final class QueueTicket: Sendable {
                 group.addTask {
                     // Ticks: late position updates, the end of an upstream pause, the timeout.
                     while ContinuousClock.now < deadline {
-                        try await Task.sleep(until: min(ContinuousClock.now + queue.positionInterval, deadline))
+                        try await Task.sleep(until: min(ContinuousClock.now + queue.tickInterval, deadline))
                         queue.dispatch()
                         queue.poke(id)
                     }
@@ -95,6 +98,8 @@ public final class QueueTicket: Sendable {
                         await onPosition(position)
                         last = position
                         lastSent = .now
+                    } else {
+                        await onTick()
                     }
                 }
                 throw CancellationError()
