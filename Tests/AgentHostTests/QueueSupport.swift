@@ -38,22 +38,7 @@ enum QueueTestSupport {
     }
 
     /// The most upstream requests that were open at the same moment.
-    static func maxOverlap(_ exchanges: [FakeUpstream.Exchange]) -> Int {
-        var events: [(ContinuousClock.Instant, Int)] = []
-        for exchange in exchanges {
-            events.append((exchange.receivedAt, 1))
-            events.append((exchange.endedAt ?? .now, -1))
-        }
-        // Ends sort before starts at the same instant: a slot handed over is not an overlap.
-        events.sort { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
-        var open = 0
-        var most = 0
-        for (_, delta) in events {
-            open += delta
-            most = max(most, open)
-        }
-        return most
-    }
+    static func maxOverlap(_ exchanges: [FakeUpstream.Exchange]) -> Int { QueueBenchmark.maxOverlap(exchanges) }
 
     /// The last user message of an upstream request.
     static func prompt(_ exchange: FakeUpstream.Exchange) -> String? {
