@@ -251,3 +251,30 @@ struct QueueTests {
         }
     }
 }
+
+@Suite("Queue flags")
+struct QueueOptionsTests {
+    @Test func localModelDefaultsToItsSlotsAndRemoteVendorsAreUnlimited() throws {
+        let local = ProviderSettings(kind: .openai, baseURL: Configuration.localModelURL, apiKey: nil, model: "m")
+        let options = try QueueOptions.parse([])
+        #expect(try options.settings(defaultProvider: local).maxConcurrency == [.openai: 1])
+        let remote = ProviderSettings(kind: .anthropic, baseURL: "https://api.anthropic.com", apiKey: "k", model: "m")
+        #expect(try options.settings(defaultProvider: remote).maxConcurrency.isEmpty)
+        #expect(try QueueOptions.parse(["--local-model-slots", "3"]).settings(defaultProvider: local).maxConcurrency == [.openai: 3])
+    }
+
+    @Test func perVendorLimitsAndUnlimited() throws {
+        let remote = ProviderSettings(kind: .anthropic, baseURL: "https://api.anthropic.com", apiKey: "k", model: "m")
+        let parsed = try QueueOptions.parse(["--llm-max-concurrency", "openai=8,cohere=2", "--queue-max", "5", "--queue-timeout", "7"])
+            .settings(defaultProvider: remote)
+        #expect(parsed.maxConcurrency == [.openai: 8, .cohere: 2])
+        #expect(parsed.maxWaiting == 5)
+        #expect(parsed.timeout == .seconds(7))
+        let bare = try QueueOptions.parse(["--llm-max-concurrency", "4"]).settings(defaultProvider: remote)
+        #expect(bare.maxConcurrency == [.anthropic: 4], "a bare number limits the default provider")
+        let local = ProviderSettings(kind: .openai, baseURL: Configuration.localModelURL, apiKey: nil, model: "m")
+        #expect(try QueueOptions.parse(["--llm-max-concurrency", "0"]).settings(defaultProvider: local).maxConcurrency.isEmpty,
+                "0 lifts the local model's default limit")
+        #expect(throws: (any Error).self) { try QueueOptions.parse(["--llm-max-concurrency", "mistral=2"]).settings(defaultProvider: remote) }
+    }
+}

@@ -5,8 +5,8 @@ import Synchronization
 ///
 /// A request takes a ``QueueTicket`` with ``reserve(_:)`` before its stream starts (a full queue
 /// refuses it there, so the transport can still answer `503`), then waits for a slot with
-/// ``QueueTicket/stream(_:from:onPosition:)`` and gives the slot back with ``QueueTicket/release()``.
-/// Waiting requests are served agent steps first, then round-robin across users ( ``FairLine``).
+/// ``QueueTicket/stream(_:from:onPosition:onTick:)`` and gives the slot back with ``QueueTicket/release()``.
+/// Waiting requests are served agent steps first, then round-robin across users (``FairLine``).
 public final class ProviderQueue: Sendable {
     /// The provider kind, as in metrics and error messages.
     public let provider: String

@@ -29,7 +29,7 @@ public final class QueueTicket: Sendable {
     deinit { release() }
 
     /// How long the request waited for its slot, pauses for upstream throttling included (set by
-    /// ``stream(_:from:onPosition:)``).
+    /// ``stream(_:from:onPosition:onTick:)``).
     public var waited: Duration { waitedTime.withLock { $0 } }
     private let waitedTime = Mutex(Duration.zero)
 
