@@ -85,7 +85,8 @@ struct Components: Sendable {
             tokenLifetime: configuration.tokenLifetime)
         metricsFactory = PrometheusMetricsFactory(registry: dependencies.metrics)
         let providers = ProviderCatalog(defaultSettings: configuration.llm, others: configuration.otherProviders,
-                                        client: dependencies.httpClient, logger: logger)
+                                        client: dependencies.httpClient, logger: logger,
+                                        queue: configuration.queue, metrics: metricsFactory)
         pipeline = ChatPipeline(
             store: dependencies.chats, providers: providers, retriever: dependencies.retriever,
             telemetry: ChatTelemetry(factory: metricsFactory, store: dependencies.chats, logger: logger), logger: logger)

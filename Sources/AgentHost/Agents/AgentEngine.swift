@@ -148,7 +148,14 @@ struct AgentEngine: Sendable {
                                      toolChoice: step == 1 ? run.firstToolChoice : .auto,
                                      temperature: run.workspace.temperature)
             do {
-                for try await event in try await run.provider.stream(request) {
+                // Later steps of a running agent go ahead of new chats in the provider's queue.
+                let ticket = try providers.queue(for: run.provider)
+                    .reserve(QueueClaim(userId: run.record.userId, priority: step == 1 ? .chat : .agentStep))
+                defer { ticket.release() }
+                let events = try await ticket.stream(request, from: run.provider) { position in
+                    run.invocation.emitQueued(position: position, step: step)
+                }
+                for try await event in events {
                     switch event {
                     case .text(let token):
                         text += token
@@ -343,7 +350,9 @@ struct AgentEngine: Sendable {
             }
         }
         if case .failed(let error) = end {
-            invocation.emit("error", ["code": .string(error.code.rawValue), "message": .string(error.message)])
+            var fields: [String: JSONValue] = ["code": .string(error.code.rawValue), "message": .string(error.message)]
+            if let retryAfter = error.retryAfterSeconds { fields["retry_after"] = .number(Double(retryAfter)) }
+            invocation.emit("error", fields)
         }
         invocation.emit("agent_complete", [
             "status": .string(status.rawValue), "response": .string(response), "db_id": .number(Double(run.chat.id!)),

@@ -99,13 +99,15 @@ struct OpenAICompatibleController {
         return SSE.response { writer in
             try await SSE.stream(keepAlive: keepAliveInterval, to: &writer) { send in
                 await send(shape.data(shape.chunk(delta: ["role": "assistant", "content": ""], finishReason: nil)))
-                let completion = await pipeline.run(prepared, transport: "openai") { frame in
+                let completion = await pipeline.run(prepared, transport: "openai", whileQueued: { await send(SSE.keepAliveComment) }) { frame in
                     switch frame.kind {
                     case .token(let token):
                         await send(shape.data(shape.chunk(delta: ["content": .string(token)], finishReason: nil)))
                     case .error(let error, _):
-                        await send(shape.data(["error": ["code": .string(error.code.rawValue), "message": .string(error.message)]]))
-                    case .start, .sources, .complete:
+                        var fields: [String: JSONValue] = ["code": .string(error.code.rawValue), "message": .string(error.message)]
+                        if let retryAfter = error.retryAfterSeconds { fields["retry_after"] = .number(Double(retryAfter)) }
+                        await send(shape.data(["error": .object(fields)]))
+                    case .start, .queued, .sources, .complete:
                         break
                     }
                 }

@@ -35,7 +35,7 @@ struct StreamChatController {
         context.logger.info("chat started", metadata: ["chat_id": "\(prepared.chatId)", "workspace": "\(workspace.slug)"])
         return SSE.response { writer in
             try await SSE.stream(keepAlive: keepAliveInterval, to: &writer) { send in
-                await pipeline.run(prepared, transport: "sse") { frame in
+                await pipeline.run(prepared, transport: "sse", whileQueued: { await send(SSE.keepAliveComment) }) { frame in
                     await send(SSE.event(type: frame.type, id: frame.seq, data: frame.json()))
                 }
             }

@@ -19,6 +19,8 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case toolTimeout = "tool_timeout"
         case cancelled
         case unknownType = "unknown_type"
+        /// A provider's queue is full or the wait for a slot timed out; carries `retry_after`.
+        case overloaded
         case `internal`
 
         /// The HTTP status that carries this code.
@@ -34,6 +36,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
             case .cancelled: 499
             case .providerError: 502
             case .toolTimeout: 504
+            case .overloaded: 503
             case .internal: 500
             }
         }

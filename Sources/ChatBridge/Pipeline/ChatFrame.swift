@@ -2,6 +2,8 @@
 public struct ChatFrame: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         case start(message: String)
+        /// The request waits for a provider slot; `position` 1 is next (PROTOCOL §4 queuing).
+        case queued(position: Int)
         case token(String)
         case sources([ChatSource])
         case complete(ChatCompletion)
@@ -22,6 +24,7 @@ public struct ChatFrame: Sendable, Equatable {
     public var type: String {
         switch kind {
         case .start: "chat_start"
+        case .queued: "chat_queued"
         case .token: "chat_token"
         case .sources: "sources"
         case .complete: "chat_complete"
@@ -35,6 +38,8 @@ public struct ChatFrame: Sendable, Equatable {
         switch kind {
         case .start(let message):
             fields["message"] = .string(message)
+        case .queued(let position):
+            fields["position"] = .number(Double(position))
         case .token(let token):
             fields["token"] = .string(token)
         case .sources(let sources):
@@ -47,12 +52,14 @@ public struct ChatFrame: Sendable, Equatable {
                                "completion_tokens": .number(Double(completion.usage.completionTokens))]
             fields["metrics"] = ["ttft_ms": .number(completion.metrics.ttftMilliseconds.rounded3),
                                  "duration_ms": .number(completion.metrics.durationMilliseconds.rounded3),
-                                 "tokens_per_s": .number(completion.metrics.tokensPerSecond.rounded3)]
+                                 "tokens_per_s": .number(completion.metrics.tokensPerSecond.rounded3),
+                                 "queue_ms": .number(completion.metrics.queueMilliseconds.rounded3)]
             if !completion.sources.isEmpty { fields["sources"] = .array(completion.sources.map(\.json)) }
         case .error(let error, let dbId):
             fields["code"] = .string(error.code.rawValue)
             fields["message"] = .string(error.message)
             fields["db_id"] = dbId.map { .number(Double($0)) } ?? .null
+            if let retryAfter = error.retryAfterSeconds { fields["retry_after"] = .number(Double(retryAfter)) }
         }
         for (key, value) in extra { fields[key] = value }
         return .object(fields)
@@ -76,6 +83,8 @@ public struct StreamMetrics: Sendable, Equatable {
     public var ttftMilliseconds: Double
     public var durationMilliseconds: Double
     public var tokensPerSecond: Double
+    /// Time spent waiting for a provider slot (and upstream-requested pauses); part of `ttft_ms`.
+    public var queueMilliseconds: Double = 0
 }
 
 extension ChatSource {

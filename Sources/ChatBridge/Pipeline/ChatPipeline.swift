@@ -12,7 +12,7 @@ public struct ChatCaller: Sendable, Equatable {
     }
 }
 
-/// A chat whose prompt is stored and whose context is ready: the input of ``ChatPipeline/run(_:transport:emit:)``.
+/// A chat whose prompt is stored and whose context is ready: the input of ``ChatPipeline/run(_:transport:whileQueued:emit:)``.
 public struct PreparedChat: Sendable {
     public var chat: Chat
     public var workspace: Workspace
@@ -20,6 +20,8 @@ public struct PreparedChat: Sendable {
     public var request: LLMRequest?
     public var provider: (any LLMProvider)?
     public var sources: [ChatSource]
+    /// The chat's place in its provider's queue (PROTOCOL §4 queuing); `nil` when no model is called.
+    public var ticket: QueueTicket?
 
     public var chatId: String { chat.chatUuid }
     public var dbId: Int64 { chat.id! }
@@ -60,6 +62,9 @@ public struct ChatPipeline: Sendable {
         let attachments = try request.validated(limits: limits)
         let mode = request.mode ?? workspace.chatMode
         let (provider, model) = try providers.provider(for: workspace)
+        // A full queue refuses before the prompt is stored, so the transport can still answer 503.
+        let queue = providers.queue(for: provider)
+        try queue.checkAdmission()
 
         // 2. Daily limit, atomically with storing the prompt row, so the prompt is never lost.
         let chat = try await store.beginChat(
@@ -99,14 +104,28 @@ public struct ChatPipeline: Sendable {
         messages.append(.user(userContent(request.message, attachments: attachments),
                               images: attachments.compactMap(\.image)))
         let llmRequest = LLMRequest(model: model, messages: messages, temperature: workspace.temperature)
-        return PreparedChat(chat: chat, workspace: workspace, request: llmRequest, provider: provider, sources: sources)
+        let ticket: QueueTicket
+        do {
+            ticket = try queue.reserve(QueueClaim(userId: caller.userId))
+        } catch {
+            // The queue filled up while the context was gathered.
+            try? await store.finishChat(id: chat.id!, outcome: ChatOutcome(
+                response: "", status: .failed, usage: nil, model: model, error: "\(error)"))
+            throw error
+        }
+        return PreparedChat(chat: chat, workspace: workspace, request: llmRequest, provider: provider, sources: sources,
+                            ticket: ticket)
     }
 
     /// Streams the answer through `emit`, stores it and records telemetry. Awaiting `emit` is the
     /// back-pressure: a slow consumer slows the upstream read. When the task is cancelled (the client
     /// left, or asked to stop) the upstream request is cancelled and the partial answer stored.
+    ///
+    /// `whileQueued` runs a few times a second while the chat waits for a provider slot, sending no
+    /// frame: SSE writes a keep-alive comment there, so a client that left is noticed (by the failed
+    /// write) and its chat leaves the queue.
     @discardableResult
-    public func run(_ prepared: PreparedChat, transport: String,
+    public func run(_ prepared: PreparedChat, transport: String, whileQueued: @Sendable () async -> Void = {},
                     emit: @Sendable (ChatFrame) async -> Void) async -> ChatCompletion {
         let chatId = prepared.chatId
         let clock = ContinuousClock()
@@ -127,7 +146,14 @@ public struct ChatPipeline: Sendable {
         var failure: APIError?
         if let request = prepared.request, let provider = prepared.provider {
             do {
-                for try await event in try await provider.stream(request) {
+                let events = if let ticket = prepared.ticket {
+                    try await ticket.stream(request, from: provider, onPosition: { position in
+                        await emit(frame(.queued(position: position)))
+                    }, onTick: whileQueued)
+                } else {
+                    try await provider.stream(request)
+                }
+                for try await event in events {
                     switch event {
                     case .text(let token):
                         if firstToken == nil { firstToken = clock.now }
@@ -149,6 +175,7 @@ public struct ChatPipeline: Sendable {
                 status = Task.isCancelled ? .cancelled : .failed
                 failure = APIError(.providerError, "\(provider.kind) provider failed: \(error)")
             }
+            prepared.ticket?.release()
         } else {
             // Query mode with nothing to answer from: the workspace's refusal, without calling a model.
             firstToken = clock.now
@@ -176,7 +203,8 @@ public struct ChatPipeline: Sendable {
             tokensPerSecond: firstToken.map { first in
                 let seconds = first.duration(to: end).milliseconds / 1000
                 return seconds > 0 ? Double(finalUsage.completionTokens) / seconds : 0
-            } ?? 0)
+            } ?? 0,
+            queueMilliseconds: prepared.ticket?.waited.milliseconds ?? 0)
         let completion = ChatCompletion(dbId: prepared.dbId, response: response, status: status, usage: finalUsage,
                                         metrics: metrics, sources: prepared.sources, failure: failure)
         if !prepared.sources.isEmpty { await emit(frame(.sources(prepared.sources))) }

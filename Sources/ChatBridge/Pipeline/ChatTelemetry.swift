@@ -39,6 +39,7 @@ public struct ChatTelemetry: Sendable {
             "transport": transport, "provider": provider, "status": outcome.status.rawValue, "mode": chat.mode.rawValue,
             "prompt_tokens": "\(usage.promptTokens)", "completion_tokens": "\(usage.completionTokens)",
             "ttft_ms": "\(metrics.ttftMilliseconds.rounded3)", "duration_ms": "\(metrics.durationMilliseconds.rounded3)",
+            "queue_ms": "\(metrics.queueMilliseconds.rounded3)",
         ]
         if let model = outcome.model { metadata["model"] = model }
         if let errorCode { metadata["error_code"] = errorCode.rawValue }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CoreMetrics
 import Logging
 
 /// Picks the provider and model for a workspace: the server default, or the workspace's override.
@@ -8,8 +9,11 @@ public struct ProviderCatalog: Sendable {
     public var defaultKind: ProviderSettings.Kind
     let client: HTTPClient
     let logger: Logger
+    /// One concurrency limit and fair queue per vendor kind, shared by every path that calls it.
+    let queues: [String: ProviderQueue]
 
-    public init(defaultSettings: ProviderSettings, others: [ProviderSettings] = [], client: HTTPClient, logger: Logger) {
+    public init(defaultSettings: ProviderSettings, others: [ProviderSettings] = [], client: HTTPClient, logger: Logger,
+                queue: QueueSettings = QueueSettings(), metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
         var settings: [ProviderSettings.Kind: ProviderSettings] = [:]
         for other in others { settings[other.kind] = other }
         settings[defaultSettings.kind] = defaultSettings
@@ -17,6 +21,7 @@ public struct ProviderCatalog: Sendable {
         self.defaultKind = defaultSettings.kind
         self.client = client
         self.logger = logger
+        self.queues = Self.makeQueues(queue, metrics: metrics)
     }
 
     /// The provider and model a workspace uses.

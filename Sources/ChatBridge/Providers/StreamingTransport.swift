@@ -57,6 +57,10 @@ struct StreamingTransport: Sendable {
             case .success(let response):
                 retryable = response.status.code == 429 || response.status.code >= 500
                 retryAfter = response.headers.first(name: "retry-after").flatMap(Int.init).map { .seconds($0) }
+                // A throttling upstream with a stated pause: the provider's queue waits it out (ProviderQueue).
+                if let retryAfter, response.status.code == 429 || response.status.code == 503 {
+                    throw ProviderThrottled(retryAfter: retryAfter, error: await upstreamError(response))
+                }
                 if !retryable || attempt >= settings.retry.maxRetries {
                     throw await upstreamError(response)
                 }

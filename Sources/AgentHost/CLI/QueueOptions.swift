@@ -1,0 +1,75 @@
+import ArgumentParser
+import ChatBridge
+import Foundation
+
+/// Per-provider concurrency limits and the fair queue in front of them (PROTOCOL §4 queuing).
+struct QueueOptions: ParsableArguments {
+    @Option(name: .customLong("llm-max-concurrency"), help: "Concurrent requests per provider: N for the default provider, or a list like 'openai=8,anthropic=4' (0 = unlimited). Env: AGENTHOST_LLM_MAX_CONCURRENCY. Default: unlimited for remote vendors, --local-model-slots for a model server on this machine")
+    var llmMaxConcurrency: String?
+
+    @Option(name: .customLong("local-model-slots"), help: "Parallel slots of the local model server (the default provider when its URL is on loopback). Env: AGENTHOST_LOCAL_MODEL_SLOTS. Default: 1")
+    var localModelSlots: Int?
+
+    @Option(name: .customLong("queue-max"), help: "Requests that may wait for a slot per provider; beyond that 503 overloaded. Env: AGENTHOST_QUEUE_MAX. Default: 256")
+    var queueMax: Int?
+
+    @Option(name: .customLong("queue-timeout"), help: "Seconds a request may wait for a slot before it fails overloaded. Env: AGENTHOST_QUEUE_TIMEOUT. Default: 120")
+    var queueTimeout: Int?
+
+    /// Flags first, then the environment, then defaults; `defaultProvider` decides the local-model default.
+    func settings(defaultProvider: ProviderSettings) throws -> QueueSettings {
+        var settings = QueueSettings()
+        func integer(_ flag: Int?, _ name: String) throws -> Int? {
+            if let flag { return flag }
+            guard let text = Environment.value(name) else { return nil }
+            guard let value = Int(text) else { throw ValidationError("\(name) must be an integer; got '\(text)'.") }
+            return value
+        }
+        if let max = try integer(queueMax, "AGENTHOST_QUEUE_MAX") {
+            guard max >= 0 else { throw ValidationError("--queue-max must not be negative.") }
+            settings.maxWaiting = max
+        }
+        if let seconds = try integer(queueTimeout, "AGENTHOST_QUEUE_TIMEOUT") {
+            guard seconds >= 1 else { throw ValidationError("--queue-timeout must be at least 1 second.") }
+            settings.timeout = .seconds(seconds)
+        }
+        if Self.isLocal(defaultProvider) {
+            let slots = try integer(localModelSlots, "AGENTHOST_LOCAL_MODEL_SLOTS") ?? 1
+            guard slots >= 1 else { throw ValidationError("--local-model-slots must be at least 1.") }
+            settings.maxConcurrency[defaultProvider.kind] = slots
+        }
+        if let text = llmMaxConcurrency ?? Environment.value("AGENTHOST_LLM_MAX_CONCURRENCY") {
+            for (kind, limit) in try Self.parseLimits(text, defaultKind: defaultProvider.kind) {
+                settings.maxConcurrency[kind] = limit
+            }
+        }
+        return settings
+    }
+
+    /// `N` (the default provider) or `kind=N,kind=N`; 0 means unlimited (`nil`).
+    static func parseLimits(_ text: String, defaultKind: ProviderSettings.Kind) throws -> [(ProviderSettings.Kind, Int?)] {
+        try text.split(separator: ",").map { entry in
+            let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let kind: ProviderSettings.Kind
+            let number: String
+            if parts.count == 2 {
+                guard let parsed = ProviderSettings.Kind(rawValue: parts[0]) else {
+                    throw ValidationError("Unknown provider '\(parts[0])' in --llm-max-concurrency; use openai, anthropic or cohere.")
+                }
+                (kind, number) = (parsed, parts[1])
+            } else {
+                (kind, number) = (defaultKind, parts[0])
+            }
+            guard let limit = Int(number), limit >= 0 else {
+                throw ValidationError("--llm-max-concurrency takes N or provider=N with N ≥ 0; got '\(entry)'.")
+            }
+            return (kind, limit == 0 ? nil : limit)
+        }
+    }
+
+    /// A model server on this machine (the bundled llama.cpp one) rather than a remote vendor.
+    static func isLocal(_ provider: ProviderSettings) -> Bool {
+        guard let host = URL(string: provider.baseURL)?.host?.lowercased() else { return false }
+        return host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+}
