@@ -21,6 +21,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var documents: DocumentOptions
 
+    @OptionGroup var toolCalling: ToolCallingOptions
+
     @Option(name: .customLong("jwt-secret"), help: "HMAC secret of session tokens, at least 32 bytes. Env: AGENTHOST_JWT_SECRET. Default: generated into <data-dir>/jwt-secret")
     var jwtSecret: String?
 
@@ -94,6 +96,7 @@ struct ServeCommand: AsyncParsableCommand {
             guard idle > 0 else { throw ValidationError("The idle timeout must be positive.") }
             configuration.llm.timeouts.idle = .seconds(idle)
         }
+        try toolCalling.apply(to: &configuration.llm)
         configuration.toolSchemaDirectory = toolSchemas
         configuration.documents = try documents.settings()
         configuration.allowUnauthenticated = allowUnauthenticated

@@ -8,6 +8,8 @@ public struct ProviderCatalog: Sendable {
     public var defaultKind: ProviderSettings.Kind
     let client: HTTPClient
     let logger: Logger
+    /// Rendered tool prompts of prompted tool calling, shared by every run.
+    let toolPrompts = ToolPromptCache()
 
     public init(defaultSettings: ProviderSettings, others: [ProviderSettings] = [], client: HTTPClient, logger: Logger) {
         var settings: [ProviderSettings.Kind: ProviderSettings] = [:]
@@ -33,7 +35,7 @@ public struct ProviderCatalog: Sendable {
                                + "set \(kind.rawValue.uppercased())_API_KEY or AGENTHOST_LLM_PROVIDER=\(kind.rawValue).")
         }
         let model = workspace.model ?? settings.model
-        return (makeProvider(settings), model)
+        return (withToolCalling(makeProvider(settings), settings: settings, workspace: workspace), model)
     }
 
     func makeProvider(_ settings: ProviderSettings) -> any LLMProvider {
