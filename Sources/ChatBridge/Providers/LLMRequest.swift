@@ -9,10 +9,12 @@ public struct LLMRequest: Sendable, Equatable {
     /// A GBNF grammar the output must follow, for servers that constrain decoding (llama.cpp);
     /// set by prompted tool calling, ignored by vendors' providers.
     public var grammar: String?
+    /// Texts that end the answer when the model writes them (OpenAI-compatible `stop`).
+    public var stop: [String]
 
     public init(
         model: String, messages: [LLMMessage], tools: [ToolDefinition] = [], toolChoice: ToolChoice = .auto,
-        temperature: Double? = nil, maxTokens: Int? = nil, grammar: String? = nil
+        temperature: Double? = nil, maxTokens: Int? = nil, grammar: String? = nil, stop: [String] = []
     ) {
         self.model = model
         self.messages = messages
@@ -21,6 +23,7 @@ public struct LLMRequest: Sendable, Equatable {
         self.temperature = temperature
         self.maxTokens = maxTokens
         self.grammar = grammar
+        self.stop = stop
     }
 }
 

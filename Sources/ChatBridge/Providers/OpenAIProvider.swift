@@ -30,6 +30,7 @@ public struct OpenAIProvider: LLMProvider {
         ]
         if let temperature = request.temperature { body["temperature"] = .number(temperature) }
         if let maxTokens = request.maxTokens { body["max_tokens"] = .number(Double(maxTokens)) }
+        if !request.stop.isEmpty { body["stop"] = .array(request.stop.map { .string($0) }) }
         // llama.cpp extensions, set only for servers that understand them.
         if let grammar = request.grammar { body["grammar"] = .string(grammar) }
         if promptCache { body["cache_prompt"] = true }

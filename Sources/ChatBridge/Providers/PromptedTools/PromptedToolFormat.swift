@@ -71,6 +71,10 @@ public enum PromptedToolFormat {
         return "<tool_response>\n{\"name\": \(JSONValue.string(name).serializedString), \"content\": \(content.serializedString)}\n</tool_response>"
     }
 
+    /// Said after tool results: without it small models call the same tool again instead of
+    /// answering (Qwen2.5-Coder-1.5B with a grammar: 0/5 answered without it, 5/5 with a hint).
+    static let resultsHint = "Answer the user's question using these results, unless you need to call another function."
+
     /// The instruction added for a `tool_choice` other than `auto`, or `nil`.
     static func choiceInstruction(_ choice: ToolChoice) -> String? {
         switch choice {
@@ -90,7 +94,7 @@ public enum PromptedToolFormat {
         var results: [String] = []
         func flushResults() {
             guard !results.isEmpty else { return }
-            messages.append(.user(results.joined(separator: "\n")))
+            messages.append(.user(results.joined(separator: "\n") + "\n" + resultsHint))
             results.removeAll()
         }
         var placed = false
@@ -118,6 +122,8 @@ public enum PromptedToolFormat {
         rewritten.tools = []
         rewritten.toolChoice = .auto
         rewritten.grammar = grammar
+        // A model that writes a tool result itself is inventing it: stop there.
+        rewritten.stop = Array(Set(request.stop + ["<tool_response>"])).sorted()
         return rewritten
     }
 }

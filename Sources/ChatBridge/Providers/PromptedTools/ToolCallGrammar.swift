@@ -1,6 +1,7 @@
 /// A GBNF grammar (llama.cpp's constrained decoding) for one prompted step: either a plain answer,
-/// or one or more `<tool_call>` blocks, each naming one of the tools with arguments that match
-/// its JSON Schema. A small model held to it cannot write a malformed call.
+/// or one or more call objects `{"name": …, "arguments": …}`, one per line, each naming one of
+/// the tools with arguments that match its JSON Schema. A small model held to it cannot write a
+/// malformed call.
 ///
 /// The schema subset turned into rules: `type` (one or several), `enum`, `const`, `properties`
 /// with `required` (required properties first, in schema order, then any optional ones),
@@ -28,11 +29,13 @@ public enum ToolCallGrammar {
                 + #" ws "," ws "\"arguments\"" ws ":" ws "# + arguments + #" ws "}""#)
             callRules.append(name)
         }
-        builder.define("call", #""<tool_call>" nl "# + "(" + callRules.joined(separator: " | ") + ")" + #" nl "</tool_call>""#)
+        // Calls are bare objects, one per line: Qwen-family models write `<tool_call>` as a special
+        // token that llama.cpp leaves out of the text, so the grammar cannot ask for the tag.
+        builder.define("call", callRules.joined(separator: " | "))
         builder.define("calls", #"call ("\n" call)*"#)
-        // The answer may not begin with whitespace or "<" and may not contain "<t", so the only way
+        // The answer may not begin with whitespace, "{" or "<", nor contain "<t", so the only way
         // to call a tool is a well-formed call.
-        builder.define("answer", #"[^<\x00 \t\n] ([^<\x00] | "<" [^t\x00])*"#)
+        builder.define("answer", #"[^<{\x00 \t\n] ([^<\x00] | "<" [^t\x00])*"#)
         let root = choice == .auto ? "answer | calls" : "calls"
         return "root ::= \(root)\n" + builder.definitions.joined(separator: "\n") + "\n" + primitives
     }

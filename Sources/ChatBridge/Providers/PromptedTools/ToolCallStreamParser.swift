@@ -15,15 +15,23 @@ public struct PromptedToolCall: Sendable, Equatable {
     }
 }
 
-/// Splits a model's streamed text into answer text and `<tool_call>{…}</tool_call>` calls.
+/// Splits a model's streamed text into answer text and tool calls.
 ///
-/// Text is passed on as soon as it cannot be the start of a call: only a suffix that is a prefix
-/// of `<tool_call>` is held back. A call is read when its closing tag arrives (or a new opening
-/// tag, or the end of the stream), tolerantly: code fences, trailing commas, single quotes,
-/// unquoted keys, a cut-off object, an array of calls, `parameters` for `arguments`, arguments
-/// as a JSON string. Whitespace between calls is dropped, so a step that only calls tools
-/// produces no text, as in native mode. An answer that starts with `{` or a code fence is held
-/// until the end, because small models often write a bare `{"name":…,"arguments":…}` call.
+/// Calls are recognised in the forms small models actually write (recorded from Qwen2.5-Coder
+/// under llama.cpp, whose detokenizer drops the special `<tool_call>` tokens):
+/// - `<tool_call>{"name": …, "arguments": …}</tool_call>` (also without the closing tag, several
+///   objects or an array in one block);
+/// - a bare `{"name": …, "arguments": …}` object starting a line;
+/// - either of these inside a Markdown code fence (```` ```json ````).
+/// Reading is tolerant (trailing commas, single quotes, unquoted keys, a cut-off object,
+/// `parameters` for `arguments`, arguments as a JSON string).
+///
+/// Text streams through as it arrives except what may be the start of a call: a suffix that may
+/// begin a tag, a `{` or a fence at the start of a line until it proves not to be a call. Once
+/// the step has called a tool, later text is dropped: a model that has called a tool should stop
+/// and wait for the result, and what it writes instead is an invented result (a `<tool_response>`
+/// written by the model also ends the step's text). So a step that calls tools streams no text
+/// after its first call, as in native mode.
 public struct ToolCallStreamParser: Sendable {
     public enum Output: Sendable, Equatable {
         case text(String)
@@ -32,20 +40,31 @@ public struct ToolCallStreamParser: Sendable {
 
     static let openTag = "<tool_call>"
     static let closeTag = "</tool_call>"
+    static let responseTag = "<tool_response>"
+    static let fence = "```"
+    /// Fence languages whose content may be a call; others are code, passed on as text.
+    static let callFenceLanguages: Set<String> = ["", "json", "json5", "tool_call", "xml", "javascript", "js"]
 
     private enum State {
-        /// Passing text on; `buffer` holds what may be the start of `<tool_call>`.
+        /// Passing text on; `buffer` holds what may start a call.
         case text
-        /// Inside `<tool_call>`; `buffer` is the call's body so far.
-        case call
-        /// The answer began with `{` or a fence: everything is held until the end.
-        case bare
+        /// Inside `<tool_call>`; `buffer` is the body so far.
+        case tagged
+        /// A `{` began a line; `buffer` is the object so far.
+        case object
+        /// A fence began a line; `buffer` is the fence so far, from its first backtick.
+        case fenced
+        /// The model began writing a tool result itself: the rest is dropped.
+        case discarding
     }
 
     private var state = State.text
     private var buffer = ""
     private var heldWhitespace = ""
-    private var sawText = false
+    /// Whether the start of `buffer` (in the text state) is at the start of a line.
+    private var atLineStart = true
+    /// Inside a code fence that was passed on as text (its `{` and fences are code, not calls).
+    private var inCodeBlock = false
     /// Calls read so far.
     public private(set) var callCount = 0
 
@@ -62,13 +81,12 @@ public struct ToolCallStreamParser: Sendable {
     /// Ends the stream: a call left open is read as if closed, held text is released.
     public mutating func finish() -> [Output] {
         var output: [Output] = []
+        scan(into: &output)
         switch state {
-        case .text:
-            emitText(buffer, into: &output)
-        case .call:
-            readCalls(body: buffer, into: &output)
-        case .bare:
-            readBare(buffer, into: &output)
+        case .text: emitText(buffer, into: &output)
+        case .tagged: readTagged(buffer, into: &output)
+        case .object, .fenced: readUntagged(buffer, into: &output)
+        case .discarding: break
         }
         buffer = ""
         state = .text
@@ -80,91 +98,192 @@ public struct ToolCallStreamParser: Sendable {
     private mutating func scan(into output: inout [Output]) {
         while true {
             switch state {
-            case .bare:
+            case .discarding:
+                buffer = ""
                 return
             case .text:
-                if !sawText, callCount == 0, let first = buffer.first(where: { !$0.isWhitespace }), first == "{" || first == "`" {
-                    state = .bare
-                    return
-                }
-                if let open = buffer.range(of: Self.openTag) {
-                    emitText(buffer[..<open.lowerBound], into: &output)
-                    heldWhitespace = ""
-                    buffer = String(buffer[open.upperBound...])
-                    state = .call
-                    continue
-                }
-                let held = Self.partialTagLength(at: buffer, tag: Self.openTag)
-                emitText(buffer.dropLast(held), into: &output)
-                buffer = String(buffer.suffix(held))
-                return
-            case .call:
+                guard scanText(into: &output) else { return }
+            case .tagged:
                 let close = buffer.range(of: Self.closeTag)
                 let reopen = buffer.range(of: Self.openTag)
                 if let close, reopen.map({ close.lowerBound < $0.lowerBound }) ?? true {
-                    readCalls(body: buffer[..<close.lowerBound], into: &output)
+                    readTagged(buffer[..<close.lowerBound], into: &output)
                     buffer = String(buffer[close.upperBound...])
                     state = .text
+                    atLineStart = false
                     continue
                 }
                 if let reopen {
                     // A new call began before this one was closed: the model forgot the closing tag.
-                    readCalls(body: buffer[..<reopen.lowerBound], into: &output)
+                    readTagged(buffer[..<reopen.lowerBound], into: &output)
                     buffer = String(buffer[reopen.upperBound...])
                     continue
                 }
                 return
+            case .object:
+                guard let first = buffer.dropFirst().first(where: { !$0.isWhitespace }) else { return }
+                if !(first == "\"" || first == "'" || first == "}" || first == "_" || first.isLetter) {
+                    // `{` followed by something no JSON object has: prose or code, not a call.
+                    passOnAsText(upTo: buffer.index(after: buffer.startIndex), into: &output)
+                    continue
+                }
+                guard let end = Self.endOfObject(buffer) else { return }
+                readUntagged(buffer[..<end], into: &output)
+                buffer = String(buffer[end...])
+                state = .text
+                atLineStart = false
+            case .fenced:
+                guard let newline = buffer.firstIndex(of: "\n") else {
+                    if buffer.count > 40 { passOnAsText(upTo: buffer.endIndex, into: &output) }  // not a fence line
+                    return
+                }
+                let language = buffer[buffer.index(buffer.startIndex, offsetBy: 3)..<newline]
+                    .trimmingCharacters(in: .whitespaces).lowercased()
+                if !Self.callFenceLanguages.contains(language) {
+                    inCodeBlock = true
+                    passOnAsText(upTo: buffer.index(after: newline), into: &output)
+                    atLineStart = true
+                    continue
+                }
+                guard let close = buffer.range(of: "\n" + Self.fence, range: newline..<buffer.endIndex) else { return }
+                let lineEnd = buffer[close.upperBound...].firstIndex(of: "\n") ?? buffer.endIndex
+                readUntagged(buffer[..<lineEnd], into: &output)
+                buffer = String(buffer[lineEnd...])
+                state = .text
+                atLineStart = false
             }
         }
     }
 
-    /// Passes text on, holding whitespace-only pieces until it is clear they are not between calls.
+    /// Passes text on up to the next possible call; returns whether the state changed.
+    private mutating func scanText(into output: inout [Output]) -> Bool {
+        var index = buffer.startIndex
+        var lineStart = atLineStart
+        while index < buffer.endIndex {
+            let character = buffer[index]
+            let rest = buffer[index...]
+            var next: State?
+            var holdFrom: String.Index?
+            if character == "<" {
+                if rest.hasPrefix(Self.openTag) {
+                    next = .tagged
+                } else if rest.hasPrefix(Self.responseTag) {
+                    next = .discarding
+                } else if Self.openTag.hasPrefix(rest) || Self.responseTag.hasPrefix(rest) {
+                    holdFrom = index
+                }
+            } else if lineStart, character == "`" {
+                if rest.hasPrefix(Self.fence) {
+                    if inCodeBlock {
+                        inCodeBlock = false
+                    } else {
+                        next = .fenced
+                    }
+                } else if Self.fence.hasPrefix(rest) {
+                    holdFrom = index
+                }
+            } else if lineStart, character == "{", !inCodeBlock {
+                next = .object
+            }
+            if let holdFrom {
+                emitText(buffer[..<holdFrom], into: &output)
+                buffer = String(buffer[holdFrom...])
+                atLineStart = lineStart
+                return false
+            }
+            if let next {
+                emitText(buffer[..<index], into: &output)
+                switch next {
+                case .tagged: buffer = String(buffer[index...].dropFirst(Self.openTag.count))
+                default: buffer = String(buffer[index...])
+                }
+                if next != .fenced, next != .object { heldWhitespace = "" }
+                state = next
+                return true
+            }
+            if character == "\n" {
+                lineStart = true
+            } else if character != " " && character != "\t" {
+                lineStart = false
+            }
+            index = buffer.index(after: index)
+        }
+        emitText(buffer, into: &output)
+        buffer = ""
+        atLineStart = lineStart
+        return false
+    }
+
+    /// Gives up on a possible call: its first `count` characters are text after all.
+    private mutating func passOnAsText(upTo end: String.Index, into output: inout [Output]) {
+        emitText(buffer[..<end], into: &output)
+        buffer = String(buffer[end...])
+        state = .text
+        atLineStart = false
+    }
+
+    /// Passes text on, holding whitespace until it is clear it does not merely precede a call.
+    /// After a call nothing is passed on (see the type's documentation).
     private mutating func emitText(_ text: some StringProtocol, into output: inout [Output]) {
-        guard !text.isEmpty else { return }
-        if text.allSatisfy(\.isWhitespace) {
+        guard !text.isEmpty, callCount == 0 else { return }
+        let body = text.reversed().drop(while: \.isWhitespace)
+        guard !body.isEmpty else {
             heldWhitespace += text
             return
         }
-        output.append(.text(heldWhitespace + text))
-        heldWhitespace = ""
-        sawText = true
+        let trailing = text.count - body.count
+        output.append(.text(heldWhitespace + String(text.dropLast(trailing))))
+        heldWhitespace = String(text.suffix(trailing))
     }
 
-    /// The length of the longest suffix of `text` that is a proper prefix of `tag`.
-    static func partialTagLength(at text: String, tag: String) -> Int {
-        let tagCharacters = Array(tag)
-        let tail = Array(text.suffix(tagCharacters.count - 1))
-        var length = min(tail.count, tagCharacters.count - 1)
-        while length > 0 {
-            if Array(tail.suffix(length)) == Array(tagCharacters.prefix(length)) { return length }
-            length -= 1
-        }
-        return 0
-    }
-
-    /// Reads the calls of one `<tool_call>` body (one object, several objects, or an array).
-    private mutating func readCalls(body: some StringProtocol, into output: inout [Output]) {
-        let text = Self.strippingFences(String(body))
-        guard !text.isEmpty else {
-            append(PromptedToolCall(name: "", arguments: ""), into: &output)
-            return
-        }
-        var rest = Substring(text)
-        var calls: [PromptedToolCall] = []
-        do {
-            while !rest.allSatisfy(\.isWhitespace) {
-                let (value, after) = try LenientJSON.parseValue(rest)
-                let objects = value.arrayValue ?? [value]
-                for object in objects {
-                    guard let call = Self.call(from: object) else { throw LenientJSON.Failure(description: "not a call object") }
-                    calls.append(call)
-                }
-                rest = after.drop { $0.isWhitespace || $0 == "," }
+    /// The index after the `}` closing the object `text` begins with, or `nil` if it is still open.
+    static func endOfObject(_ text: String) -> String.Index? {
+        var depth = 0
+        var quote: Character?
+        var escaped = false
+        var index = text.startIndex
+        while index < text.endIndex {
+            let character = text[index]
+            index = text.index(after: index)
+            if let open = quote {
+                if escaped { escaped = false } else if character == "\\" { escaped = true } else if character == open { quote = nil }
+                continue
             }
-        } catch {
-            calls = [PromptedToolCall(name: Self.scanName(text) ?? "", arguments: text)]
+            switch character {
+            case "\"", "'": quote = character
+            case "{", "[": depth += 1
+            case "}", "]":
+                depth -= 1
+                if depth == 0 { return index }
+            default: break
+            }
         }
-        for call in calls { append(call, into: &output) }
+        return nil
+    }
+
+    /// The calls of one `<tool_call>` body; a body that cannot be read is still a call, whose
+    /// raw text the engine returns to the model as invalid arguments.
+    private mutating func readTagged(_ body: some StringProtocol, into output: inout [Output]) {
+        let text = Self.strippingFences(String(body))
+        if let calls = Self.calls(in: text, requireArguments: false), !calls.isEmpty {
+            for call in calls { append(call, into: &output) }
+        } else {
+            append(PromptedToolCall(name: Self.scanName(text) ?? "", arguments: text), into: &output)
+        }
+    }
+
+    /// A bare or fenced object: calls if it is made of call objects, else text.
+    private mutating func readUntagged(_ text: some StringProtocol, into output: inout [Output]) {
+        var content = Self.strippingFences(String(text))
+        if let response = content.range(of: Self.responseTag) { content = String(content[..<response.lowerBound]) }
+        content = content.replacingOccurrences(of: Self.openTag, with: "").replacingOccurrences(of: Self.closeTag, with: "\n")
+        if let calls = Self.calls(in: content, requireArguments: true), !calls.isEmpty {
+            heldWhitespace = ""
+            for call in calls { append(call, into: &output) }
+        } else {
+            emitText(text, into: &output)
+            atLineStart = false
+        }
     }
 
     private mutating func append(_ call: PromptedToolCall, into output: inout [Output]) {
@@ -172,28 +291,23 @@ public struct ToolCallStreamParser: Sendable {
         output.append(.call(call))
     }
 
-    /// A whole held answer: calls if it is one (possibly fenced) call object or array, else text.
-    private mutating func readBare(_ text: String, into output: inout [Output]) {
-        let stripped = Self.strippingFences(text)
-        if stripped.contains(Self.openTag) {
-            var inner = ToolCallStreamParser()
-            inner.sawText = true  // never bare again
-            let outputs = inner.feed(stripped) + inner.finish()
-            for item in outputs {
-                if case .call = item { callCount += 1 }
-                output.append(item)
+    /// The calls in `text`: one or more call objects (or arrays of them) one after another;
+    /// `nil` if anything in it is not a call object.
+    static func calls(in text: String, requireArguments: Bool) -> [PromptedToolCall]? {
+        var rest = Substring(text)
+        var calls: [PromptedToolCall] = []
+        while !rest.allSatisfy({ $0.isWhitespace || $0 == "," }) {
+            guard let (value, after) = try? LenientJSON.parseValue(rest.drop { $0.isWhitespace || $0 == "," }) else { return nil }
+            for object in value.arrayValue ?? [value] {
+                if requireArguments, object["arguments"] == nil, object["parameters"] == nil, object["function"]?["arguments"] == nil {
+                    return nil
+                }
+                guard let call = call(from: object) else { return nil }
+                calls.append(call)
             }
-            return
+            rest = after
         }
-        if let value = try? LenientJSON.parse(stripped) {
-            let objects = value.arrayValue ?? [value]
-            let calls = objects.compactMap(Self.call(from:))
-            if !calls.isEmpty, calls.count == objects.count, objects.allSatisfy({ $0["arguments"] != nil || $0["parameters"] != nil }) {
-                for call in calls { append(call, into: &output) }
-                return
-            }
-        }
-        emitText(text, into: &output)
+        return calls
     }
 
     /// The call an object describes: `{"name", "arguments"}`, `{"function": {"name", "arguments"}}`, or aliases.
@@ -224,7 +338,7 @@ public struct ToolCallStreamParser: Sendable {
     /// The text inside a Markdown code fence (```json … ```), or the text itself.
     static func strippingFences(_ text: String) -> String {
         var lines = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n", omittingEmptySubsequences: false)
-        if let first = lines.first, first.hasPrefix("```") {
+        if let first = lines.first, first.hasPrefix(fence) {
             let rest = first.dropFirst(3)
             lines.removeFirst()
             // "```json {…}" on one line keeps what follows the language word.
@@ -234,7 +348,7 @@ public struct ToolCallStreamParser: Sendable {
                 lines.insert(rest, at: 0)
             }
         }
-        if let last = lines.last, last.trimmingCharacters(in: .whitespaces).hasSuffix("```") {
+        if let last = lines.last, last.trimmingCharacters(in: .whitespaces).hasSuffix(fence) {
             let trimmed = last.trimmingCharacters(in: .whitespaces)
             lines.removeLast()
             let before = trimmed.dropLast(3)
