@@ -112,6 +112,12 @@ struct ParserFixture: Sendable, CustomStringConvertible {
 
             """, text: #"To determine if it is raining in Paris right now, I'll use the "get_weather" tool."#,
                       calls: [("get_weather", weather)]),
+        ParserFixture(name: "0.5b-native/calc-1-step2 (arguments as a JSON string, then an invented result)", output: #"""
+            {"name": "calculator", "arguments": "{\"expression\": \"7006652\"}"}
+            {"result": 7006652}
+            """#, text: "", calls: [("calculator", #"{"expression":"7006652"}"#)]),
+        ParserFixture(name: "1.5b-prompted-hint/twostep-3-step1 (quotes the tools block instead of calling)",
+                      output: ParserFixture.quotedTools, text: ParserFixture.quotedTools, calls: []),
         ParserFixture(name: "1.5b-prompted/calc-4-step2 (the final answer)", output: "The product of 1234 and 5678 is 7006652.",
                       text: "The product of 1234 and 5678 is 7006652.", calls: []),
         ParserFixture(name: "1.5b-grammar-hint/twostep-4-step2 (the final answer)",
@@ -121,6 +127,18 @@ struct ParserFixture: Sendable, CustomStringConvertible {
         ParserFixture(name: "1.5b-grammar/weather-5-step1", output: #"{"name": "get_weather", "arguments": {"city": "Paris"}}"#,
                       text: "", calls: [("get_weather", weather)]),
     ]
+
+    /// `1.5b-prompted-hint/twostep-3-step1-fail.txt`, byte for byte.
+    static let quotedTools = #"""
+            To determine if it is raining in Paris right now, I will use the `get_weather` function from the provided tools:
+
+            ```xml
+            <tools>
+            {"type": "function", "function": {"name": "get_weather", "description": "Current weather for a city.", "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "City name, e.g. Paris"}}, "required": ["city"]}}}
+            </tools>
+
+
+            """#
 
     /// Hand-written outputs of the tagged format and of the tolerated mistakes (not recorded).
     static let handWritten: [ParserFixture] = [

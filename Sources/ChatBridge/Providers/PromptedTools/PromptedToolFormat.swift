@@ -25,8 +25,8 @@ public enum PromptedToolFormat {
             #"{"name": <function-name>, "arguments": <args-json-object>}"#,
             "</tool_call>",
             "",
-            "The results come back within <tool_response></tool_response> tags. When you have what you need, "
-                + "answer the user in plain text without <tool_call>.",
+            "The results come back within <tool_response></tool_response> tags. Once you have a result, do not call "
+                + "the same function again: answer the user in plain text using it.",
         ]
         return lines.joined(separator: "\n")
     }
@@ -72,8 +72,9 @@ public enum PromptedToolFormat {
     }
 
     /// Said after tool results: without it small models call the same tool again instead of
-    /// answering (Qwen2.5-Coder-1.5B with a grammar: 0/5 answered without it, 5/5 with a hint).
-    static let resultsHint = "Answer the user's question using these results, unless you need to call another function."
+    /// answering (the scout's runs of Qwen2.5-Coder-1.5B with a grammar: step 2 answered 0 of 10
+    /// times without it, 9 of 10 with this wording).
+    static let resultsHint = "Answer my question in plain text using these results."
 
     /// The instruction added for a `tool_choice` other than `auto`, or `nil`.
     static func choiceInstruction(_ choice: ToolChoice) -> String? {
