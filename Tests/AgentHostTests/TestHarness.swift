@@ -139,6 +139,8 @@ extension TestHarness {
                     kind: kind, baseURL: kind == .openai ? base + "/v1" : base, apiKey: "k", model: "fake-model",
                     timeouts: .init(connect: .seconds(2), firstToken: .seconds(5), idle: .seconds(1)),
                     retry: .init(maxRetries: 1, initialBackoff: .milliseconds(10)))
+                // The fake speaks the vendors' native tool calls; prompted-mode tests opt in with `configure`.
+                configuration.llm.toolCalling = .native
                 configure(&configuration)
             }
             return try await body(harness, upstream)

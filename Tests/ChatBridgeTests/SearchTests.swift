@@ -239,8 +239,15 @@ struct SearchTests {
         let queue = try DatabaseQueue(configuration: AppDatabase.configuration(logger: nil))
         try AppDatabase.migrator.migrate(queue, upTo: "v2_workspace_notes")
         let store = SQLiteStore(writer: queue)
-        let workspace = try await store.createWorkspace(Workspace(name: "Docs", slug: ""))
-        let chat = try await store.beginChat(Chat(workspaceId: workspace.id!, threadId: nil, userId: nil, prompt: "legacy walrus",
+        // Written with the columns of that schema: the current `Workspace` record has columns added later.
+        let workspaceId = try await queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO workspaces (name, slug, query_refusal_response, created_at, updated_at)
+                VALUES ('Docs', 'docs', 'none', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)
+                """)
+            return db.lastInsertedRowID
+        }
+        let chat = try await store.beginChat(Chat(workspaceId: workspaceId, threadId: nil, userId: nil, prompt: "legacy walrus",
                                                   status: .completed), dailyLimit: nil, now: Date())
         try AppDatabase.migrate(queue)
         let hits = try await store.search(ChatSearchQuery(text: "walrus"), viewer: .singleUser).hits

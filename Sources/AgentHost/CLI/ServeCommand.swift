@@ -22,6 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var documents: DocumentOptions
 
     @OptionGroup var queue: QueueOptions
+    @OptionGroup var toolCalling: ToolCallingOptions
 
     @Option(name: .customLong("jwt-secret"), help: "HMAC secret of session tokens, at least 32 bytes. Env: AGENTHOST_JWT_SECRET. Default: generated into <data-dir>/jwt-secret")
     var jwtSecret: String?
@@ -96,6 +97,7 @@ struct ServeCommand: AsyncParsableCommand {
             guard idle > 0 else { throw ValidationError("The idle timeout must be positive.") }
             configuration.llm.timeouts.idle = .seconds(idle)
         }
+        try toolCalling.apply(to: &configuration.llm)
         configuration.toolSchemaDirectory = toolSchemas
         configuration.documents = try documents.settings()
         configuration.queue = try queue.settings(defaultProvider: configuration.llm)

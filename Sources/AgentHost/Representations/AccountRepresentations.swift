@@ -37,6 +37,8 @@ struct WorkspaceRepresentation: ResponseEncodable, Sendable {
     @NullEncoded var agentTools: [String]?
     var topN: Int
     var similarityThreshold: Double
+    /// `null`: the provider's mode.
+    @NullEncoded var toolCalling: ToolCallingMode?
     var createdAt: Date
     var updatedAt: Date
 
@@ -55,6 +57,7 @@ struct WorkspaceRepresentation: ResponseEncodable, Sendable {
         agentTools = workspace.agentTools
         topN = workspace.topN
         similarityThreshold = workspace.similarityThreshold
+        toolCalling = workspace.toolCalling
         createdAt = workspace.createdAt
         updatedAt = workspace.updatedAt
     }

@@ -18,10 +18,11 @@ struct WorkspaceSettings: Decodable, Sendable {
     var agentTools: PatchField<[String]>
     var topN: PatchField<Int>
     var similarityThreshold: PatchField<Double>
+    var toolCalling: PatchField<String>
 
     enum CodingKeys: String, CodingKey {
         case name, chatMode, systemPrompt, historyLength, queryRefusalResponse, provider, model, temperature,
-             agentMaxSteps, agentTools, topN, similarityThreshold
+             agentMaxSteps, agentTools, topN, similarityThreshold, toolCalling
     }
 
     init(from decoder: any Decoder) throws {
@@ -38,6 +39,7 @@ struct WorkspaceSettings: Decodable, Sendable {
         agentTools = try container.decodePatch([String].self, forKey: .agentTools)
         topN = try container.decodePatch(Int.self, forKey: .topN)
         similarityThreshold = try container.decodePatch(Double.self, forKey: .similarityThreshold)
+        toolCalling = try container.decodePatch(String.self, forKey: .toolCalling)
     }
 
     /// A new workspace from a create body; `name` is required.
@@ -92,6 +94,14 @@ struct WorkspaceSettings: Decodable, Sendable {
                 throw APIError.validation("Field 'similarity_threshold' must be from 0 to 1.")
             }
             workspace.similarityThreshold = threshold
+        }
+        if let mode = toolCalling.applied(to: workspace.toolCalling?.rawValue) {
+            guard let parsed = ToolCallingMode(rawValue: mode) else {
+                throw APIError.validation("Field 'tool_calling' must be one of native, prompted, auto; got '\(mode)'.")
+            }
+            workspace.toolCalling = parsed
+        } else {
+            workspace.toolCalling = nil
         }
     }
 

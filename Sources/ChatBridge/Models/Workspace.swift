@@ -30,6 +30,8 @@ public struct Workspace: Codable, Sendable, Equatable, Identifiable {
     public var agentTools: [String]?
     public var topN: Int
     public var similarityThreshold: Double
+    /// How the agent gives tools to the model; `nil` uses the provider's setting.
+    public var toolCalling: ToolCallingMode?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -39,7 +41,7 @@ public struct Workspace: Codable, Sendable, Equatable, Identifiable {
         queryRefusalResponse: String = Workspace.defaultQueryRefusalResponse,
         provider: String? = nil, model: String? = nil, temperature: Double? = nil,
         agentMaxSteps: Int = Workspace.defaultAgentMaxSteps, agentTools: [String]? = nil,
-        topN: Int = 4, similarityThreshold: Double = 0.25,
+        topN: Int = 4, similarityThreshold: Double = 0.25, toolCalling: ToolCallingMode? = nil,
         createdAt: Date = Timestamp.now(), updatedAt: Date = Timestamp.now()
     ) {
         self.id = id
@@ -56,6 +58,7 @@ public struct Workspace: Codable, Sendable, Equatable, Identifiable {
         self.agentTools = agentTools
         self.topN = topN
         self.similarityThreshold = similarityThreshold
+        self.toolCalling = toolCalling
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

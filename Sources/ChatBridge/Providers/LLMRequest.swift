@@ -6,10 +6,15 @@ public struct LLMRequest: Sendable, Equatable {
     public var toolChoice: ToolChoice
     public var temperature: Double?
     public var maxTokens: Int?
+    /// A GBNF grammar the output must follow, for servers that constrain decoding (llama.cpp);
+    /// set by prompted tool calling, ignored by vendors' providers.
+    public var grammar: String?
+    /// Texts that end the answer when the model writes them (OpenAI-compatible `stop`).
+    public var stop: [String]
 
     public init(
         model: String, messages: [LLMMessage], tools: [ToolDefinition] = [], toolChoice: ToolChoice = .auto,
-        temperature: Double? = nil, maxTokens: Int? = nil
+        temperature: Double? = nil, maxTokens: Int? = nil, grammar: String? = nil, stop: [String] = []
     ) {
         self.model = model
         self.messages = messages
@@ -17,6 +22,8 @@ public struct LLMRequest: Sendable, Equatable {
         self.toolChoice = toolChoice
         self.temperature = temperature
         self.maxTokens = maxTokens
+        self.grammar = grammar
+        self.stop = stop
     }
 }
 

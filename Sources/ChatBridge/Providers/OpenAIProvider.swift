@@ -17,11 +17,11 @@ public struct OpenAIProvider: LLMProvider {
         if let key = transport.settings.apiKey { headers.add(name: "authorization", value: "Bearer \(key)") }
         let url = transport.settings.baseURL.trimmingSuffix("/") + "/chat/completions"
         return try await transport.stream(
-            url: url, headers: headers, body: Self.body(for: request).serialized(),
+            url: url, headers: headers, body: Self.body(for: request, promptCache: transport.settings.promptCache).serialized(),
             decoder: OpenAIStreamDecoder(estimatedPromptTokens: TokenEstimate.count(request.messages)))
     }
 
-    static func body(for request: LLMRequest) -> JSONValue {
+    static func body(for request: LLMRequest, promptCache: Bool = false) -> JSONValue {
         var body: [String: JSONValue] = [
             "model": .string(request.model),
             "messages": .array(request.messages.map(message)),
@@ -30,6 +30,10 @@ public struct OpenAIProvider: LLMProvider {
         ]
         if let temperature = request.temperature { body["temperature"] = .number(temperature) }
         if let maxTokens = request.maxTokens { body["max_tokens"] = .number(Double(maxTokens)) }
+        if !request.stop.isEmpty { body["stop"] = .array(request.stop.map { .string($0) }) }
+        // llama.cpp extensions, set only for servers that understand them.
+        if let grammar = request.grammar { body["grammar"] = .string(grammar) }
+        if promptCache { body["cache_prompt"] = true }
         if !request.tools.isEmpty {
             body["tools"] = .array(request.tools.map { tool in
                 ["type": "function",

@@ -11,6 +11,8 @@ public struct ProviderCatalog: Sendable {
     let logger: Logger
     /// One concurrency limit and fair queue per vendor kind, shared by every path that calls it.
     let queues: [String: ProviderQueue]
+    /// Rendered tool prompts of prompted tool calling, shared by every run.
+    let toolPrompts = ToolPromptCache()
 
     public init(defaultSettings: ProviderSettings, others: [ProviderSettings] = [], client: HTTPClient, logger: Logger,
                 queue: QueueSettings = QueueSettings(), metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
@@ -38,7 +40,7 @@ public struct ProviderCatalog: Sendable {
                                + "set \(kind.rawValue.uppercased())_API_KEY or AGENTHOST_LLM_PROVIDER=\(kind.rawValue).")
         }
         let model = workspace.model ?? settings.model
-        return (makeProvider(settings), model)
+        return (withToolCalling(makeProvider(settings), settings: settings, workspace: workspace), model)
     }
 
     func makeProvider(_ settings: ProviderSettings) -> any LLMProvider {

@@ -15,6 +15,13 @@ public struct ProviderSettings: Sendable, Equatable {
     public var model: String
     public var timeouts: Timeouts
     public var retry: RetryPolicy
+    /// How tools are given to the model; a workspace may override it.
+    public var toolCalling: ToolCallingMode = .auto
+    /// In prompted tool calling, send a GBNF `grammar` so each step is an answer or well-formed
+    /// calls (llama.cpp's servers; vendors reject the field).
+    public var constrainedDecoding = false
+    /// Send `cache_prompt: true` so a llama.cpp server reuses the previous step's evaluated prompt.
+    public var promptCache = false
 
     public init(kind: Kind, baseURL: String, apiKey: String?, model: String,
                 timeouts: Timeouts = Timeouts(), retry: RetryPolicy = RetryPolicy()) {

@@ -65,6 +65,7 @@ public enum AppDatabase {
         }
         registerSearchMigrations(&migrator)
         registerDocumentMigrations(&migrator)
+        registerToolCallingMigrations(&migrator)
         return migrator
     }
 
