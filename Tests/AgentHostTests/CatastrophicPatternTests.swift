@@ -22,10 +22,13 @@ struct CatastrophicPatternTests {
             // 40 a's and a b: 2^40 steps for a backtracking matcher of ^(a+)+$.
             let code = String(repeating: "a", count: 40) + "b"
             await upstream.enqueue(AgentScripts.calls([("c1", "lookup", #"{"code": "\#(code)"}"#)]), AgentScripts.answer("No such code."))
-            let started = ContinuousClock.now
             try await harness.testLive { client in
                 let body: JSONValue = ["workspace": "ops", "message": "Look it up", "client_tools": [Self.tool(pattern: "^(a+)+$")]]
+                let started = ContinuousClock.now
                 let response = try await client.send(.post, "/api/agent/invocations/", json: body.serializedString)
+                // A hang guard: a backtracking matcher never finishes this run (the suite's time limit
+                // ends it); now it is two model steps, plus whatever a loaded test machine adds.
+                #expect(ContinuousClock.now - started < .seconds(45))
                 #expect(response.status == .ok, "\(response.text)")
                 let events = response.text.components(separatedBy: "\n").filter { $0.hasPrefix("event: ") }
                 #expect(events.last == "event: agent_complete", "\(events)")
@@ -34,7 +37,6 @@ struct CatastrophicPatternTests {
                 let health = try await client.send(.get, "/api/health")
                 #expect(health.status == .ok)
             }
-            #expect(ContinuousClock.now - started < .seconds(20))
         }
     }
 
