@@ -240,7 +240,8 @@ struct DocumentRoutesTests {
 
     @Test func missingPdftotextIsNamedInTheError() async throws {
         let missing = await #expect(throws: APIError.self) {
-            _ = try await DocumentExtractor.pdfText(TinyPDF.make("x"), name: "a.pdf", tool: "/nonexistent/pdftotext")
+            var budget = ExtractedTextBudget(name: "a.pdf", uploadBytes: 1, ratio: 1, maxTextBytes: 1 << 20)
+            _ = try await DocumentExtractor.pdfText(TinyPDF.make("x"), name: "a.pdf", tool: "/nonexistent/pdftotext", budget: &budget)
         }
         #expect(missing?.code == .validationFailed)
         #expect(missing?.message.contains("'pdftotext'") == true && missing?.message.contains("poppler-utils") == true)

@@ -20,6 +20,12 @@ struct DocumentOptions: ParsableArguments {
     @Option(name: .customLong("chunk-overlap"), help: "Characters shared by consecutive chunks. Env: AGENTHOST_CHUNK_OVERLAP. Default: 150")
     var chunkOverlap: Int?
 
+    @Option(name: .customLong("max-document-text-ratio"), help: "How many times its upload's size a document's extracted text may be (CSV headers and JSON key paths repeat per value); too_large beyond. Env: AGENTHOST_MAX_DOCUMENT_TEXT_RATIO. Default: 20")
+    var maxTextRatio: Int?
+
+    @Option(name: .customLong("max-document-text-bytes"), help: "The most extracted text of any one document, in bytes; too_large beyond. Env: AGENTHOST_MAX_DOCUMENT_TEXT_BYTES. Default: 67108864 (64 MiB)")
+    var maxTextBytes: Int?
+
     /// Flags first, then the environment, then defaults.
     func settings() throws -> DocumentSettings {
         var settings = DocumentSettings()
@@ -38,6 +44,14 @@ struct DocumentOptions: ParsableArguments {
                 throw ValidationError("The chunk overlap must be from 0 to half the chunk size (\(settings.chunkSize / 2)).")
             }
             settings.chunkOverlap = overlap
+        }
+        if let ratio = try integer(maxTextRatio, "AGENTHOST_MAX_DOCUMENT_TEXT_RATIO") {
+            guard (1...1000).contains(ratio) else { throw ValidationError("The document text ratio must be from 1 to 1000.") }
+            settings.maxTextRatio = ratio
+        }
+        if let bytes = try integer(maxTextBytes, "AGENTHOST_MAX_DOCUMENT_TEXT_BYTES") {
+            guard bytes >= 1024 else { throw ValidationError("The document text limit must be at least 1024 bytes.") }
+            settings.maxTextBytes = bytes
         }
         if let baseURL = embeddingsBaseURL ?? Environment.value("AGENTHOST_EMBEDDINGS_BASE_URL") {
             guard baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://") else {

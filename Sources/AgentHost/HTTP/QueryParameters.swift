@@ -10,18 +10,32 @@ struct QueryParameters {
         parameters = request.uri.queryParameters
     }
 
-    func string(_ name: String) -> String? {
+    /// A name-like parameter (a slug, a user, a cursor, a time…). Control characters are refused:
+    /// no name holds them, and SQLite reads a bound text as a C string in places, so `docs%00x`
+    /// could otherwise quietly stand for `docs`.
+    func string(_ name: String) throws -> String? {
+        guard let value = parameters.get(name), !value.isEmpty else { return nil }
+        if let control = value.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
+            let code = String(control.value, radix: 16, uppercase: true)
+            throw APIError.validation(
+                "Query parameter '\(name)' must not contain control characters (found U+\(String(repeating: "0", count: max(0, 4 - code.count)) + code)).")
+        }
+        return value
+    }
+
+    /// Free text such as a search query, control characters included: its reader decides what they mean.
+    func text(_ name: String) -> String? {
         guard let value = parameters.get(name), !value.isEmpty else { return nil }
         return value
     }
 
     func requiredString(_ name: String) throws -> String {
-        guard let value = string(name) else { throw APIError.validation("Query parameter '\(name)' is required.") }
+        guard let value = try string(name) else { throw APIError.validation("Query parameter '\(name)' is required.") }
         return value
     }
 
     func int(_ name: String, default defaultValue: Int, range: ClosedRange<Int>) throws -> Int {
-        guard let text = string(name) else { return defaultValue }
+        guard let text = try string(name) else { return defaultValue }
         guard let value = Int(text), range.contains(value) else {
             throw APIError.validation(
                 "Query parameter '\(name)' must be an integer from \(range.lowerBound) to \(range.upperBound); got '\(text)'.")
@@ -30,7 +44,7 @@ struct QueryParameters {
     }
 
     func bool(_ name: String, default defaultValue: Bool) throws -> Bool {
-        guard let text = string(name) else { return defaultValue }
+        guard let text = try string(name) else { return defaultValue }
         switch text.lowercased() {
         case "true", "1", "yes": return true
         case "false", "0", "no": return false
@@ -40,7 +54,7 @@ struct QueryParameters {
 
     /// A time parameter; `endOfRange` makes a bare `YYYY-MM-DD` include that whole day (for `to`).
     func date(_ name: String, endOfRange: Bool = false) throws -> Date? {
-        guard let text = string(name) else { return nil }
+        guard let text = try string(name) else { return nil }
         guard let date = endOfRange ? Timestamp.endDate(from: text) : Timestamp.date(from: text) else {
             throw APIError.validation("Query parameter '\(name)' must be an RFC 3339 time such as 2026-01-31T12:00:00Z; got '\(text)'.")
         }

@@ -54,18 +54,18 @@ struct ChatsController {
         let principal = try context.identity()
         let query = QueryParameters(request)
         var filter = ChatListQuery(limit: try query.int("limit", default: 50, range: 1...500))
-        if let slug = query.string("workspace") {
+        if let slug = try query.string("workspace") {
             let workspace = try await chats.requireWorkspace(slug: slug)
             filter.workspaceId = workspace.id
             filter.threadId = try await chats.requireThread(slug: query.string("thread"), in: workspace, viewer: principal.viewer)?.id
-        } else if query.string("thread") != nil {
+        } else if try query.string("thread") != nil {
             throw APIError.validation("Query parameter 'thread' needs 'workspace' too: thread slugs are per workspace.")
         }
-        if let user = query.string("user") {
+        if let user = try query.string("user") {
             try principal.requireAdmin("list other users' chats")
             filter.userId = try await resolveUser(user).id
         }
-        filter.sessionId = query.string("session_id")
+        filter.sessionId = try query.string("session_id")
         filter.beforeId = try query.string("cursor").map(Cursor.decodeBeforeId)
         let page = try await chats.chats(filter, viewer: principal.viewer)
         return ChatList(chats: page.chats.map(ChatRepresentation.init), nextCursor: page.nextBeforeId.map(Cursor.encode))

@@ -35,9 +35,9 @@ struct SearchController {
     @Sendable func handle(_ request: Request, context: AppRequestContext) async throws -> Results {
         let principal = try context.identity()
         let query = QueryParameters(request)
-        let text = try query.requiredString("q")
+        guard let text = query.text("q") else { throw APIError.validation("Query parameter 'q' is required.") }
         var field = SearchField.both
-        if let value = query.string("in") {
+        if let value = try query.string("in") {
             guard let parsed = SearchField(rawValue: value) else {
                 throw APIError.validation("Query parameter 'in' must be prompt, response or both; got '\(value)'.")
             }

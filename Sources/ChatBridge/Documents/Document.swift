@@ -93,14 +93,25 @@ public struct DocumentSettings: Sendable, Equatable {
     public var contextCharacters: Int
     /// The OpenAI-compatible embeddings provider; BM25 alone when `nil`.
     public var embeddings: EmbeddingsSettings?
+    /// How many times its own size an upload's extracted text may be (CSV headers and JSON key
+    /// paths are repeated for every value); `too_large` beyond. See ``ExtractedTextBudget``.
+    public var maxTextRatio: Int
+    /// The most text, in UTF-8 bytes, any one upload may produce, whatever its size.
+    public var maxTextBytes: Int
+
+    public static let defaultMaxTextRatio = 20
+    public static let defaultMaxTextBytes = 64 * 1024 * 1024
 
     public init(maxBytes: Int = 3 * 1024 * 1024, chunkSize: Int = 1000, chunkOverlap: Int = 150,
-                contextCharacters: Int = 12_000, embeddings: EmbeddingsSettings? = nil) {
+                contextCharacters: Int = 12_000, embeddings: EmbeddingsSettings? = nil,
+                maxTextRatio: Int = DocumentSettings.defaultMaxTextRatio, maxTextBytes: Int = DocumentSettings.defaultMaxTextBytes) {
         self.maxBytes = maxBytes
         self.chunkSize = chunkSize
         self.chunkOverlap = chunkOverlap
         self.contextCharacters = contextCharacters
         self.embeddings = embeddings
+        self.maxTextRatio = maxTextRatio
+        self.maxTextBytes = maxTextBytes
     }
 }
 

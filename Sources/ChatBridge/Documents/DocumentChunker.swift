@@ -114,27 +114,50 @@ public struct DocumentChunker: Sendable {
     }
 
     /// Pieces of at most `size` characters of a long paragraph: whole sentences, else whole words,
-    /// else hard cuts.
+    /// else hard cuts. Linear in the paragraph: lengths are counted once per unit and kept as
+    /// numbers, and a word longer than `size` is cut by walking it once (re-counting and copying
+    /// the rest after every cut made one 3 MB word take minutes).
     func split(_ paragraph: String) -> [String] {
         var parts: [String] = []
         var current = ""
+        var currentCount = 0
+        func append(_ unit: Substring, count: Int) {
+            if currentCount > 0 && currentCount + 1 + count > size {
+                parts.append(current)
+                current = ""
+                currentCount = 0
+            }
+            if currentCount > 0 {
+                current += " "
+                currentCount += 1
+            }
+            current += unit
+            currentCount += count
+        }
         for sentence in Self.sentences(paragraph) {
-            let units = sentence.count > size ? sentence.split(separator: " ").map(String.init) : [sentence]
-            for unit in units {
-                var unit = unit
-                while unit.count > size {
-                    if !current.isEmpty { parts.append(current); current = "" }
-                    parts.append(String(unit.prefix(size)))
-                    unit = String(unit.dropFirst(size))
-                }
-                if !current.isEmpty && current.count + 1 + unit.count > size {
+            let sentenceCount = sentence.count
+            guard sentenceCount > size else {
+                append(Substring(sentence), count: sentenceCount)
+                continue
+            }
+            for word in sentence.split(separator: " ") {
+                var rest = word
+                var restCount = rest.count
+                if restCount > size, currentCount > 0 {
                     parts.append(current)
                     current = ""
+                    currentCount = 0
                 }
-                current += current.isEmpty ? unit : " " + unit
+                while restCount > size {
+                    let cut = rest.index(rest.startIndex, offsetBy: size)
+                    parts.append(String(rest[..<cut]))
+                    rest = rest[cut...]
+                    restCount -= size
+                }
+                append(rest, count: restCount)
             }
         }
-        if !current.isEmpty { parts.append(current) }
+        if currentCount > 0 { parts.append(current) }
         return parts
     }
 

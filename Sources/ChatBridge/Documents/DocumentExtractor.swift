@@ -37,13 +37,23 @@ public enum DocumentType: String, Sendable, CaseIterable {
 
 /// Turns an uploaded file into plain text with its structure (headings, paragraphs) kept as
 /// Markdown-like lines, which the ``DocumentChunker`` then cuts.
+///
+/// The text is bounded (``ExtractedTextBudget``): at most `maxTextRatio` times the upload and at most
+/// `maxTextBytes`, charged as it is produced, `too_large` beyond.
 public struct DocumentExtractor: Sendable {
     public var maxBytes: Int
+    /// How many times its own size an upload's text may be.
+    public var maxTextRatio: Int
+    /// The most text any upload may produce, in UTF-8 bytes.
+    public var maxTextBytes: Int
     /// Where `pdftotext` is; searched on `PATH` when `nil`.
     public var pdftotextPath: String?
 
-    public init(maxBytes: Int, pdftotextPath: String? = nil) {
+    public init(maxBytes: Int, maxTextRatio: Int = DocumentSettings.defaultMaxTextRatio,
+                maxTextBytes: Int = DocumentSettings.defaultMaxTextBytes, pdftotextPath: String? = nil) {
         self.maxBytes = maxBytes
+        self.maxTextRatio = maxTextRatio
+        self.maxTextBytes = maxTextBytes
         self.pdftotextPath = pdftotextPath
     }
 
@@ -57,10 +67,11 @@ public struct DocumentExtractor: Sendable {
             throw APIError.validation(
                 "Unsupported document type '\(mime ?? "unknown")' for '\(name)'; supported: \(DocumentType.supportedList).")
         }
+        var budget = ExtractedTextBudget(name: name, uploadBytes: data.count, ratio: maxTextRatio, maxTextBytes: maxTextBytes)
         let text: String
         switch type {
         case .pdf:
-            text = try await Self.pdfText(data, name: name, tool: pdftotextPath)
+            text = try await Self.pdfText(data, name: name, tool: pdftotextPath, budget: &budget)
         default:
             guard let decoded = String(validating: data.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(data.dropFirst(3)) : data,
                                        as: UTF8.self) else {
@@ -68,10 +79,12 @@ public struct DocumentExtractor: Sendable {
             }
             switch type {
             case .html: text = HTMLText.extract(decoded)
-            case .csv: text = try Self.csvText(decoded, name: name)
-            case .json: text = try Self.jsonText(decoded, name: name)
+            case .csv: text = try Self.csvText(decoded, name: name, budget: &budget)
+            case .json: text = try Self.jsonText(decoded, name: name, budget: &budget)
             default: text = decoded
             }
+            // Plain text, Markdown and HTML never grow, but the limit is the same for every type.
+            if type != .csv && type != .json { try budget.charge(text) }
         }
         let normalized = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
         guard !normalized.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
@@ -83,16 +96,33 @@ public struct DocumentExtractor: Sendable {
     // MARK: CSV
 
     /// Each record becomes a paragraph `header: value` per field, so a passage names what its values are.
-    static func csvText(_ text: String, name: String) throws -> String {
+    /// Every field is charged to `budget` before it is written, headers included.
+    static func csvText(_ text: String, name: String, budget: inout ExtractedTextBudget) throws -> String {
         let rows = parseCSV(text).filter { !$0.allSatisfy { $0.trimmingCharacters(in: .whitespaces).isEmpty } }
         guard let header = rows.first else { throw APIError.validation("The CSV document '\(name)' has no rows.") }
-        guard rows.count > 1 else { return header.joined(separator: ", ") }
-        return rows.dropFirst().map { row in
-            row.enumerated().map { index, value in
-                let column = index < header.count && !header[index].isEmpty ? header[index] : "column \(index + 1)"
-                return "\(column): \(value)"
-            }.joined(separator: "\n")
-        }.joined(separator: "\n\n")
+        guard rows.count > 1 else {
+            let line = header.joined(separator: ", ")
+            try budget.charge(line)
+            return line
+        }
+        let headerBytes = header.map(\.utf8.count)
+        var output = ""
+        for (rowIndex, row) in rows.dropFirst().enumerated() {
+            if rowIndex > 0 {
+                try budget.charge(2)
+                output += "\n\n"
+            }
+            for (index, value) in row.enumerated() {
+                let named = index < header.count && !header[index].isEmpty
+                let column = named ? header[index] : "column \(index + 1)"
+                try budget.charge((named ? headerBytes[index] : column.utf8.count) + 2 + value.utf8.count + (index > 0 ? 1 : 0))
+                if index > 0 { output += "\n" }
+                output += column
+                output += ": "
+                output += value
+            }
+        }
+        return output
     }
 
     /// RFC 4180 fields: quoted fields may hold commas, newlines and doubled quotes.
@@ -137,31 +167,64 @@ public struct DocumentExtractor: Sendable {
     // MARK: JSON
 
     /// One line `path: value` per scalar, so keys sit next to their values in every passage.
-    static func jsonText(_ text: String, name: String) throws -> String {
+    /// The path is kept as a stack of components with its length, and a line is charged to `budget`
+    /// before it is built: a long key above many values costs its length once per line *written*,
+    /// and the walk stops at the limit.
+    static func jsonText(_ text: String, name: String, budget: inout ExtractedTextBudget) throws -> String {
         guard let value = try? JSONValue(parsing: text) else {
             throw APIError.validation("The JSON document '\(name)' is not valid JSON.")
         }
-        var lines: [String] = []
-        func walk(_ value: JSONValue, _ path: String) {
+        var output = ""
+        var lineCount = 0
+        var path: [String] = []
+        var pathBytes = 0
+        func line(_ rendered: String) throws {
+            let prefixBytes = pathBytes == 0 ? 5 : pathBytes  // "value" for a bare scalar
+            try budget.charge((lineCount > 0 ? 1 : 0) + prefixBytes + 2 + rendered.utf8.count)
+            if lineCount > 0 { output += "\n" }
+            if path.isEmpty { output += "value" } else { for component in path { output += component } }
+            output += ": "
+            output += rendered
+            lineCount += 1
+        }
+        func walk(_ value: JSONValue, _ component: String?) throws {
+            if let component {
+                path.append(component)
+                pathBytes += component.utf8.count
+            }
+            defer {
+                if let component {
+                    path.removeLast()
+                    pathBytes -= component.utf8.count
+                }
+            }
             switch value {
             case .object(let fields):
-                for key in fields.keys.sorted() { walk(fields[key]!, path.isEmpty ? key : "\(path).\(key)") }
+                for key in fields.keys.sorted() { try walk(fields[key]!, path.isEmpty ? key : ".\(key)") }
             case .array(let items):
-                for (index, item) in items.enumerated() { walk(item, "\(path)[\(index)]") }
+                for (index, item) in items.enumerated() { try walk(item, "[\(index)]") }
                 // Arrays of records read better as paragraphs.
-                if items.contains(where: { $0.objectValue != nil }) { lines.append("") }
-            case .string(let string): lines.append("\(path.isEmpty ? "value" : path): \(string)")
-            default: lines.append("\(path.isEmpty ? "value" : path): \(value.serializedString)")
+                if items.contains(where: { $0.objectValue != nil }) {
+                    // An empty line, as if joined with the others.
+                    if lineCount > 0 {
+                        try budget.charge(1)
+                        output += "\n"
+                    }
+                    lineCount += 1
+                }
+            case .string(let string): try line(string)
+            default: try line(value.serializedString)
             }
         }
-        walk(value, "")
-        return lines.joined(separator: "\n")
+        try walk(value, nil)
+        return output
     }
 
     // MARK: PDF
 
-    /// Text of a PDF through poppler's `pdftotext`.
-    public static func pdfText(_ data: [UInt8], name: String, tool: String?) async throws -> String {
+    /// Text of a PDF through poppler's `pdftotext`. Compressed streams can hold far more text than
+    /// the file's size, so the output's size is checked against `budget` before it is read.
+    public static func pdfText(_ data: [UInt8], name: String, tool: String?, budget: inout ExtractedTextBudget) async throws -> String {
         guard data.starts(with: Array("%PDF-".utf8)) else {
             throw APIError.validation("The document '\(name)' is not a PDF file (it does not start with %PDF-).")
         }
@@ -177,6 +240,9 @@ public struct DocumentExtractor: Sendable {
         let output = directory.appendingPathComponent("out.txt")
         try Data(data).write(to: input)
         let status = try await run(executable, arguments: ["-q", "-enc", "UTF-8", input.path, output.path], timeout: .seconds(60))
+        if status == 0, let size = (try? FileManager.default.attributesOfItem(atPath: output.path))?[.size] as? Int {
+            try budget.charge(size)
+        }
         guard status == 0, let bytes = try? Data(contentsOf: output) else {
             throw APIError.validation("The PDF document '\(name)' could not be read (pdftotext exited with status \(status)); it may be damaged.")
         }

@@ -10,7 +10,8 @@ public struct DocumentIngestor: Sendable {
 
     public init(store: any DocumentStore, settings: DocumentSettings, embedder: (any Embedder)?) {
         self.store = store
-        self.extractor = DocumentExtractor(maxBytes: settings.maxBytes)
+        self.extractor = DocumentExtractor(maxBytes: settings.maxBytes, maxTextRatio: settings.maxTextRatio,
+                                           maxTextBytes: settings.maxTextBytes)
         self.chunker = DocumentChunker(size: settings.chunkSize, overlap: settings.chunkOverlap)
         self.embedder = embedder
     }

@@ -3,7 +3,9 @@
 /// The language: bare words (all must match), `"quoted phrases"`, and `term*` prefixes (also
 /// `"a phrase"*`). Everything else — unbalanced quotes, operators (`AND`, `OR`, `NOT`, `NEAR`),
 /// parentheses, `-`, `:`, `^`, column filters, emoji, SQL — is searched as plain text: every
-/// token is written as an FTS5 string literal, so FTS5 never interprets it.
+/// token is written as an FTS5 string literal, so FTS5 never interprets it. Control characters
+/// separate words like spaces: FTS5 reads its expression as a C string, so a NUL inside a literal
+/// would end it mid-quote (a syntax error), and no tokenizer keeps them in a token anyway.
 public enum SearchQueryParser {
     /// One searchable unit: a word or a phrase, optionally a prefix.
     public struct Term: Sendable, Equatable {
@@ -46,7 +48,7 @@ public enum SearchQueryParser {
                 var phrase = String.UnicodeScalarView()
                 index += 1
                 while index < characters.count, characters[index] != "\"" {
-                    phrase.append(characters[index])
+                    phrase.append(isSeparator(characters[index]) ? " " : characters[index])
                     index += 1
                 }
                 index += 1  // the closing quote
@@ -58,7 +60,7 @@ public enum SearchQueryParser {
                 append(Term(text: String(phrase), isPrefix: isPrefix, isPhrase: true))
                 continue
             }
-            if scalar.properties.isWhitespace {
+            if isSeparator(scalar) {
                 flushWord()
             } else {
                 word.append(scalar)
@@ -83,6 +85,11 @@ public enum SearchQueryParser {
         return terms(input).map { term in
             filter + "\"" + term.text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" + (term.isPrefix ? "*" : "")
         }
+    }
+
+    /// Whitespace and control characters (category Cc: C0, DEL and C1) end a word.
+    static func isSeparator(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.properties.isWhitespace || scalar.properties.generalCategory == .control
     }
 
     /// Roughly the characters FTS5's unicode61 tokenizer keeps in tokens: letters, digits and private use.

@@ -36,7 +36,8 @@ public struct InvalidSchemaError: Error, Sendable, Equatable, CustomStringConver
 /// Supported keywords: `type` (one name or an array of names), `properties`, `required`,
 /// `additionalProperties` (boolean or schema), `enum`, `const`, `items` (a schema, or an array of
 /// schemas for tuples), `minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum` (numbers, or the
-/// draft-4 booleans), `minLength`, `maxLength`, `pattern`, `minItems`, `maxItems`. Every other keyword
+/// draft-4 booleans), `minLength`, `maxLength`, `pattern` (ECMA-262 without backreferences or
+/// lookaround, matched in linear time: see ``SchemaPattern``), `minItems`, `maxItems`. Every other keyword
 /// (`description`, `title`, `default`, `$schema`, …) is ignored, so schemas written for richer
 /// validators still load; they are just checked less strictly.
 ///
@@ -166,15 +167,15 @@ public struct JSONSchemaValidator: Sendable {
             ))
         }
         if let pattern = keywords["pattern"]?.stringValue {
-            guard let regex = try? NSRegularExpression(pattern: pattern) else {
+            // SchemaPattern matches in time linear in the string, whatever the pattern (no ReDoS).
+            guard let regex = try? SchemaPattern(pattern) else {
                 violations.append(SchemaViolation(
-                    path: path, message: "cannot be checked: the schema's pattern \(render(.string(pattern))) is not a valid regular expression"
+                    path: path, message: "cannot be checked: the schema's pattern \(render(.string(pattern))) is not a supported regular expression"
                 ))
                 return
             }
             // JSON Schema patterns are not implicitly anchored: a match anywhere in the string counts.
-            let range = NSRange(string.startIndex..., in: string)
-            if regex.firstMatch(in: string, options: [], range: range) == nil {
+            if !regex.matches(string) {
                 violations.append(SchemaViolation(
                     path: path, message: "must match the pattern \(pattern) (got \(render(.string(string))))"
                 ))
@@ -337,8 +338,11 @@ public struct JSONSchemaValidator: Sendable {
 
         if let pattern = keywords["pattern"] {
             if case .string(let text) = pattern {
-                if (try? NSRegularExpression(pattern: text)) == nil {
-                    problems.append(SchemaViolation(path: member("pattern", of: path), message: "is not a valid regular expression: \(text)"))
+                do {
+                    _ = try SchemaPattern(text)
+                } catch {
+                    problems.append(SchemaViolation(path: member("pattern", of: path),
+                                                    message: "is not a valid regular expression: \(text): \(error)"))
                 }
             } else {
                 problems.append(SchemaViolation(path: member("pattern", of: path), message: "must be a string"))
