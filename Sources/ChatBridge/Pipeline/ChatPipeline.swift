@@ -147,7 +147,7 @@ public struct ChatPipeline: Sendable {
                 failure = error
             } catch {
                 status = Task.isCancelled ? .cancelled : .failed
-                failure = APIError(.providerError, "\(provider.kind) provider failed: \(error)")
+                failure = ProviderFailure.error(error, provider: "\(provider.kind)", logger: logger)
             }
         } else {
             // Query mode with nothing to answer from: the workspace's refusal, without calling a model.
