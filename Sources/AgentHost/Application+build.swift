@@ -46,13 +46,14 @@ func buildApplication(
         router: router,
         server: .http1WebSocketUpgrade(
             webSocketRouter: components.webSocketRouter(),
-            configuration: .init(maxFrameSize: max(configuration.agent.maxFrameBytes * 4, 1 << 20),
-                                 autoPing: .enabled(timePeriod: .seconds(30)))),
+            webSocket: .init(maxFrameSize: max(configuration.agent.maxFrameBytes * 4, 1 << 20),
+                             autoPing: .enabled(timePeriod: .seconds(30))),
+            idleTimeout: configuration.security.httpIdleTimeout),
         // A backlog of 4096 (the default 256 overflowed when 1,000 clients connected at once, costing
         // each dropped client a 1 s SYN retransmit); the kernel caps it at net.core.somaxconn.
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "AgentHost",
                              backlog: 4096),
-        services: services + [components.agentRunner, components.jobRunner],
+        services: services + [components.agentRunner, components.jobRunner, components.passwords],
         onServerRunning: { channel in
             logger.info("AgentHost ready", metadata: [
                 "address": "\(channel.localAddress?.description ?? address)",
@@ -76,13 +77,18 @@ struct Components: Sendable {
     let jobRunner = JobRunner()
     let roomBus: any RoomBus = LocalRoomBus()
     let generations = ChatGenerations()
+    /// Password hashing off the cooperative pool, and failed-login counts.
+    let passwords: PasswordHashingPool
+    let loginThrottle: LoginThrottle
 
     init(configuration: Configuration, dependencies: Dependencies, logger: Logger) async throws {
         self.configuration = configuration
         self.dependencies = dependencies
+        passwords = PasswordHashingPool(threads: configuration.security.passwordHashThreads)
+        loginThrottle = LoginThrottle(settings: configuration.security)
         authenticator = await Authenticator.make(
             accounts: dependencies.accounts, secret: try configuration.resolvedJWTSecret(),
-            tokenLifetime: configuration.tokenLifetime)
+            tokenLifetime: configuration.tokenLifetime, passwords: passwords)
         metricsFactory = PrometheusMetricsFactory(registry: dependencies.metrics)
         let providers = ProviderCatalog(defaultSettings: configuration.llm, others: configuration.otherProviders,
                                         client: dependencies.httpClient, logger: logger,
@@ -100,10 +106,13 @@ struct Components: Sendable {
     /// Every HTTP route, behind the request and auth middleware.
     func httpRouter() -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
+        router.add(middleware: CORSMiddleware(policy: browserPolicy))
         router.add(middleware: RequestMiddleware(bodyLimit: configuration.maxBodySize, metrics: metricsFactory))
+        router.add(middleware: BrowserBoundaryMiddleware(policy: browserPolicy, accounts: dependencies.accounts))
+        router.add(middleware: JSONBodyMiddleware())
         HealthController().addRoutes(to: router.group("api"))
         MetricsController(registry: dependencies.metrics).addRoutes(to: router)
-        AuthController(authenticator: authenticator).addRoutes(to: router.group("api/auth"))
+        AuthController(authenticator: authenticator, throttle: loginThrottle).addRoutes(to: router.group("api/auth"))
 
         let api = router.group("api").add(middleware: AuthMiddleware(authenticator: authenticator))
         WorkspacesController(chats: dependencies.chats).addRoutes(to: api.group("workspaces"))
@@ -129,6 +138,7 @@ struct Components: Sendable {
     func webSocketRouter() -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestMiddleware(bodyLimit: configuration.maxBodySize, metrics: metricsFactory))
+        router.add(middleware: BrowserBoundaryMiddleware(policy: browserPolicy, accounts: dependencies.accounts))
         router.add(middleware: AuthMiddleware(authenticator: authenticator))
         AgentSocketController(engine: agentEngine, runner: agentRunner, chats: dependencies.chats).addRoutes(to: router)
         ChatSocketController(chats: dependencies.chats, pipeline: pipeline, bus: roomBus, runner: jobRunner,

@@ -33,6 +33,8 @@ struct Configuration: Sendable {
     var documents = DocumentSettings()
     /// Per-provider concurrency limits and the queue in front of them.
     var queue = QueueSettings()
+    /// Browser boundary (origins, hosts), login throttling and connection deadlines.
+    var security = SecuritySettings()
 
     /// Where the README's run command starts the bundled local model.
     static let localModelURL = "http://127.0.0.1:8088/v1"
@@ -40,8 +42,7 @@ struct Configuration: Sendable {
 
     /// Whether `host` only accepts connections from this machine.
     var listensOnLoopbackOnly: Bool {
-        let host = host.lowercased()
-        return host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+        LoopbackAddress.contains(host)
     }
 
     /// Refuses to expose an unauthenticated (single-user) server beyond this machine (PROTOCOL §2).

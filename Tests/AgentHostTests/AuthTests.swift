@@ -72,11 +72,16 @@ struct AuthTests {
         }
     }
 
-    @Test func badTokenIsRefusedEvenInSingleUserMode() async throws {
+    /// PROTOCOL §2 (issue 11): single-user mode ignores a credential that does not check out, so
+    /// SDKs with a placeholder key work; with users, the same credential is refused.
+    @Test func badTokenIsIgnoredInSingleUserModeAndRefusedWithUsers() async throws {
         let harness = try await TestHarness()
         try await harness.test { client in
-            let response = try await client.send(.get, "/api/chats", headers: [.authorization: "Bearer nonsense"])
-            #expect(response.status == .unauthorized)
+            let ignored = try await client.send(.get, "/api/chats", headers: [.authorization: "Bearer nonsense"])
+            #expect(ignored.status == .ok)
+            try await harness.addUser("alice")
+            let refused = try await client.send(.get, "/api/chats", headers: [.authorization: "Bearer nonsense"])
+            #expect(refused.status == .unauthorized)
         }
     }
 

@@ -321,6 +321,8 @@ struct ChatSocketTests {
                 // Unknown thread and bad credentials are refused before the upgrade.
                 await #expect(throws: (any Error).self) { try await client.chatSocket("team", thread: "nope") { _ in } }
                 await #expect(throws: (any Error).self) { try await client.chatSocket("nope") { _ in } }
+                // A forged token is ignored in single-user mode (PROTOCOL §2) and refused once users exist.
+                try await harness.addUser("alice")
                 await #expect(throws: (any Error).self) { try await client.chatSocket("team", token: "forged") { _ in } }
             }
         }

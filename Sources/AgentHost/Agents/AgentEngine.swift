@@ -176,7 +176,7 @@ struct AgentEngine: Sendable {
                 return .cancelled
             } catch {
                 if Task.isCancelled { return .cancelled }
-                return .failed(error as? APIError ?? APIError(.providerError, "\(run.provider.kind) provider failed: \(error)"))
+                return .failed(ProviderFailure.error(error, provider: "\(run.provider.kind)", logger: logger))
             }
             let usage = stepUsage ?? Usage(promptTokens: TokenEstimate.count(messages), completionTokens: TokenEstimate.count(text))
             progress.add(usage)

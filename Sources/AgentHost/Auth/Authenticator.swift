@@ -7,6 +7,8 @@ struct Authenticator: Sendable {
     let accounts: any AccountStore
     let keys: JWTKeyCollection
     let tokenLifetime: TimeInterval
+    /// Where password hashes are computed: never on the cooperative pool.
+    let passwords: PasswordHashingPool
 
     /// The claims of a session token.
     struct SessionClaims: JWTPayload {
@@ -19,13 +21,20 @@ struct Authenticator: Sendable {
         }
     }
 
-    static func make(accounts: any AccountStore, secret: String, tokenLifetime: TimeInterval) async -> Authenticator {
+    static func make(
+        accounts: any AccountStore, secret: String, tokenLifetime: TimeInterval,
+        passwords: PasswordHashingPool = PasswordHashingPool(threads: 1)
+    ) async -> Authenticator {
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
-        return Authenticator(accounts: accounts, keys: keys, tokenLifetime: tokenLifetime)
+        return Authenticator(accounts: accounts, keys: keys, tokenLifetime: tokenLifetime, passwords: passwords)
     }
 
     /// Who is calling, given the `Authorization` header value or a `?token=` query item.
+    ///
+    /// In single-user mode (no user exists) a credential that does not check out is ignored rather
+    /// than refused: OpenAI SDKs insist on sending a placeholder key. A valid API key still counts,
+    /// so its chats record their `api_session_id`.
     func authenticate(bearer credential: String?) async throws -> Principal {
         guard let credential, !credential.isEmpty else {
             if try await accounts.hasUsers() {
@@ -33,18 +42,28 @@ struct Authenticator: Sendable {
             }
             return .singleUser
         }
-        if APIKeySecret.looksLikeKey(credential) {
-            return try await principal(forAPIKey: credential)
+        do {
+            if APIKeySecret.looksLikeKey(credential) {
+                return try await principal(forAPIKey: credential)
+            }
+            return try await principal(forJWT: credential)
+        } catch let error as APIError where error.code == .unauthorized {
+            // Asked only when the credential failed, so valid credentials cost no extra query.
+            if try await accounts.hasUsers() { throw error }
+            return .singleUser
         }
-        return try await principal(forJWT: credential)
     }
 
     /// Checks a username and password and issues a session token.
     func login(username: String, password: String, hasher: PasswordHasher = .standard) async throws -> (token: String, user: User) {
         let user = try await accounts.user(username: username)
         // Hash even for an unknown user so response time does not reveal which usernames exist.
-        let storedHash = user?.passwordHash ?? Self.decoyHash
-        guard hasher.verify(password, against: storedHash), let user else {
+        let storedHash = user?.passwordHash
+        let matches = try await passwords.run {
+            // The decoy is first computed here too, on the pool.
+            hasher.verify(password, against: storedHash ?? Self.decoyHash)
+        }
+        guard matches, let user else {
             throw APIError(.unauthorized, "Wrong username or password.")
         }
         guard !user.suspended else { throw APIError.forbidden("This account is suspended.") }

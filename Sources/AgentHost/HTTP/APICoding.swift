@@ -96,6 +96,10 @@ enum APICoding {
 struct APIRequestDecoder: RequestDecoder {
     func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws -> T {
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        // The framing-independent half of ``JSONBodyMiddleware``: a body that is there must be JSON.
+        if buffer.readableBytes > 0, !JSONBodyMiddleware.isJSON(request.headers[.contentType]) {
+            throw JSONBodyMiddleware.notJSON(request)
+        }
         return try APICoding.decode(T.self, from: buffer.readableBytesView)
     }
 }

@@ -4,6 +4,8 @@ import Hummingbird
 /// `POST /api/auth/login`: exchanges a username and password for a session token.
 struct AuthController {
     let authenticator: Authenticator
+    /// Failed logins per username and client address; beyond the limits `429 rate_limited`.
+    let throttle: LoginThrottle
 
     struct LoginRequest: Decodable {
         var username: String
@@ -21,7 +23,12 @@ struct AuthController {
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> LoginResponse {
         let body = try await request.decode(as: LoginRequest.self, context: context)
+        // The peer address: a proxy in front would make every client one address, so the per-user
+        // limit still holds there; the per-address limit is then the proxy's.
+        let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        let attempt = try throttle.admit(username: body.username, address: address)
         let (token, user) = try await authenticator.login(username: body.username, password: body.password)
+        throttle.succeeded(attempt)
         context.logger.info("login", metadata: ["user": "\(user.username)"])
         return LoginResponse(token: token, user: UserRepresentation(user))
     }

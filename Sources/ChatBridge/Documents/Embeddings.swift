@@ -49,7 +49,8 @@ public struct OpenAIEmbeddings: Embedder {
         if let key = settings.apiKey, !key.isEmpty { request.headers.add(name: "authorization", value: "Bearer \(key)") }
         let body: JSONValue = ["model": .string(settings.model), "input": .array(inputs.map { .string($0) })]
         request.body = .bytes(ByteBuffer(bytes: body.serialized()))
-        let what = "embeddings provider at \(settings.baseURL)"
+        // Not the address: the message can reach users; the log has it.
+        let what = "embeddings provider"
         let response: HTTPClientResponse
         let bytes: ByteBuffer
         do {
@@ -57,6 +58,9 @@ public struct OpenAIEmbeddings: Embedder {
             bytes = try await response.body.collect(upTo: 256 << 20)
         } catch {
             if error is CancellationError || Task.isCancelled { throw CancellationError() }
+            logger.error("embeddings request failed", metadata: [
+                "base_url": "\(settings.baseURL)", "error": "\(String(reflecting: error))",
+            ])
             throw APIError(.providerError, "The \(what) failed: \(StreamingTransport.describe(error)).")
         }
         let json = try? JSONValue(parsing: bytes.readableBytesView)

@@ -173,7 +173,7 @@ public struct ChatPipeline: Sendable {
                 failure = error
             } catch {
                 status = Task.isCancelled ? .cancelled : .failed
-                failure = APIError(.providerError, "\(provider.kind) provider failed: \(error)")
+                failure = ProviderFailure.error(error, provider: "\(provider.kind)", logger: logger)
             }
             prepared.ticket?.release()
         } else {

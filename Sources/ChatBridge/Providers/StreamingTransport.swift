@@ -68,7 +68,7 @@ struct StreamingTransport: Sendable {
                 if error is CancellationError || Task.isCancelled { throw CancellationError() }
                 retryable = Self.isConnectionFailure(error)
                 if !retryable || attempt >= settings.retry.maxRetries {
-                    throw APIError(.providerError, "\(settings.kind.rawValue) provider at \(settings.baseURL) failed: \(Self.describe(error)).")
+                    throw ProviderFailure.error(error, provider: settings.kind.rawValue, baseURL: settings.baseURL, logger: logger)
                 }
             }
             attempt += 1
@@ -88,8 +88,12 @@ struct StreamingTransport: Sendable {
             detail = json["error"]?["message"]?.stringValue ?? json["message"]?.stringValue ?? json["error"]?.stringValue ?? detail
         }
         if detail.count > 500 { detail = String(detail.prefix(500)) + "…" }
+        // The provider's address stays in the log: users of a shared server need not know it.
+        logger.warning("provider answered an error", metadata: [
+            "provider": "\(settings.kind.rawValue)", "base_url": "\(settings.baseURL)", "status": "\(response.status.code)",
+        ])
         return APIError(.providerError,
-                        "\(settings.kind.rawValue) provider at \(settings.baseURL) answered HTTP \(response.status.code)"
+                        "The \(settings.kind.rawValue) provider answered HTTP \(response.status.code)"
                             + (detail.isEmpty ? "." : ": \(detail)"))
     }
 
@@ -103,16 +107,7 @@ struct StreamingTransport: Sendable {
     }
 
     static func describe(_ error: any Error) -> String {
-        if let error = error as? HTTPClientError {
-            switch error {
-            case .deadlineExceeded: return "no response within the first-token timeout"
-            case .readTimeout: return "the stream stalled past the idle timeout"
-            case .connectTimeout: return "connection timed out"
-            default: return String(describing: error)
-            }
-        }
-        let text = String(describing: error)
-        return text.lowercased().contains("refused") ? "connection refused (is the server running?)" : text
+        ProviderFailure.describe(error)
     }
 }
 

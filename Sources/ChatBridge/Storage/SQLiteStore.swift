@@ -60,17 +60,19 @@ extension SQLiteStore: AccountStore {
     }
 
     public func activeAPIKey(secretHash: String, now: Date) async throws -> APIKey? {
-        try await writer.write { db in
-            guard var key = try APIKey
-                .filter(Column("secret_hash") == secretHash && Column("revoked_at") == nil)
-                .fetchOne(db)
-            else { return nil }
-            // Recording every use would make each request a write; minute resolution is enough to audit.
-            if key.lastUsedAt.map({ now.timeIntervalSince($0) > 60 }) ?? true {
-                key.lastUsedAt = now
-                try key.update(db, columns: ["last_used_at"])
+        // Read first: an unknown key (a guess, a placeholder) must never queue for the single write
+        // lock, and a known one writes only when its last use is stale.
+        let request = APIKey.filter(Column("secret_hash") == secretHash && Column("revoked_at") == nil)
+        guard let key = try await writer.read({ db in try request.fetchOne(db) }) else { return nil }
+        // Recording every use would make each request a write; minute resolution is enough to audit.
+        guard key.lastUsedAt.map({ now.timeIntervalSince($0) > 60 }) ?? true else { return key }
+        return try await writer.write { db in
+            guard var current = try request.fetchOne(db) else { return nil }
+            if current.lastUsedAt.map({ now.timeIntervalSince($0) > 60 }) ?? true {
+                current.lastUsedAt = now
+                try current.update(db, columns: ["last_used_at"])
             }
-            return key
+            return current
         }
     }
 

@@ -1,0 +1,23 @@
+import Foundation
+
+/// The browser boundary, login throttling and connection deadlines (PROTOCOL §2), resolved from
+/// ``SecurityOptions``.
+struct SecuritySettings: Sendable, Equatable {
+    /// Web origins (`scheme://host[:port]`, normalized) besides the server's own that may call the
+    /// API from a browser and get CORS headers.
+    var allowedOrigins: [String] = []
+    /// Host names (lowercased, without port) accepted in the `Host` header in single-user mode,
+    /// besides loopback addresses and `localhost`.
+    var allowedHosts: [String] = []
+    /// Failed logins of one username within ``loginFailureWindow`` before `429 rate_limited`.
+    var loginFailuresPerUser = 5
+    /// Failed logins from one client address within ``loginFailureWindow`` before `429 rate_limited`.
+    var loginFailuresPerAddress = 20
+    var loginFailureWindow: Duration = .seconds(60)
+    /// Threads that run password hashing; at most this many scrypt computations run at once.
+    /// Half the cores, so a login flood leaves the other half to everything else.
+    var passwordHashThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
+    /// A connection must send a complete request head within this time of connecting, and an idle
+    /// keep-alive connection is closed after it (slowloris).
+    var httpIdleTimeout: Duration = .seconds(30)
+}

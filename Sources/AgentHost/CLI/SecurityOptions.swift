@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+
+/// Browser, login and connection limits of `agenthost serve`, each also an environment variable.
+struct SecurityOptions: ParsableArguments {
+    @Option(name: .customLong("allowed-origins"), help: "Comma-separated web origins (e.g. http://localhost:3000) allowed to call the API from a browser besides the server's own. Env: AGENTHOST_ALLOWED_ORIGINS. Default: none")
+    var allowedOrigins: String?
+
+    @Option(name: .customLong("allowed-hosts"), help: "Comma-separated host names accepted in the Host header in single-user mode besides loopback addresses and localhost. Env: AGENTHOST_ALLOWED_HOSTS. Default: none")
+    var allowedHosts: String?
+
+    @Option(name: .customLong("login-max-failures-per-user"), help: "Failed logins of one username per window before 429. Env: AGENTHOST_LOGIN_MAX_FAILURES_PER_USER. Default: 5")
+    var loginFailuresPerUser: Int?
+
+    @Option(name: .customLong("login-max-failures-per-address"), help: "Failed logins from one client address per window before 429. Env: AGENTHOST_LOGIN_MAX_FAILURES_PER_ADDRESS. Default: 20")
+    var loginFailuresPerAddress: Int?
+
+    @Option(name: .customLong("login-failure-window"), help: "Seconds over which failed logins are counted. Env: AGENTHOST_LOGIN_FAILURE_WINDOW. Default: 60")
+    var loginFailureWindow: Int?
+
+    @Option(name: .customLong("password-hash-threads"), help: "Threads (and so concurrent scrypt computations) for password checks. Env: AGENTHOST_PASSWORD_HASH_THREADS. Default: half the CPU cores, at least 1")
+    var passwordHashThreads: Int?
+
+    @Option(name: .customLong("http-idle-timeout"), help: "Seconds a connection may take to send a request head, and may stay idle between requests. Env: AGENTHOST_HTTP_IDLE_TIMEOUT. Default: 30")
+    var httpIdleTimeout: Int?
+
+    /// Flags first, then the environment, then defaults.
+    func settings() throws -> SecuritySettings {
+        var settings = SecuritySettings()
+        if let origins = allowedOrigins ?? Environment.value("AGENTHOST_ALLOWED_ORIGINS") {
+            settings.allowedOrigins = try Self.list(origins).map { entry in
+                guard let origin = WebOrigin(entry) else {
+                    throw ValidationError("'\(entry)' is not a web origin; write it as scheme://host[:port], e.g. http://localhost:3000.")
+                }
+                return origin.serialized
+            }
+        }
+        if let hosts = allowedHosts ?? Environment.value("AGENTHOST_ALLOWED_HOSTS") {
+            settings.allowedHosts = Self.list(hosts).map { HostHeader.hostname(of: $0) }
+        }
+        func positive(_ flag: Int?, _ name: String, _ what: String) throws -> Int? {
+            guard let value = try flag ?? Environment.value(name).map({ text in
+                guard let value = Int(text) else { throw ValidationError("\(name) must be an integer; got '\(text)'.") }
+                return value
+            }) else { return nil }
+            guard value > 0 else { throw ValidationError("\(what) must be positive; got \(value).") }
+            return value
+        }
+        if let value = try positive(loginFailuresPerUser, "AGENTHOST_LOGIN_MAX_FAILURES_PER_USER", "The failed logins per user") {
+            settings.loginFailuresPerUser = value
+        }
+        if let value = try positive(loginFailuresPerAddress, "AGENTHOST_LOGIN_MAX_FAILURES_PER_ADDRESS", "The failed logins per address") {
+            settings.loginFailuresPerAddress = value
+        }
+        if let value = try positive(loginFailureWindow, "AGENTHOST_LOGIN_FAILURE_WINDOW", "The login failure window") {
+            settings.loginFailureWindow = .seconds(value)
+        }
+        if let value = try positive(passwordHashThreads, "AGENTHOST_PASSWORD_HASH_THREADS", "The password hash threads") {
+            settings.passwordHashThreads = value
+        }
+        if let value = try positive(httpIdleTimeout, "AGENTHOST_HTTP_IDLE_TIMEOUT", "The HTTP idle timeout") {
+            settings.httpIdleTimeout = .seconds(value)
+        }
+        return settings
+    }
+
+    private static func list(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+}
