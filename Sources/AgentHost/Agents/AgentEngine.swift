@@ -21,8 +21,9 @@ struct AgentEngine: Sendable {
     let logger: Logger
 
     static let agentInstructions = """
-        You can call tools to act or to look things up. Call a tool when it helps answer; when you have \
-        what you need, answer the user directly without calling more tools.
+        You can call tools to act or to look things up. Do not answer from memory what a tool can tell you \
+        exactly (arithmetic, current conditions, stored data): call the tool, then answer the user in plain \
+        text with its result.
         """
 
     // MARK: Start
