@@ -21,6 +21,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var documents: DocumentOptions
 
+    @OptionGroup var fairUse: FairUseOptions
+
     @Option(name: .customLong("jwt-secret"), help: "HMAC secret of session tokens, at least 32 bytes. Env: AGENTHOST_JWT_SECRET. Default: generated into <data-dir>/jwt-secret")
     var jwtSecret: String?
 
@@ -96,6 +98,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         configuration.toolSchemaDirectory = toolSchemas
         configuration.documents = try documents.settings()
+        configuration.fairUse = try fairUse.settings()
         configuration.allowUnauthenticated = allowUnauthenticated
             || ["1", "true", "yes"].contains(Environment.value("AGENTHOST_ALLOW_UNAUTHENTICATED")?.lowercased() ?? "")
         return configuration
