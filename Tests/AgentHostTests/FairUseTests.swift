@@ -77,12 +77,13 @@ struct FairUseTests {
             let aliceToken = try await harness.token(for: alice)
             let aliceHeaders = try await harness.headers(for: alice)
             let bobHeaders = try await harness.headers(for: bob)
-            await upstream.enqueue(Self.slowAnswer())
+            // Long enough (~10 s) to outlast the checks below on a loaded machine; cancelled at the end.
+            await upstream.enqueue(Self.slowAnswer(400))
             try await harness.testLive { client in
                 try await client.chatSocket("team", token: aliceToken) { socket in
                     _ = try await socket.next("connected")
                     try await socket.send(Self.chat("long"))
-                    _ = try await socket.next("chat_start")
+                    let start = try await socket.next("chat_start")
 
                     let sse = try await client.send(.post, "/api/chats/stream_chat/", headers: aliceHeaders,
                                                     json: #"{"message": "hi", "workspace": "team"}"#)
@@ -106,6 +107,7 @@ struct FairUseTests {
                                                      json: #"{"model": "team", "messages": [{"role": "user", "content": "hi"}]}"#)
                     #expect(bobs.status == .ok)
 
+                    try await socket.send(["type": "cancel", "chat_id": start["chat_id"]!])
                     _ = try await socket.next("chat_complete")
                 }
                 // The slot is back once the generation ended (bounded retry: it is freed just after the last frame).

@@ -10,7 +10,9 @@ import WSClient
 
 @testable import AgentHost
 
-@Suite("WebSockets under back-pressure, oversize frames and errors", .timeLimit(.minutes(2)))
+/// Serialized: several of these move megabytes, and together they would starve the suite's
+/// timing-sensitive tests on a small machine.
+@Suite("WebSockets under back-pressure, oversize frames and errors", .serialized, .timeLimit(.minutes(2)))
 struct SocketHardeningTests {
     static func chat(_ message: String) -> JSONValue { ["type": "chat", "message": .string(message)] }
 
@@ -64,19 +66,19 @@ struct SocketHardeningTests {
     /// Resuming a generation while it still streams: the replay (longer than the outbound buffer)
     /// is pulled, then the stream continues live with no gap or repeat.
     @Test func resumeMidStreamWithASmallBufferHasNoGapsOrRepeats() async throws {
-        try await TestHarness.withUpstream(configure: { $0.chatSocket.outboundBuffer = 64 }) { harness, upstream in
+        try await TestHarness.withUpstream(configure: { $0.chatSocket.outboundBuffer = 128 }) { harness, upstream in
             try await harness.addWorkspace("Team")
-            let tokens = (0..<600).map { "t\($0) " }
-            await upstream.enqueue(VendorStream.openAI(tokens: tokens).paced(.milliseconds(5)))
+            let tokens = (0..<500).map { "t\($0) " }
+            await upstream.enqueue(VendorStream.openAI(tokens: tokens).paced(.milliseconds(10)))
             try await harness.testLive { client in
                 let started = SeenFrames()
                 try await client.chatSocket("team") { socket in
                     _ = try await socket.next("connected")
                     try await socket.send(Self.chat("count"))
                     await started.set([try await socket.next("chat_start")])
-                    // Leaves once ~150 frames (more than the buffer of 64) are in the log.
+                    // Leaves once ~200 frames (more than the buffer of 128) are in the log.
                     var seq = 0
-                    while seq < 150 { seq = try await socket.next()["seq"]?.intValue ?? seq }
+                    while seq < 200 { seq = try await socket.next()["seq"]?.intValue ?? seq }
                 }
                 let chatId = try #require(await started.frames.first?["chat_id"])
                 try await client.chatSocket("team") { socket in
@@ -97,9 +99,10 @@ struct SocketHardeningTests {
     @Test func aSlowAgentClientIsCutOffWith4001AndResumesTheWholeRun() async throws {
         try await TestHarness.withUpstream(configure: { $0.agent.outboundBuffer = 16 }) { harness, upstream in
             try await harness.addWorkspace("Ops")
-            // ~24 MB of tokens: more than socket buffers plus 16 queued frames can hold.
+            // ~9 MB of tokens: more than the socket buffers of a client that does not read (the
+            // server's send buffer is at most 4 MiB here) plus 16 queued frames can hold.
             let big = String(repeating: "x", count: 16_384)
-            let tokens = (0..<1500).map { "\($0):" + big }
+            let tokens = (0..<550).map { "\($0):" + big }
             await upstream.enqueue(VendorStream.openAI(tokens: tokens))
             try await harness.testLive { client in
                 let port = try #require(client.port)
@@ -120,6 +123,13 @@ struct SocketHardeningTests {
                 let start = try #require(await invocation.frames.first)
                 #expect(start.type == "agent_start")
                 let invocationId = try #require(start["invocation_id"])
+                // Resume once the run is over, so the whole run is a replay (pulled, never queued).
+                var status = "running"
+                for _ in 0..<300 where status == "running" {
+                    try await Task.sleep(for: .milliseconds(100))
+                    status = try await client.send(.get, "/api/agent/invocations/\(invocationId.stringValue ?? "")").json["status"]?.stringValue ?? "running"
+                }
+                #expect(status == "completed")
                 try await client.agentSocket("ops") { socket in
                     try await socket.send(["type": "resume", "invocation_id": invocationId, "after_seq": -1])
                     let complete = try await socket.untilComplete()
