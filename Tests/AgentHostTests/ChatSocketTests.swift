@@ -241,9 +241,7 @@ struct ChatSocketTests {
     }
 
     @Test func aSlowReaderIsCutOffWhileAFastOneGetsEverything() async throws {
-        // 256 queued frames (as the comment below says): the fast reader must survive scheduling stalls of
-        // a loaded machine (~0.5 s at this pace), while ~24 MB stays far beyond what the slow one can hold.
-        try await TestHarness.withUpstream(configure: { $0.chatSocket.outboundBuffer = 256 }) { harness, upstream in
+        try await TestHarness.withUpstream(configure: { $0.chatSocket.outboundBuffer = 32 }) { harness, upstream in
             try await harness.addWorkspace("Team")
             // ~24 MB at a steady pace: more than socket buffers plus 256 queued frames can hold.
             let big = String(repeating: "x", count: 16_384)
