@@ -10,6 +10,7 @@ import WSClient
 
 @testable import AgentHost
 
+extension WebSocketSuites {
 /// Serialized: several of these move megabytes, and together they would starve the suite's
 /// timing-sensitive tests on a small machine.
 @Suite("WebSockets under back-pressure, oversize frames and errors", .serialized, .timeLimit(.minutes(2)))
@@ -99,10 +100,10 @@ struct SocketHardeningTests {
     @Test func aSlowAgentClientIsCutOffWith4001AndResumesTheWholeRun() async throws {
         try await TestHarness.withUpstream(configure: { $0.agent.outboundBuffer = 16 }) { harness, upstream in
             try await harness.addWorkspace("Ops")
-            // ~9 MB of tokens: more than the socket buffers of a client that does not read (the
-            // server's send buffer is at most 4 MiB here) plus 16 queued frames can hold.
+            // ~24 MB of tokens, as the ws/chat slow-reader test: more than socket buffers (they grow to
+            // several MB on loopback) plus 16 queued frames can hold.
             let big = String(repeating: "x", count: 16_384)
-            let tokens = (0..<550).map { "\($0):" + big }
+            let tokens = (0..<1500).map { "\($0):" + big }
             await upstream.enqueue(VendorStream.openAI(tokens: tokens))
             try await harness.testLive { client in
                 let port = try #require(client.port)
@@ -312,4 +313,5 @@ struct SocketHardeningTests {
         // Answered once: a second answer is refused.
         #expect(throws: APIError.self) { try invocation.deliverApproval(callId: "call_1", approved: true, reason: nil) }
     }
+}
 }

@@ -114,6 +114,7 @@ struct BadFrameGenerator {
     }
 }
 
+extension WebSocketSuites {
 @Suite("WebSocket frame fuzzer", .timeLimit(.minutes(4)))
 struct WebSocketFuzzTests {
     /// Bad frames in total, half on each socket.
@@ -204,6 +205,7 @@ struct WebSocketFuzzTests {
             #expect(elapsed < .seconds(200), "bounded: took \(elapsed)")
         }
     }
+}
 }
 
 actor Tally {
