@@ -46,7 +46,7 @@ func buildApplication(
         router: router,
         server: .http1WebSocketUpgrade(
             webSocketRouter: components.webSocketRouter(),
-            webSocket: .init(maxFrameSize: max(configuration.agent.maxFrameBytes * 4, 1 << 20),
+            webSocket: .init(maxFrameSize: configuration.webSocketMaxFrameSize,
                              autoPing: .enabled(timePeriod: .seconds(30))),
             idleTimeout: configuration.security.httpIdleTimeout),
         // A backlog of 4096 (the default 256 overflowed when 1,000 clients connected at once, costing
@@ -80,6 +80,8 @@ struct Components: Sendable {
     /// Password hashing off the cooperative pool, and failed-login counts.
     let passwords: PasswordHashingPool
     let loginThrottle: LoginThrottle
+    /// Fair use: caps on concurrent chat generations, shared by `ws/chat`, SSE and `/v1`.
+    let generationSlots: GenerationSlots
 
     init(configuration: Configuration, dependencies: Dependencies, logger: Logger) async throws {
         self.configuration = configuration
@@ -101,6 +103,7 @@ struct Components: Sendable {
             tools: dependencies.tools, registry: InvocationRegistry(maxConcurrentPerUser: configuration.agent.maxConcurrentPerUser),
             limits: configuration.agent, logger: logger)
         agentRunner = AgentRunner(engine: agentEngine)
+        generationSlots = GenerationSlots(settings: configuration.fairUse)
     }
 
     /// Every HTTP route, behind the request and auth middleware.
@@ -118,7 +121,8 @@ struct Components: Sendable {
         WorkspacesController(chats: dependencies.chats).addRoutes(to: api.group("workspaces"))
         let chats = api.group("chats")
         ChatsController(chats: dependencies.chats, accounts: dependencies.accounts).addRoutes(to: chats)
-        StreamChatController(chats: dependencies.chats, pipeline: pipeline, keepAliveInterval: configuration.keepAliveInterval)
+        StreamChatController(chats: dependencies.chats, pipeline: pipeline, slots: generationSlots,
+                             keepAliveInterval: configuration.keepAliveInterval)
             .addRoutes(to: chats)
         WelcomeMessagesController(chats: dependencies.chats, accounts: dependencies.accounts)
             .addRoutes(to: api.group("welcome-messages"))
@@ -129,7 +133,8 @@ struct Components: Sendable {
             .addRoutes(to: api.group("agent/invocations"))
 
         let openAI = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
-        OpenAICompatibleController(chats: dependencies.chats, pipeline: pipeline, keepAliveInterval: configuration.keepAliveInterval)
+        OpenAICompatibleController(chats: dependencies.chats, pipeline: pipeline, slots: generationSlots,
+                                   keepAliveInterval: configuration.keepAliveInterval)
             .addRoutes(to: openAI)
         return router
     }
@@ -142,7 +147,7 @@ struct Components: Sendable {
         router.add(middleware: AuthMiddleware(authenticator: authenticator))
         AgentSocketController(engine: agentEngine, runner: agentRunner, chats: dependencies.chats).addRoutes(to: router)
         ChatSocketController(chats: dependencies.chats, pipeline: pipeline, bus: roomBus, runner: jobRunner,
-                             generations: generations, limits: configuration.chatSocket, metrics: metricsFactory)
+                             generations: generations, slots: generationSlots, limits: configuration.chatSocket, metrics: metricsFactory)
             .addRoutes(to: router)
         return router
     }

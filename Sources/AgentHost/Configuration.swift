@@ -25,6 +25,8 @@ struct Configuration: Sendable {
     var chatSocket = ChatSocketLimits()
     /// Limits of the agent engine.
     var agent = AgentLimits()
+    /// Caps on concurrent chat generations per user and per socket.
+    var fairUse = FairUseSettings()
     /// Where the server tools' schemas are; found automatically when `nil`.
     var toolSchemaDirectory: String?
     /// Comment lines keep an SSE stream alive through proxies while the model is silent.

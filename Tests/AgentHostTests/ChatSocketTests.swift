@@ -10,6 +10,7 @@ import WSClient
 
 @testable import AgentHost
 
+extension WebSocketSuites {
 @Suite("ws/chat: rooms over real WebSockets", .timeLimit(.minutes(3)))
 struct ChatSocketTests {
     static func chat(_ message: String) -> JSONValue { ["type": "chat", "message": .string(message)] }
@@ -346,6 +347,7 @@ struct ChatSocketTests {
             }
         }
     }
+}
 }
 
 /// Waits until `count` parties arrived.

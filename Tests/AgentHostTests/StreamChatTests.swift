@@ -158,7 +158,8 @@ struct StreamChatTests {
     }
 
     @Test func dailyLimitUnderConcurrencyAnswers429BeforeStreaming() async throws {
-        try await TestHarness.withUpstream { harness, upstream in
+        // The fair-use cap on concurrent generations would refuse some of the 20 first; this is about the daily limit.
+        try await TestHarness.withUpstream(configure: { $0.fairUse.maxGenerationsPerUser = 20 }) { harness, upstream in
             try await harness.addWorkspace("Docs")
             let alice = try await harness.addUser("alice", dailyLimit: 3)
             let headers = try await harness.headers(for: alice)

@@ -54,6 +54,8 @@ struct AgentLimits: Sendable {
     var retention: Duration = .seconds(300)
     var maxClientTools = 64
     var maxFrameBytes = 1 << 20
+    /// Frames a `ws/agent` connection may have queued before it is cut off as too slow (4001).
+    var outboundBuffer = 1024
 }
 
 extension AgentInvokeRequest {

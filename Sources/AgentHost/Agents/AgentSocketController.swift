@@ -25,74 +25,89 @@ struct AgentSocketController {
             var logger = context.logger
             logger[metadataKey: "workspace"] = .string(slug)
             let session = AgentSocketSession(engine: engine, runner: runner, workspace: workspace, principal: principal,
-                                             logger: logger)
-            try await session.run(inbound: inbound, outbound: outbound)
+                                             outbox: SocketOutbox(limit: engine.limits.outboundBuffer), logger: logger)
+            try await session.run(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
         }
     }
 }
 
 /// One agent WebSocket: reads frames, dispatches them, and writes every subscribed run's events.
+///
+/// Its frames go through a ``SocketOutbox``, the policy of `ws/chat` too: bounded, a client that
+/// cannot keep up is closed with 4001 (its runs go on; it reconnects and resumes), and a `resume`'s
+/// replay is pulled by the writer at the client's pace.
 final class AgentSocketSession: Sendable {
     let engine: AgentEngine
     let runner: AgentRunner
     let workspace: Workspace
     let principal: Principal
+    let outbox: SocketOutbox
     let logger: Logger
 
     /// Runs this connection is subscribed to, with their subscription ids.
     private let subscriptions = Mutex<[String: UUID]>([:])
 
-    init(engine: AgentEngine, runner: AgentRunner, workspace: Workspace, principal: Principal, logger: Logger) {
+    init(engine: AgentEngine, runner: AgentRunner, workspace: Workspace, principal: Principal, outbox: SocketOutbox,
+         logger: Logger) {
         self.engine = engine
         self.runner = runner
         self.workspace = workspace
         self.principal = principal
+        self.outbox = outbox
         self.logger = logger
     }
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
-        let (outgoing, send) = AsyncStream<JSONValue>.makeStream()
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
         defer {
+            outbox.finish()
             // The runs keep going; they wait for a resume from another connection.
             for (invocationId, subscription) in subscriptions.withLock({ $0 }) {
                 engine.registry.lookup(invocationId)?.unsubscribe(subscription)
             }
         }
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask {
-                for await frame in outgoing {
-                    try await outbound.writeTextMessage(frame.serializedString)
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await self.outbox.pump(to: outbound, channel: channel) {
+                        self.logger.warning("closing slow agent websocket")
+                    }
                 }
-            }
-            var reader = WebSocketMessageReader(maxBytes: engine.limits.maxFrameBytes)
-            for try await frame in inbound {
-                switch reader.consume(frame) {
-                case .incomplete:
-                    continue
-                case .tooLarge(let size):
-                    send.yield(APIError(.tooLarge, "The frame is \(size) bytes; the limit is \(engine.limits.maxFrameBytes).").frame())
-                case .binary:
-                    send.yield(APIError(.invalidJSON, "Send JSON as text frames, not binary.").frame())
-                case .text(let bytes):
-                    await handle(bytes, send: send, group: &group)
+                group.addTask {
+                    var reader = WebSocketMessageReader(maxBytes: self.engine.limits.maxFrameBytes)
+                    for try await frame in inbound {
+                        switch reader.consume(frame) {
+                        case .incomplete:
+                            continue
+                        case .tooLarge(let size):
+                            self.send(APIError(.tooLarge, "The frame is \(size) bytes; the limit is \(self.engine.limits.maxFrameBytes).").frame())
+                        case .binary:
+                            self.send(APIError(.invalidJSON, "Send JSON as text frames, not binary.").frame())
+                        case .text(let bytes):
+                            await self.handle(bytes)
+                        }
+                    }
                 }
+                // Whichever ends first (the client left, or was too slow) ends the connection.
+                defer { group.cancelAll() }
+                try await group.next()
             }
-            send.finish()
-            group.cancelAll()
-        }
+        } catch is CancellationError {}
     }
 
-    private func handle(_ bytes: [UInt8], send: AsyncStream<JSONValue>.Continuation,
-                        group: inout ThrowingDiscardingTaskGroup<any Error>) async {
+    private func send(_ frame: JSONValue) {
+        outbox.deliver(text: frame.serializedString)
+    }
+
+    private func handle(_ bytes: [UInt8]) async {
         let frame: JSONValue
         do {
             frame = try JSONValue(parsing: bytes)
         } catch {
-            send.yield(APIError(.invalidJSON, "The frame is not valid JSON.").frame())
+            send(APIError(.invalidJSON, "The frame is not valid JSON.").frame())
             return
         }
         guard case .object = frame, let type = frame["type"]?.stringValue else {
-            send.yield(APIError.validation("A frame is a JSON object with a string 'type'.").frame())
+            send(APIError.validation("A frame is a JSON object with a string 'type'.").frame())
             return
         }
         var ids: [String: JSONValue] = [:]
@@ -104,7 +119,7 @@ final class AgentSocketSession: Sendable {
             case "agent_invoke":
                 let request = try APICoding.decode(AgentInvokeRequest.self, from: bytes)
                 let run = try await engine.start(request, workspace: workspace, principal: principal)
-                subscribe(run.invocation, after: -1, send: send, group: &group)
+                subscribe(run.invocation, after: -1)
                 runner.submit(run)
             case "tool_result":
                 let command = try APICoding.decode(ToolResultCommand.self, from: bytes)
@@ -123,16 +138,16 @@ final class AgentSocketSession: Sendable {
             case "resume":
                 let command = try APICoding.decode(ResumeCommand.self, from: bytes)
                 let invocation = try engine.liveInvocation(command.invocationId, workspaceSlug: workspace.slug, viewer: principal.viewer)
-                subscribe(invocation, after: command.afterSeq ?? -1, send: send, group: &group)
+                subscribe(invocation, after: command.afterSeq ?? -1)
             case "ping":
-                send.yield(["type": "pong"])
+                send(["type": "pong"])
             default:
                 throw APIError(.unknownType, "Unknown frame type '\(type)'. Send agent_invoke, tool_result, approval, cancel, resume or ping.")
             }
         } catch {
             let apiError = APIError.from(error)
             if apiError.code == .internal { logger.error("agent frame failed", metadata: ["error": "\(error)"]) }
-            send.yield(apiError.frame(ids))
+            send(apiError.frame(ids))
         }
     }
 
@@ -141,16 +156,12 @@ final class AgentSocketSession: Sendable {
         return invocationId
     }
 
-    /// Streams a run's events (from `afterSeq`) to this connection until the run ends or the socket closes.
-    private func subscribe(_ invocation: Invocation, after afterSeq: Int, send: AsyncStream<JSONValue>.Continuation,
-                           group: inout ThrowingDiscardingTaskGroup<any Error>) {
-        let (id, stream) = invocation.subscribe(after: afterSeq)
+    /// Streams a run's events (from `afterSeq`) to this connection until the run ends or the socket
+    /// closes; a new resume of the same run replaces the previous subscription.
+    private func subscribe(_ invocation: Invocation, after afterSeq: Int) {
+        let id = invocation.attach(outbox, after: afterSeq)
         let previous = subscriptions.withLock { $0.updateValue(id, forKey: invocation.id) }
         if let previous { invocation.unsubscribe(previous) }
-        group.addTask {
-            for await event in stream { send.yield(event.json(invocationId: invocation.id)) }
-            self.subscriptions.withLock { if $0[invocation.id] == id { $0.removeValue(forKey: invocation.id) } }
-        }
     }
 }
 

@@ -17,7 +17,7 @@ final class Invocation: Sendable {
 
     private struct State: ~Copyable {
         var events: [AgentEvent] = []
-        var subscribers: [UUID: AsyncStream<AgentEvent>.Continuation] = [:]
+        var subscribers: [UUID: Subscriber] = [:]
         /// Since when nobody watches; `nil` while someone does.
         var unwatchedSince: ContinuousClock.Instant? = .now
         var resultWaiters: [String: CheckedContinuation<ToolOutcome, Never>] = [:]
@@ -28,9 +28,25 @@ final class Invocation: Sendable {
         var closedCalls: Set<String> = []
         var approvalWaiters: [String: CheckedContinuation<ApprovalDecision, Never>] = [:]
         var pendingApprovals: Set<String> = []
+        /// Decisions that arrived before the engine started waiting for them (kept like early results).
+        var earlyApprovals: [String: ApprovalDecision] = [:]
         var cancelWaiters: [CheckedContinuation<Void, Never>] = []
         var cancelRequested = false
         var isFinished = false
+    }
+
+    /// Who watches the run: an SSE stream, or a WebSocket's outbox whose writer first pulls the replay.
+    private struct Subscriber {
+        enum Sink {
+            case stream(AsyncStream<AgentEvent>.Continuation)
+            case outbox(SocketOutbox)
+        }
+
+        var sink: Sink
+        /// For an outbox still pulling its replay: the `seq` of its next event; `nil` once live.
+        var replayNext: Int?
+        /// The `after_seq` it resumed from (pending client calls up to it are sent again).
+        var resumedAfter: Int
     }
 
     init(id: String, ownerId: Int64?, workspaceSlug: String) {
@@ -46,7 +62,8 @@ final class Invocation: Sendable {
 
     // MARK: Event log
 
-    /// Appends an event with the next `seq` and sends it to every subscriber.
+    /// Appends an event with the next `seq` and sends it to every live subscriber (those still
+    /// pulling a replay get it when they reach it).
     @discardableResult
     func emit(_ type: String, _ fields: [String: JSONValue]) -> AgentEvent {
         state.withLock { state in
@@ -55,11 +72,24 @@ final class Invocation: Sendable {
             if type == "tool_call", fields["executor"] == "client", let callId = event.callId {
                 state.pendingClientCalls[callId] = event
             }
-            for continuation in state.subscribers.values { continuation.yield(event) }
+            var text: String?
+            for subscriber in state.subscribers.values where subscriber.replayNext == nil {
+                switch subscriber.sink {
+                case .stream(let continuation):
+                    continuation.yield(event)
+                case .outbox(let outbox):
+                    // Serialized once for every socket watching.
+                    let serialized = text ?? event.json(invocationId: id).serializedString
+                    text = serialized
+                    outbox.deliver(text: serialized)
+                }
+            }
             if event.isTerminal {
                 state.isFinished = true
-                for continuation in state.subscribers.values { continuation.finish() }
-                state.subscribers.removeAll()
+                for (subscriptionId, subscriber) in state.subscribers where subscriber.replayNext == nil {
+                    if case .stream(let continuation) = subscriber.sink { continuation.finish() }
+                    state.subscribers.removeValue(forKey: subscriptionId)
+                }
             }
             return event
         }
@@ -78,20 +108,60 @@ final class Invocation: Sendable {
             if state.isFinished {
                 continuation.finish()
             } else {
-                state.subscribers[id] = continuation
+                state.subscribers[id] = Subscriber(sink: .stream(continuation), replayNext: nil, resumedAfter: afterSeq)
                 state.unwatchedSince = nil
             }
         }
         return (id, stream)
     }
 
+    /// Subscribes a WebSocket's outbox from `afterSeq`: its writer pulls the replay (then the pending
+    /// client calls it already saw, sent again) at the client's pace, then gets live events.
+    func attach(_ outbox: SocketOutbox, after afterSeq: Int) -> UUID {
+        let id = UUID()
+        state.withLock { state in
+            state.subscribers[id] = Subscriber(sink: .outbox(outbox), replayNext: max(afterSeq + 1, 0), resumedAfter: afterSeq)
+            state.unwatchedSince = nil
+        }
+        outbox.addReplay(InvocationReplay(invocation: self, subscription: id))
+        return id
+    }
+
+    /// The next replayed frames of an ``attach(_:after:)`` subscription; with the last ones it
+    /// goes live in the same step, so nothing is missed or sent twice at the seam.
+    fileprivate func pullReplay(subscription id: UUID, max: Int) -> ReplayBatch {
+        state.withLock { state in
+            guard var subscriber = state.subscribers[id], let next = subscriber.replayNext else {
+                return ReplayBatch(frames: [], caughtUp: true)
+            }
+            let start = min(next, state.events.count)
+            let end = min(start + max, state.events.count)
+            var frames = state.events[start..<end].map { $0.json(invocationId: self.id).serializedString }
+            guard end == state.events.count else {
+                subscriber.replayNext = end
+                state.subscribers[id] = subscriber
+                return ReplayBatch(frames: frames, caughtUp: false)
+            }
+            for event in state.pendingClientCalls.values.sorted(by: { $0.seq < $1.seq }) where event.seq <= subscriber.resumedAfter {
+                frames.append(event.json(invocationId: self.id).serializedString)
+            }
+            if state.isFinished {
+                state.subscribers.removeValue(forKey: id)
+            } else {
+                subscriber.replayNext = nil
+                state.subscribers[id] = subscriber
+            }
+            return ReplayBatch(frames: frames, caughtUp: true)
+        }
+    }
+
     func unsubscribe(_ id: UUID) {
-        let continuation = state.withLock { state in
+        let removed = state.withLock { state in
             let removed = state.subscribers.removeValue(forKey: id)
             if state.subscribers.isEmpty, state.unwatchedSince == nil { state.unwatchedSince = .now }
             return removed
         }
-        continuation?.finish()
+        if case .stream(let continuation)? = removed?.sink { continuation.finish() }
     }
 
     /// Whether nobody has watched the run for at least `grace`.
@@ -165,12 +235,13 @@ final class Invocation: Sendable {
     func awaitApproval(callId: String) async -> ApprovalDecision {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let cancelled = state.withLock { state in
-                    if Task.isCancelled || !state.pendingApprovals.contains(callId) { return true }
+                let immediate: ApprovalDecision? = state.withLock { state in
+                    if let early = state.earlyApprovals.removeValue(forKey: callId) { return early }
+                    if Task.isCancelled || !state.pendingApprovals.contains(callId) { return .cancelled }
                     state.approvalWaiters[callId] = continuation
-                    return false
+                    return nil
                 }
-                if cancelled { continuation.resume(returning: .cancelled) }
+                if let immediate { continuation.resume(returning: immediate) }
             }
         } onCancel: {
             state.withLock { state in
@@ -180,17 +251,21 @@ final class Invocation: Sendable {
         }
     }
 
+    /// Delivers the user's decision. One that arrives before the engine waits for it (the client
+    /// answered `approval_required` faster than the engine got to waiting) is kept for it.
     func deliverApproval(callId: String, approved: Bool, reason: String?) throws {
+        let decision: ApprovalDecision = approved ? .approved : .denied(reason: reason)
         let waiter = try state.withLock { state -> CheckedContinuation<ApprovalDecision, Never>? in
             guard state.pendingApprovals.remove(callId) != nil else {
                 throw APIError.notFound("Pending approval for call '\(callId)' of invocation \(id)")
             }
             guard let waiter = state.approvalWaiters.removeValue(forKey: callId) else {
-                throw APIError(.conflict, "The approval of call '\(callId)' is no longer awaited.")
+                state.earlyApprovals[callId] = decision
+                return nil
             }
             return waiter
         }
-        waiter?.resume(returning: approved ? .approved : .denied(reason: reason))
+        waiter?.resume(returning: decision)
     }
 
     // MARK: Cancel
@@ -223,6 +298,16 @@ final class Invocation: Sendable {
             }
             for waiter in waiters { waiter.resume() }
         }
+    }
+}
+
+/// An outbox's replay of an invocation, pulled by the connection's writer.
+private struct InvocationReplay: ReplayCursor {
+    let invocation: Invocation
+    let subscription: UUID
+
+    func pull(max: Int) async -> ReplayBatch {
+        invocation.pullReplay(subscription: subscription, max: max)
     }
 }
 

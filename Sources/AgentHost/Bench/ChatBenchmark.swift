@@ -81,9 +81,11 @@ struct ChatBenchmark: Sendable {
         print("Upstream: in-process fake OpenAI server, zero delay. AgentHost: single-user mode, SQLite (WAL) in a temp dir, "
               + "workspace history_length \(historyLength) (earlier chats of the thread sent with every message).\n")
 
+        let maxClients = options.clients.max() ?? 1
         try await BenchEnvironment.run(toolSchemas: options.toolSchemas, upstream: upstream,
+                                       // Single-user mode: every client is the same user; the fair-use cap must not refuse them.
+                                       configure: { $0.fairUse.maxGenerationsPerUser = maxClients + 16 },
                                        workspace: { $0.historyLength = historyLength }) { environment in
-            let maxClients = options.clients.max() ?? 1
             let client = HTTPClient.benchClient(connections: maxClients * 2)
             do {
                 let rssAfterSetup = ProcessMemory.resident

@@ -24,6 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var queue: QueueOptions
     @OptionGroup var toolCalling: ToolCallingOptions
     @OptionGroup var security: SecurityOptions
+    @OptionGroup var fairUse: FairUseOptions
 
     @Option(name: .customLong("jwt-secret"), help: "HMAC secret of session tokens, at least 32 bytes. Env: AGENTHOST_JWT_SECRET. Default: generated into <data-dir>/jwt-secret")
     var jwtSecret: String?
@@ -103,6 +104,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.documents = try documents.settings()
         configuration.queue = try queue.settings(defaultProvider: configuration.llm)
         configuration.security = try security.settings()
+        configuration.fairUse = try fairUse.settings()
         configuration.allowUnauthenticated = allowUnauthenticated
             || ["1", "true", "yes"].contains(Environment.value("AGENTHOST_ALLOW_UNAUTHENTICATED")?.lowercased() ?? "")
         return configuration

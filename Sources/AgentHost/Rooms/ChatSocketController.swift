@@ -23,13 +23,15 @@ struct ChatSocketLimits: Sendable {
 /// with `user`; typing goes to the others; generations outlive the socket that started them (a
 /// reconnecting client resumes); a client that cannot keep up is closed with code 4001.
 struct ChatSocketController {
-    static let slowConsumerCloseCode = WebSocketErrorCode(codeNumber: 4001)
+    static let slowConsumerCloseCode = SocketOutbox.slowConsumerCloseCode
 
     let chats: any ChatStore
     let pipeline: ChatPipeline
     let bus: any RoomBus
     let runner: JobRunner
     let generations: ChatGenerations
+    /// Caps on concurrent generations (fair use), shared with SSE and `/v1`.
+    let slots: GenerationSlots
     let limits: ChatSocketLimits
     let metrics: any MetricsFactory
 
@@ -72,9 +74,33 @@ struct ChatSocketSession: Sendable {
         let metrics = controller.metrics
         let open = Meter(label: "agenthost_ws_chat_connections", factory: metrics)
         open.increment()
-        await bus.join(member, room: room)
-        Meter(label: "agenthost_ws_chat_rooms", factory: metrics).set(await bus.roomCount)
         defer { open.decrement() }
+        await bus.join(member, room: room)
+        await updateRoomGauges()
+        // Leave the room however the connection ends: a socket that ends with an error (a broken
+        // frame, a reset connection) must not stay a member.
+        let ended: Result<Void, any Error>
+        do {
+            try await serve(inbound: inbound, outbound: outbound, channel: channel)
+            ended = .success(())
+        } catch is CancellationError {
+            ended = .success(())
+        } catch {
+            ended = .failure(error)
+        }
+        member.finish()
+        await bus.leave(member, room: room)
+        await updateRoomGauges()
+        try ended.get()
+    }
+
+    private func updateRoomGauges() async {
+        Meter(label: "agenthost_ws_chat_rooms", factory: controller.metrics).set(await bus.roomCount)
+        Meter(label: "agenthost_ws_chat_members", factory: controller.metrics).set(await bus.memberCount)
+    }
+
+    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
+        let metrics = controller.metrics
         let welcome = try await controller.chats.welcomeMessages(forUserId: principal.userId)
         let running = await bus.activeGenerations(room: room)
         member.deliver([
@@ -88,51 +114,33 @@ struct ChatSocketSession: Sendable {
         ])
         let framesOut = Counter(label: "agenthost_ws_chat_frames_total", dimensions: [("direction", "out")], factory: metrics)
         let framesIn = Counter(label: "agenthost_ws_chat_frames_total", dimensions: [("direction", "in")], factory: metrics)
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    for await text in member.outgoing {
-                        try await outbound.writeTextMessage(text)
-                        framesOut.increment()
-                    }
-                }
-                group.addTask {
-                    await member.waitUntilTooSlow()
-                    guard !Task.isCancelled else { return }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await member.outbox.pump(to: outbound, channel: channel, onFrame: { framesOut.increment() }) {
                     Counter(label: "agenthost_ws_chat_slow_disconnects_total", factory: metrics).increment()
                     logger.warning("closing slow websocket", metadata: ["connection_id": "\(member.id)"])
-                    // The close frame may never get through a full socket buffer: then close hard.
-                    _ = await withTimeout(.seconds(2)) {
-                        try? await outbound.close(ChatSocketController.slowConsumerCloseCode,
-                                                  reason: "Too slow to keep up; reconnect and resume.")
-                    }
-                    try? await channel.close()
-                    throw CancellationError()
                 }
-                group.addTask {
-                    var reader = WebSocketMessageReader(maxBytes: controller.limits.maxFrameBytes)
-                    for try await frame in inbound {
-                        switch reader.consume(frame) {
-                        case .incomplete:
-                            continue
-                        case .tooLarge(let size):
-                            member.deliver(APIError(.tooLarge, "The frame is \(size) bytes; the limit is \(controller.limits.maxFrameBytes).").frame())
-                        case .binary:
-                            member.deliver(APIError(.invalidJSON, "Send JSON as text frames, not binary.").frame())
-                        case .text(let bytes):
-                            framesIn.increment()
-                            await handle(bytes)
-                        }
-                    }
-                }
-                // Whichever ends first (the client left, or was too slow) ends the connection.
-                try await group.next()
-                group.cancelAll()
             }
-        } catch is CancellationError {}
-        member.finish()
-        await bus.leave(member, room: room)
-        Meter(label: "agenthost_ws_chat_rooms", factory: metrics).set(await bus.roomCount)
+            group.addTask {
+                var reader = WebSocketMessageReader(maxBytes: controller.limits.maxFrameBytes)
+                for try await frame in inbound {
+                    switch reader.consume(frame) {
+                    case .incomplete:
+                        continue
+                    case .tooLarge(let size):
+                        member.deliver(APIError(.tooLarge, "The frame is \(size) bytes; the limit is \(controller.limits.maxFrameBytes).").frame())
+                    case .binary:
+                        member.deliver(APIError(.invalidJSON, "Send JSON as text frames, not binary.").frame())
+                    case .text(let bytes):
+                        framesIn.increment()
+                        await handle(bytes)
+                    }
+                }
+            }
+            // Whichever ends first (the client left, or was too slow) ends the connection.
+            defer { group.cancelAll() }
+            try await group.next()
+        }
     }
 
     private func handle(_ bytes: [UInt8]) async {
@@ -165,8 +173,13 @@ struct ChatSocketSession: Sendable {
                                                                    viewer: principal.viewer)
                 let value: JSONValue = entry.chat.feedback.map(JSONValue.bool) ?? .null
                 member.deliver(["type": "feedback_ack", "chat_id": .number(Double(request.chatId)), "feedback": value])
+                // To the room the chat belongs to (setFeedback already checked the caller may see it),
+                // which need not be this connection's room.
+                let chat = entry.chat
+                let chatRoom = RoomKey(workspaceId: chat.workspaceId, threadId: chat.threadId,
+                                       defaultThreadOwner: chat.threadId == nil ? chat.userId : nil)
                 await bus.publish(["type": "feedback", "chat_id": .number(Double(request.chatId)), "feedback": value, "user": userTag],
-                                  room: room, excluding: member.id)
+                                  room: chatRoom, excluding: member.id)
             case "cancel":
                 let request = try APICoding.decode(GenerationRequest.self, from: bytes)
                 guard let generation = controller.generations.lookup(request.chatId), generation.room == room else {
@@ -193,6 +206,7 @@ struct ChatSocketSession: Sendable {
 
     /// Runs the shared pipeline for a `chat` frame; the generation belongs to the room, not the socket.
     private func startChat(_ request: ChatFrameRequest) async throws {
+        let slot = try controller.slots.acquire(for: principal, socket: member.id)
         let prepared = try await controller.pipeline.prepare(
             ChatRequest(message: request.message, attachments: request.attachments ?? [], mode: request.mode,
                         sessionId: request.sessionId),
@@ -214,6 +228,7 @@ struct ChatSocketSession: Sendable {
                 await group.next()
                 group.cancelAll()
             }
+            slot.release()
             try? await Task.sleep(for: retention)
             generations.remove(generation.chatId)
             await bus.expireGeneration(chatId: generation.chatId)

@@ -16,6 +16,8 @@ actor LocalRoomBus: RoomBus {
         var frames: [(seq: Int, text: String)] = []
         /// Members that get the frames live: those in the room when it started, and those that resumed it.
         var subscribers: Set<String>
+        /// Members whose writers are still pulling the replay, with the index of their next frame.
+        var replaying: [String: Int] = [:]
         var finished = false
     }
 
@@ -32,6 +34,9 @@ actor LocalRoomBus: RoomBus {
     }
 
     func leave(_ member: RoomMember, room: RoomKey) {
+        for (chatId, generation) in generations where generation.room == room && generation.replaying[member.id] != nil {
+            generations[chatId]?.replaying.removeValue(forKey: member.id)
+        }
         guard var state = rooms[room] else { return }
         state.members.removeValue(forKey: member.id)
         let wasTyping = state.typingSince.removeValue(forKey: member.id) != nil
@@ -63,13 +68,32 @@ actor LocalRoomBus: RoomBus {
 
     func resume(chatId: String, after afterSeq: Int, member: RoomMember, room: RoomKey) -> Bool {
         guard var generation = generations[chatId], generation.room == room else { return false }
-        // A member already receiving it live resumes nothing more; otherwise replay, then go live.
-        if !generation.subscribers.contains(member.id) {
-            for (seq, text) in generation.frames where seq > afterSeq { member.deliver(text: text) }
-            generation.subscribers.insert(member.id)
+        // A member already receiving it live (or replaying it) resumes nothing more; otherwise its
+        // writer pulls the replay (``pullReplay``) and goes live when it has caught up.
+        if !generation.subscribers.contains(member.id), generation.replaying[member.id] == nil {
+            generation.replaying[member.id] = generation.frames.firstIndexOfSuffix { $0.seq > afterSeq }
             generations[chatId] = generation
+            member.outbox.addReplay(GenerationReplay(bus: self, chatId: chatId, member: member))
         }
         return true
+    }
+
+    /// The next frames of a member's replay of `chatId`; on the last ones the member becomes a live
+    /// subscriber in the same step, so nothing is missed or sent twice at the seam.
+    func pullReplay(chatId: String, member: RoomMember, max: Int) -> ReplayBatch {
+        guard var generation = generations[chatId], let start = generation.replaying[member.id] else {
+            return ReplayBatch(frames: [], caughtUp: true)
+        }
+        let end = min(start + max, generation.frames.count)
+        let frames = generation.frames[start..<end].map(\.text)
+        if end == generation.frames.count {
+            generation.replaying.removeValue(forKey: member.id)
+            generation.subscribers.insert(member.id)
+        } else {
+            generation.replaying[member.id] = end
+        }
+        generations[chatId] = generation
+        return ReplayBatch(frames: frames, caughtUp: end == generation.frames.count)
     }
 
     func activeGenerations(room: RoomKey) -> [(chatId: String, lastSeq: Int)] {
@@ -95,4 +119,27 @@ actor LocalRoomBus: RoomBus {
 
     var roomCount: Int { rooms.count }
     var memberCount: Int { rooms.values.reduce(0) { $0 + $1.members.count } }
+}
+
+/// A member's replay of one generation, pulled by its writer.
+private struct GenerationReplay: ReplayCursor {
+    let bus: LocalRoomBus
+    let chatId: String
+    let member: RoomMember
+
+    func pull(max: Int) async -> ReplayBatch {
+        await bus.pullReplay(chatId: chatId, member: member, max: max)
+    }
+}
+
+private extension Array {
+    /// The index of the first element for which `belongs` holds, for an array where it holds for a suffix.
+    func firstIndexOfSuffix(where belongs: (Element) -> Bool) -> Int {
+        var low = 0, high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if belongs(self[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
+    }
 }

@@ -13,7 +13,8 @@ protocol RoomBus: Sendable {
     /// Records a frame of generation `chatId` (for resume) and sends it to the room.
     func publishGeneration(_ frame: JSONValue, chatId: String, seq: Int, room: RoomKey) async
     /// Replays generation `chatId`'s frames after `afterSeq` to `member`, then delivers the rest live;
-    /// false when the generation is not (or no longer) in memory for this room.
+    /// false when the generation is not (or no longer) in memory for this room. The replay is pulled
+    /// by the member's writer (a ``ReplayCursor`` added to its outbox), at the client's pace.
     func resume(chatId: String, after afterSeq: Int, member: RoomMember, room: RoomKey) async -> Bool
     /// Generations of `room` still running, with their latest `seq`.
     func activeGenerations(room: RoomKey) async -> [(chatId: String, lastSeq: Int)]

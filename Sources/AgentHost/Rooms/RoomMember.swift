@@ -14,52 +14,38 @@ struct RoomKey: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// One WebSocket in a room, with a bounded outbound buffer: frames are handed over without waiting,
-/// and a connection whose buffer overflows is marked too slow instead of slowing anybody else.
+/// One WebSocket in a room. Its frames go through a ``SocketOutbox``: handed over without waiting,
+/// a connection that falls behind is marked too slow instead of slowing anybody else, and replays
+/// are pulled by the connection's writer.
 final class RoomMember: Sendable {
     let id: String
     let userId: Int64?
     let username: String?
     /// Serialized frames, ready to write: a frame fanned out to a room is serialized once, not per member.
-    let outgoing: AsyncStream<String>
-    private let continuation: AsyncStream<String>.Continuation
-    private let slow = CancelSignal()
+    let outbox: SocketOutbox
 
     init(userId: Int64?, username: String?, bufferLimit: Int) {
         id = UUID().uuidString.lowercased()
         self.userId = userId
         self.username = username
-        (outgoing, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(bufferLimit))
+        outbox = SocketOutbox(limit: bufferLimit)
     }
 
     /// Queues `frame`; returns false (and marks the member too slow) when its buffer is full.
     @discardableResult
     func deliver(_ frame: JSONValue) -> Bool {
-        deliver(text: frame.serializedString)
+        outbox.deliver(text: frame.serializedString)
     }
 
     /// Queues an already serialized frame.
     @discardableResult
     func deliver(text: String) -> Bool {
-        switch continuation.yield(text) {
-        case .enqueued: return true
-        case .dropped:
-            slow.request()
-            continuation.finish()
-            return false
-        case .terminated: return false
-        @unknown default: return false
-        }
+        outbox.deliver(text: text)
     }
 
-    var isTooSlow: Bool { slow.isRequested }
-
-    /// Returns when the member fell behind (or the waiting task is cancelled).
-    func waitUntilTooSlow() async {
-        await slow.wait()
-    }
+    var isTooSlow: Bool { outbox.isTooSlow }
 
     func finish() {
-        continuation.finish()
+        outbox.finish()
     }
 }

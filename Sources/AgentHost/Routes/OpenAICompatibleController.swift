@@ -7,6 +7,8 @@ import Hummingbird
 struct OpenAICompatibleController {
     let chats: any ChatStore
     let pipeline: ChatPipeline
+    /// Fair use: a generation takes a slot before anything is stored, and frees it when it ends.
+    let slots: GenerationSlots
     let keepAliveInterval: Duration
 
     struct CompletionRequest: Decodable {
@@ -80,6 +82,7 @@ struct OpenAICompatibleController {
             default: continue  // tool turns of the client's own loop are not part of a chat
             }
         }
+        let slot = try slots.acquire(for: principal)
         let prepared = try await pipeline.prepare(
             ChatRequest(message: prompt, sessionId: body.user, history: history,
                         clientSystemPrompt: system.isEmpty ? nil : system.joined(separator: "\n\n")),
@@ -90,6 +93,7 @@ struct OpenAICompatibleController {
 
         guard body.stream == true else {
             let completion = await pipeline.run(prepared, transport: "openai") { _ in }
+            slot.release()
             if let failure = completion.failure { throw failure }
             let json = shape.completion(completion)
             return Response(status: .ok, headers: [.contentType: "application/json"],
@@ -98,6 +102,7 @@ struct OpenAICompatibleController {
         let includeUsage = body.streamOptions?.includeUsage == true
         return SSE.response { writer in
             try await SSE.stream(keepAlive: keepAliveInterval, to: &writer) { send in
+                defer { slot.release() }
                 await send(shape.data(shape.chunk(delta: ["role": "assistant", "content": ""], finishReason: nil)))
                 let completion = await pipeline.run(prepared, transport: "openai", whileQueued: { await send(SSE.keepAliveComment) }) { frame in
                     switch frame.kind {

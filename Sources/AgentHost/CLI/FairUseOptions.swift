@@ -1,0 +1,31 @@
+import ArgumentParser
+
+/// Fair use: caps on the chat generations a user, and a `ws/chat` connection, may run at once.
+struct FairUseOptions: ParsableArguments {
+    @Option(name: .customLong("max-generations-per-user"), help: "Chat generations (ws/chat, SSE, /v1) one user may have in flight; beyond is 429 rate_limited. Env: AGENTHOST_MAX_GENERATIONS_PER_USER. Default: 8")
+    var maxGenerationsPerUser: Int?
+
+    @Option(name: .customLong("max-generations-per-socket"), help: "Chat generations one ws/chat connection may have in flight. Env: AGENTHOST_MAX_GENERATIONS_PER_SOCKET. Default: 4")
+    var maxGenerationsPerSocket: Int?
+
+    /// Flags first, then the environment, then defaults.
+    func settings() throws -> FairUseSettings {
+        var settings = FairUseSettings()
+        if let value = try Self.positive(maxGenerationsPerUser, "AGENTHOST_MAX_GENERATIONS_PER_USER") {
+            settings.maxGenerationsPerUser = value
+        }
+        if let value = try Self.positive(maxGenerationsPerSocket, "AGENTHOST_MAX_GENERATIONS_PER_SOCKET") {
+            settings.maxGenerationsPerSocket = value
+        }
+        return settings
+    }
+
+    private static func positive(_ flag: Int?, _ variable: String) throws -> Int? {
+        guard let value = try flag ?? Environment.value(variable).map({ text -> Int in
+            guard let value = Int(text) else { throw ValidationError("\(variable) must be an integer; got '\(text)'.") }
+            return value
+        }) else { return nil }
+        guard value >= 1 else { throw ValidationError("\(variable) (or its flag) must be at least 1; got \(value).") }
+        return value
+    }
+}
