@@ -31,6 +31,8 @@ struct Configuration: Sendable {
     var keepAliveInterval: Duration = .seconds(15)
     /// Workspace documents: size limit, chunking, context budget and the optional embeddings provider.
     var documents = DocumentSettings()
+    /// How a SIGTERM/SIGINT shutdown is bounded.
+    var lifecycle = LifecycleSettings()
 
     /// Where the README's run command starts the bundled local model.
     static let localModelURL = "http://127.0.0.1:8088/v1"

@@ -38,18 +38,21 @@ public struct ChatPipeline: Sendable {
     let telemetry: ChatTelemetry
     let limits: ChatLimits
     let logger: Logger
+    /// Server shutdown cancels every run in flight; they are stored as `interrupted`.
+    let shutdown: ShutdownSignal
 
     public static let defaultSystemPrompt =
         "You are a helpful assistant. Answer the user's latest message using the conversation and any context provided."
 
     public init(store: any ChatStore, providers: ProviderCatalog, retriever: any Retriever, telemetry: ChatTelemetry,
-                limits: ChatLimits = ChatLimits(), logger: Logger) {
+                limits: ChatLimits = ChatLimits(), logger: Logger, shutdown: ShutdownSignal = ShutdownSignal()) {
         self.store = store
         self.providers = providers
         self.retriever = retriever
         self.telemetry = telemetry
         self.limits = limits
         self.logger = logger
+        self.shutdown = shutdown
     }
 
     /// Validates, checks the daily limit, stores the prompt and gathers the context. Throws an
@@ -105,9 +108,17 @@ public struct ChatPipeline: Sendable {
     /// Streams the answer through `emit`, stores it and records telemetry. Awaiting `emit` is the
     /// back-pressure: a slow consumer slows the upstream read. When the task is cancelled (the client
     /// left, or asked to stop) the upstream request is cancelled and the partial answer stored.
+    /// Server shutdown cancels the run like a client leaving, but stores it as `interrupted` (PROTOCOL §8).
     @discardableResult
     public func run(_ prepared: PreparedChat, transport: String,
                     emit: @Sendable (ChatFrame) async -> Void) async -> ChatCompletion {
+        await withoutActuallyEscaping(emit) { emit in
+            await shutdown.cancellingOnShutdown { await runToEnd(prepared, transport: transport, emit: emit) }
+        }
+    }
+
+    private func runToEnd(_ prepared: PreparedChat, transport: String,
+                          emit: @Sendable (ChatFrame) async -> Void) async -> ChatCompletion {
         let chatId = prepared.chatId
         let clock = ContinuousClock()
         let start = clock.now
@@ -141,12 +152,12 @@ public struct ChatPipeline: Sendable {
                     try Task.checkCancellation()
                 }
             } catch is CancellationError {
-                status = .cancelled
+                status = cancelledStatus
             } catch let error as APIError {
-                status = Task.isCancelled ? .cancelled : .failed
+                status = Task.isCancelled ? cancelledStatus : .failed
                 failure = error
             } catch {
-                status = Task.isCancelled ? .cancelled : .failed
+                status = Task.isCancelled ? cancelledStatus : .failed
                 failure = APIError(.providerError, "\(provider.kind) provider failed: \(error)")
             }
         } else {
@@ -196,6 +207,9 @@ public struct ChatPipeline: Sendable {
         }
         return completion
     }
+
+    /// How a cancelled generation is stored: `interrupted` when the server is shutting down.
+    private var cancelledStatus: Chat.Status { shutdown.isTriggered ? .interrupted : .cancelled }
 
     /// Runs `work` to completion even if the calling task is cancelled (GRDB refuses to start work
     /// in a cancelled task), still awaiting it so nothing outlives the caller.
