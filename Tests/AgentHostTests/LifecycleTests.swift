@@ -84,6 +84,12 @@ struct LifecycleTests {
 
     // MARK: SIGTERM
 
+    @Test func shutdownTimeoutFlag() throws {
+        #expect(try ServeCommand.parse([]).makeConfiguration().lifecycle.shutdownTimeout == .seconds(3))
+        #expect(try ServeCommand.parse(["--shutdown-timeout", "2.5"]).makeConfiguration().lifecycle.shutdownTimeout == .milliseconds(2500))
+        #expect(throws: (any Error).self) { try ServeCommand.parse(["--shutdown-timeout", "0"]).makeConfiguration() }
+    }
+
     enum OpenStream: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case sseChat, restAgentWaitingOnTool, socketChat, socketAgentWaitingOnTool
         var testDescription: String { rawValue }
@@ -158,6 +164,43 @@ struct LifecycleTests {
         }
     }
 
+    /// Clients that never read: an SSE chat whose answer (16 MB) fills the socket buffers, and a
+    /// `ws/chat` upgrade that never reads the server's close frame nor answers it. The process still
+    /// exits 0 within 5 s (the runs are stored first, the connections cut at --shutdown-timeout).
+    @Test func sigtermExitsWithin5SecondsWhenClientsNeverRead() async throws {
+        let directory = try ServerProcess.temporaryDataDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await FakeUpstream.run(FakeUpstream()) { upstream in
+            let server = try await ServerProcess.start(dataDirectory: directory, upstream: await upstream.baseURL)
+            defer { server.forceKill() }
+            #expect(try await server.request(.POST, "/api/workspaces", json: ["name": "Docs"]).status == 201)
+            let big = String(repeating: "x", count: 16_384)
+            await upstream.enqueue(VendorStream.openAI(tokens: (0..<1000).map { "\($0):" + big }).paced(.milliseconds(1)))
+
+            let body = #"{"workspace": "docs", "message": "flood"}"#
+            let stalledSSE = try RawClient(port: server.port, request: "POST /api/chats/stream_chat HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body)
+            defer { stalledSSE.close() }
+            let silentSocket = try RawClient(port: server.port, request: "GET /ws/chat/docs/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                + "Sec-WebSocket-Version: 13\r\n\r\n")
+            defer { silentSocket.close() }
+            // Let the flood fill the stalled client's buffers.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while await upstream.exchanges.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            try await Task.sleep(for: .seconds(1))
+
+            let sent = ContinuousClock.now
+            server.send(signal: SIGTERM)
+            let exit = try #require(await server.waitForExit(timeout: .seconds(5)), "still running 5 s after SIGTERM:\n\(server.log)")
+            let took = sent.duration(to: .now)
+            print("[lifecycle] clients that never read: exited \(exit.status) \(took) after SIGTERM")
+            #expect(exit.status == 0 && !exit.bySignal, "\(server.log)")
+            let rows = try await Self.storedRows(directory)
+            #expect(rows.chats.map { $0["status"] as String } == ["interrupted"])
+        }
+    }
+
     /// Connects to a WebSocket route of `server`, runs `body`, then reads every frame until the
     /// server closes; returns the last frame that carried a `status`.
     static func socket(_ path: String, server: ServerProcess,
@@ -216,4 +259,32 @@ func withDeadline<Value: Sendable>(_ limit: Duration, _ body: @escaping @Sendabl
 struct DeadlinePassed: Error, CustomStringConvertible {
     var limit: Duration
     var description: String { "not finished within \(limit)" }
+}
+
+/// A TCP client that sends one request and then never reads.
+final class RawClient: @unchecked Sendable {
+    private let descriptor: Int32
+
+    init(port: Int, request: String) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // A small receive buffer, so the server's writes back up sooner.
+        var size: Int32 = 4096
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw ServerProcess.ServerFailed(message: "connect() failed") }
+        let bytes = Array(request.utf8)
+        guard send(descriptor, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else {
+            throw ServerProcess.ServerFailed(message: "send() failed")
+        }
+    }
+
+    func close() {
+        Glibc.close(descriptor)
+    }
 }

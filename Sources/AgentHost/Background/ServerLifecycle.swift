@@ -6,7 +6,9 @@ import ServiceLifecycle
 
 /// Runs the server until SIGTERM or SIGINT, then stops it in the order of PROTOCOL §8: the
 /// listener stops accepting and the runs in flight are cancelled and stored (``RunDrain``), then
-/// HTTP drains (WebSockets get a close frame), all within ``LifecycleSettings/shutdownTimeout``;
+/// HTTP drains (WebSockets get a close frame), all within ``LifecycleSettings/shutdownTimeout``
+/// (runs get at most half of it: a run whose client stopped reading never gets its last frame out,
+/// but it stored its outcome before sending it);
 /// past it the group cancels what is still open, so a client that never reads or never answers a
 /// close frame cannot hold the process.
 enum ServerLifecycle {
@@ -15,7 +17,7 @@ enum ServerLifecycle {
         // Reverse order on shutdown: RunDrain first, then the application (HTTP, then its own services).
         var configuration = ServiceGroupConfiguration(
             services: [.init(service: application),
-                       .init(service: RunDrain(signal: shutdown, timeout: settings.shutdownTimeout, logger: logger))],
+                       .init(service: RunDrain(signal: shutdown, timeout: settings.shutdownTimeout / 2, logger: logger))],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = settings.shutdownTimeout
         try await ServiceGroup(configuration: configuration).run()

@@ -3,7 +3,7 @@ import Foundation
 
 /// How the server stops (PROTOCOL §8): the bound on a SIGTERM/SIGINT shutdown.
 struct LifecycleOptions: ParsableArguments {
-    @Option(name: .customLong("shutdown-timeout"), help: "Seconds a SIGTERM/SIGINT shutdown may take: runs in flight are stopped and stored first, then HTTP drains; whatever is still open then is cut. Env: AGENTHOST_SHUTDOWN_TIMEOUT. Default: 4")
+    @Option(name: .customLong("shutdown-timeout"), help: "Seconds a SIGTERM/SIGINT shutdown may take: runs in flight are stopped and stored first, then HTTP drains; whatever is still open then is cut. Env: AGENTHOST_SHUTDOWN_TIMEOUT. Default: 3")
     var shutdownTimeout: Double?
 
     /// Flags first, then the environment, then defaults.
