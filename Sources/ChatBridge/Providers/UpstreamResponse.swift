@@ -14,7 +14,7 @@ import Synchronization
 /// (`.delegateAndChannel`), so parts are not left in AsyncHTTPClient's buffers by a thread hop —
 /// and keeps them here until the consumer reads them.
 ///
-/// Back-pressure: past ``highWatermark`` buffered bytes the connection stops reading until the
+/// Back-pressure: past ``highWatermark`` buffered bytes (64 KiB: a long answer's worth of ordinary tokens) the connection stops reading until the
 /// consumer catches up; only a consumer that far behind can still lose the tail of a cut stream.
 /// AsyncHTTPClient also delivers at most 50 parts of one read synchronously; a single read with
 /// more parts than that followed by a cut can lose parts after the 50th.
@@ -36,7 +36,7 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
     /// Buffered bytes beyond which the connection stops reading.
     let highWatermark: Int
 
-    init(highWatermark: Int = 1 << 20) {
+    init(highWatermark: Int = 64 * 1024) {
         self.highWatermark = highWatermark
     }
 
@@ -101,6 +101,13 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
             bodyWaiter?.resume(throwing: error)
         }
         paused?.succeed(())
+    }
+
+    /// Ends the response with `error` unless its head already arrived; whether it did end it.
+    func failBeforeHead(_ error: any Error) -> Bool {
+        guard state.withLock({ $0.head == nil }) else { return false }
+        end(.failure(error))
+        return true
     }
 
     // MARK: Consumer
@@ -176,20 +183,13 @@ final class UpstreamCall: Sendable {
     }
 
     /// The head, or `HTTPClientError.deadlineExceeded` (and a cancelled request) after `timeout`.
+    /// The deadline is a timer on the connection's event loop, not a task racing the head.
     func head(within timeout: Duration) async throws -> HTTPResponseHead {
-        try await withThrowingTaskGroup(of: HTTPResponseHead?.self) { group in
-            group.addTask { try await self.head() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let head = first else {
-                task.cancel()
-                throw HTTPClientError.deadlineExceeded
-            }
-            return head
+        let deadline = task.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) { [response, task] in
+            if response.failBeforeHead(HTTPClientError.deadlineExceeded) { task.cancel() }
         }
+        defer { deadline.cancel() }
+        return try await head()
     }
 
     /// The body as text, up to `limit` bytes (for error responses).
