@@ -164,7 +164,7 @@ struct LifecycleTests {
         }
     }
 
-    /// Clients that never read: an SSE chat whose answer (16 MB) fills the socket buffers, and a
+    /// Clients that never read: an SSE chat whose answer (6.5 MB, more than the socket buffers hold) stalls its writer, and a
     /// `ws/chat` upgrade that never reads the server's close frame nor answers it. The process still
     /// exits 0 within 5 s (the runs are stored first, the connections cut at --shutdown-timeout).
     @Test func sigtermExitsWithin5SecondsWhenClientsNeverRead() async throws {
@@ -175,7 +175,7 @@ struct LifecycleTests {
             defer { server.forceKill() }
             #expect(try await server.request(.POST, "/api/workspaces", json: ["name": "Docs"]).status == 201)
             let big = String(repeating: "x", count: 16_384)
-            await upstream.enqueue(VendorStream.openAI(tokens: (0..<1000).map { "\($0):" + big }).paced(.milliseconds(1)))
+            await upstream.enqueue(VendorStream.openAI(tokens: (0..<400).map { "\($0):" + big }).paced(.milliseconds(5)))
 
             let body = #"{"workspace": "docs", "message": "flood"}"#
             let stalledSSE = try RawClient(port: server.port, request: "POST /api/chats/stream_chat HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -185,7 +185,7 @@ struct LifecycleTests {
                 + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                 + "Sec-WebSocket-Version: 13\r\n\r\n")
             defer { silentSocket.close() }
-            // Let the flood fill the stalled client's buffers.
+            // Let the answer fill the stalled client's buffers (paced, so the flood does not starve other tests).
             let deadline = ContinuousClock.now + .seconds(10)
             while await upstream.exchanges.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
             try await Task.sleep(for: .seconds(1))
