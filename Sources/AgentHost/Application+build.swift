@@ -8,10 +8,12 @@ import ServiceLifecycle
 import Tools
 
 /// The composition root: opens storage and the provider client from the configuration and builds the server.
-func buildApplication(configuration: Configuration) async throws -> some ApplicationProtocol {
+/// `shutdown` is the signal ``ServerLifecycle`` triggers to stop the runs in flight.
+func buildApplication(configuration: Configuration, shutdown: ShutdownSignal = ShutdownSignal()) async throws -> some ApplicationProtocol {
     var logger = Logger(label: "agenthost")
     logger.logLevel = configuration.logLevel
     let database = try AppDatabase.openPool(directory: configuration.dataDirectory, logger: logger)
+    try await repairAfterUnexpectedExit(database, logger: logger)
     let client = Dependencies.makeHTTPClient(timeouts: configuration.llm.timeouts)
     let tools: ToolRegistry
     do {
@@ -32,14 +34,16 @@ func buildApplication(configuration: Configuration) async throws -> some Applica
         "model": "\(configuration.llm.model)",
     ])
     return try await buildApplication(configuration: configuration, dependencies: dependencies, logger: logger,
-                                      services: [HTTPClientService(client: client)])
+                                      services: [HTTPClientService(client: client)], shutdown: shutdown)
 }
 
 /// Builds the server over the given dependencies.
 func buildApplication(
-    configuration: Configuration, dependencies: Dependencies, logger: Logger, services: [any Service] = []
+    configuration: Configuration, dependencies: Dependencies, logger: Logger, services: [any Service] = [],
+    shutdown: ShutdownSignal = ShutdownSignal()
 ) async throws -> some ApplicationProtocol {
-    let components = try await Components(configuration: configuration, dependencies: dependencies, logger: logger)
+    let components = try await Components(configuration: configuration, dependencies: dependencies, logger: logger,
+                                          shutdown: shutdown)
     let router = components.httpRouter()
     let address = "\(configuration.host):\(configuration.port)"
     return Application(
@@ -83,7 +87,8 @@ struct Components: Sendable {
     /// Fair use: caps on concurrent chat generations, shared by `ws/chat`, SSE and `/v1`.
     let generationSlots: GenerationSlots
 
-    init(configuration: Configuration, dependencies: Dependencies, logger: Logger) async throws {
+    init(configuration: Configuration, dependencies: Dependencies, logger: Logger,
+         shutdown: ShutdownSignal = ShutdownSignal()) async throws {
         self.configuration = configuration
         self.dependencies = dependencies
         passwords = PasswordHashingPool(threads: configuration.security.passwordHashThreads)
@@ -97,12 +102,13 @@ struct Components: Sendable {
                                         queue: configuration.queue, metrics: metricsFactory)
         pipeline = ChatPipeline(
             store: dependencies.chats, providers: providers, retriever: dependencies.retriever,
-            telemetry: ChatTelemetry(factory: metricsFactory, store: dependencies.chats, logger: logger), logger: logger)
+            telemetry: ChatTelemetry(factory: metricsFactory, store: dependencies.chats, logger: logger), logger: logger,
+            shutdown: shutdown)
         agentEngine = AgentEngine(
             chats: dependencies.chats, invocations: dependencies.invocations, notes: dependencies.notes, providers: providers,
             tools: dependencies.tools, registry: InvocationRegistry(maxConcurrentPerUser: configuration.agent.maxConcurrentPerUser),
             limits: configuration.agent, logger: logger)
-        agentRunner = AgentRunner(engine: agentEngine)
+        agentRunner = AgentRunner(engine: agentEngine, shutdown: shutdown)
         generationSlots = GenerationSlots(settings: configuration.fairUse)
     }
 

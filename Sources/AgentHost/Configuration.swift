@@ -37,6 +37,8 @@ struct Configuration: Sendable {
     var queue = QueueSettings()
     /// Browser boundary (origins, hosts), login throttling and connection deadlines.
     var security = SecuritySettings()
+    /// How a SIGTERM/SIGINT shutdown is bounded.
+    var lifecycle = LifecycleSettings()
 
     /// Where the README's run command starts the bundled local model.
     static let localModelURL = "http://127.0.0.1:8088/v1"

@@ -51,6 +51,10 @@ struct Dependencies: Sendable {
         configuration.httpVersion = .http1Only
         // The default of 8 connections per host would queue every stream beyond the eighth.
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 4096
+        // A refused connection fails the request at once (the providers retry with their own backoff)
+        // instead of the pool retrying until a deadline: provider streams carry no request deadline,
+        // since AsyncHTTPClient's delegate API applies it to the whole body (see UpstreamResponse).
+        configuration.connectionPool.retryConnectionEstablishment = false
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 }

@@ -275,3 +275,56 @@ struct ProviderStreamingTests {
         }
     }
 }
+
+/// An upstream that cuts the connection mid-answer (issue 11): every complete event that arrived
+/// before the cut is delivered, then the error.
+@Suite("Cut upstream")
+struct CutUpstreamTests {
+    static let tokens = ["one ", "two ", "three ", "four ", "five "]
+
+    /// The role chunk and five tokens, then the connection closes.
+    static var cutScript: UpstreamScript { VendorStream.openAI(tokens: tokens).closing(afterParts: 1 + tokens.count) }
+
+    @Test func providerDeliversEveryEventBeforeTheCut() async throws {
+        try await FakeUpstream.run(FakeUpstream()) { upstream in
+            let provider = ProviderStreamingTests.provider(.openai, baseURL: await upstream.baseURL, retries: 0)
+            for attempt in 0..<20 {
+                await upstream.enqueue(Self.cutScript)
+                var texts: [String] = []
+                var failure: (any Error)?
+                do {
+                    for try await event in try await provider.stream(LLMRequest(model: "fake", messages: [.user("hi")])) {
+                        if case .text(let text) = event { texts.append(text) }
+                    }
+                } catch {
+                    failure = error
+                }
+                #expect(texts == Self.tokens, "attempt \(attempt)")
+                let error = try #require(failure as? APIError, "attempt \(attempt): the cut is reported")
+                #expect(error.code == .providerError)
+            }
+        }
+    }
+
+    /// The issue's probe, end to end: a real server on a real socket relays and stores all five tokens
+    /// every time, then reports the cut as an `error` frame (the partial answer stored as failed).
+    @Test func serverRelaysAndStoresEveryTokenBeforeTheCut() async throws {
+        try await TestHarness.withUpstream(configure: { $0.llm.retry.maxRetries = 0 }) { harness, upstream in
+            let workspace = try await harness.addWorkspace("Docs")
+            try await harness.testLive { client in
+                for attempt in 0..<20 {
+                    await upstream.enqueue(Self.cutScript)
+                    let response = try await client.send(.post, "/api/chats/stream_chat", json: #"{"message": "count", "workspace": "docs"}"#)
+                    let frames = response.frames
+                    #expect(frames.filter { $0.type == "chat_token" }.compactMap { $0["token"]?.stringValue } == Self.tokens,
+                            "attempt \(attempt)")
+                    let last = try #require(frames.last)
+                    #expect(last.type == "error" && last["code"] == "provider_error", "attempt \(attempt)")
+                }
+                let stored = try await harness.store.history(HistoryQuery(workspaceId: workspace.id!, threadId: nil), viewer: .singleUser)
+                #expect(stored.count == 20)
+                #expect(stored.allSatisfy { $0.chat.response == Self.tokens.joined() && $0.chat.status == .failed })
+            }
+        }
+    }
+}

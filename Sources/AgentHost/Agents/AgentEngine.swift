@@ -119,8 +119,10 @@ struct AgentEngine: Sendable {
             var first: RunEnd?
             while first == nil, let next = await group.next() { first = next }
             group.cancelAll()
-            // Server shutdown cancels this task before anything else ends the run.
-            return first ?? .cancelled
+            // Only server shutdown cancels this task (AgentRunner); the loop then sees a cancellation
+            // too, but the run was interrupted, not cancelled by its client.
+            if Task.isCancelled { return .interrupted }
+            return first ?? .interrupted
         }
         await finish(run, end: end, progress: progress)
     }
@@ -339,6 +341,7 @@ struct AgentEngine: Sendable {
         case .completed, .maxSteps: .completed
         case .cancelled: .cancelled
         case .failed, .timedOut: .failed
+        case .interrupted: .interrupted
         }
         let outcome = ChatOutcome(response: response, status: chatStatus, usage: usage, model: run.model, error: record.error)
         let finalRecord = record

@@ -74,6 +74,8 @@ enum RunEnd: Sendable {
     case failed(APIError)
     case cancelled
     case timedOut
+    /// The server shut down while the run was in flight.
+    case interrupted
 
     var status: AgentInvocation.Status {
         switch self {
@@ -82,6 +84,7 @@ enum RunEnd: Sendable {
         case .failed: .failed
         case .cancelled: .cancelled
         case .timedOut: .timedOut
+        case .interrupted: .interrupted
         }
     }
 }

@@ -4,6 +4,9 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 
+/// The error a `.close` part ends its response with.
+struct UpstreamCut: Error {}
+
 /// A model server on a real loopback socket that answers from scripts, in the vendors' own wire
 /// formats. Tests script it token by token; `agenthost bench` uses it as a zero-delay upstream.
 actor FakeUpstream {
@@ -123,6 +126,10 @@ actor FakeUpstream {
                         case .bytes(let text): try await writer.write(ByteBuffer(string: text))
                         case .pause(let duration): try await Task.sleep(for: duration)
                         case .stall: try await Task.sleep(for: .seconds(3600))
+                        case .close:
+                            // Ending the handler with an error makes the server close the connection
+                            // without the chunked body's terminator, right after the writes before it.
+                            throw UpstreamCut()
                         case .generated(let make): try await writer.write(ByteBuffer(string: make()))
                         }
                     }

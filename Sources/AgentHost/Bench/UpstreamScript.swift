@@ -8,6 +8,9 @@ struct UpstreamScript: Sendable {
         case pause(Duration)
         /// Stops writing without ending the response, like a hung model server.
         case stall
+        /// Closes the connection mid-response, after what was written so far reached the socket,
+        /// like a model server that crashed or a proxy that cut the stream.
+        case close
         /// Bytes made at the moment they are written (e.g. stamped with the time, to measure latency).
         case generated(@Sendable () -> String)
     }
@@ -20,6 +23,13 @@ struct UpstreamScript: Sendable {
     static func error(status: Int, message: String, headers: [String: String] = [:]) -> UpstreamScript {
         UpstreamScript(status: status, headers: headers,
                        parts: [.bytes(#"{"error":{"message":"\#(message)","type":"test_error"}}"#)])
+    }
+
+    /// The script up to its `count`-th part, then a cut connection instead of the rest.
+    func closing(afterParts count: Int) -> UpstreamScript {
+        var copy = self
+        copy.parts = Array(parts.prefix(count)) + [.close]
+        return copy
     }
 
     /// Inserts `pause` between consecutive parts.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChatBridge
 import Foundation
 import Hummingbird
 import Logging
@@ -25,6 +26,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var toolCalling: ToolCallingOptions
     @OptionGroup var security: SecurityOptions
     @OptionGroup var fairUse: FairUseOptions
+    @OptionGroup var lifecycle: LifecycleOptions
 
     @Option(name: .customLong("jwt-secret"), help: "HMAC secret of session tokens, at least 32 bytes. Env: AGENTHOST_JWT_SECRET. Default: generated into <data-dir>/jwt-secret")
     var jwtSecret: String?
@@ -63,8 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
             handler.logLevel = configuration.logLevel
             return handler
         }
-        let app = try await buildApplication(configuration: configuration)
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        let shutdown = ShutdownSignal()
+        let app = try await buildApplication(configuration: configuration, shutdown: shutdown)
+        try await ServerLifecycle.run(app, shutdown: shutdown, settings: configuration.lifecycle, logger: Logger(label: "agenthost"))
     }
 
     /// Flags first, then the environment, then defaults.
@@ -105,6 +108,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.queue = try queue.settings(defaultProvider: configuration.llm)
         configuration.security = try security.settings()
         configuration.fairUse = try fairUse.settings()
+        configuration.lifecycle = try lifecycle.settings()
         configuration.allowUnauthenticated = allowUnauthenticated
             || ["1", "true", "yes"].contains(Environment.value("AGENTHOST_ALLOW_UNAUTHENTICATED")?.lowercased() ?? "")
         return configuration

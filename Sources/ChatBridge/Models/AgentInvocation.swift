@@ -10,6 +10,8 @@ public struct AgentInvocation: Codable, Sendable, Equatable, Identifiable {
         case failed
         case maxSteps = "max_steps"
         case timedOut = "timed_out"
+        /// Cut by a server crash or shutdown (PROTOCOL §8).
+        case interrupted
     }
 
     public var id: String

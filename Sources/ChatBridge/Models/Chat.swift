@@ -9,6 +9,8 @@ public struct Chat: Codable, Sendable, Equatable, Identifiable {
         case completed
         case cancelled
         case failed
+        /// Cut by a server crash or shutdown (PROTOCOL §8); the response holds what was stored.
+        case interrupted
     }
 
     public var id: Int64?

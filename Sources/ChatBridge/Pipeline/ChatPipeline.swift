@@ -40,18 +40,21 @@ public struct ChatPipeline: Sendable {
     let telemetry: ChatTelemetry
     let limits: ChatLimits
     let logger: Logger
+    /// Server shutdown cancels every run in flight; they are stored as `interrupted`.
+    let shutdown: ShutdownSignal
 
     public static let defaultSystemPrompt =
         "You are a helpful assistant. Answer the user's latest message using the conversation and any context provided."
 
     public init(store: any ChatStore, providers: ProviderCatalog, retriever: any Retriever, telemetry: ChatTelemetry,
-                limits: ChatLimits = ChatLimits(), logger: Logger) {
+                limits: ChatLimits = ChatLimits(), logger: Logger, shutdown: ShutdownSignal = ShutdownSignal()) {
         self.store = store
         self.providers = providers
         self.retriever = retriever
         self.telemetry = telemetry
         self.limits = limits
         self.logger = logger
+        self.shutdown = shutdown
     }
 
     /// Validates, checks the daily limit, stores the prompt and gathers the context. Throws an
@@ -124,9 +127,17 @@ public struct ChatPipeline: Sendable {
     /// `whileQueued` runs a few times a second while the chat waits for a provider slot, sending no
     /// frame: SSE writes a keep-alive comment there, so a client that left is noticed (by the failed
     /// write) and its chat leaves the queue.
+    /// Server shutdown cancels the run like a client leaving, but stores it as `interrupted` (PROTOCOL §8).
     @discardableResult
     public func run(_ prepared: PreparedChat, transport: String, whileQueued: @Sendable () async -> Void = {},
                     emit: @Sendable (ChatFrame) async -> Void) async -> ChatCompletion {
+        await withoutActuallyEscaping(emit) { emit in
+            await shutdown.cancellingOnShutdown { await runToEnd(prepared, transport: transport, whileQueued: whileQueued, emit: emit) }
+        }
+    }
+
+    private func runToEnd(_ prepared: PreparedChat, transport: String, whileQueued: @Sendable () async -> Void,
+                          emit: @Sendable (ChatFrame) async -> Void) async -> ChatCompletion {
         let chatId = prepared.chatId
         let clock = ContinuousClock()
         let start = clock.now
@@ -167,12 +178,12 @@ public struct ChatPipeline: Sendable {
                     try Task.checkCancellation()
                 }
             } catch is CancellationError {
-                status = .cancelled
+                status = cancelledStatus
             } catch let error as APIError {
-                status = Task.isCancelled ? .cancelled : .failed
+                status = Task.isCancelled ? cancelledStatus : .failed
                 failure = error
             } catch {
-                status = Task.isCancelled ? .cancelled : .failed
+                status = Task.isCancelled ? cancelledStatus : .failed
                 failure = ProviderFailure.error(error, provider: "\(provider.kind)", logger: logger)
             }
             prepared.ticket?.release()
@@ -224,6 +235,9 @@ public struct ChatPipeline: Sendable {
         }
         return completion
     }
+
+    /// How a cancelled generation is stored: `interrupted` when the server is shutting down.
+    private var cancelledStatus: Chat.Status { shutdown.isTriggered ? .interrupted : .cancelled }
 
     /// Runs `work` to completion even if the calling task is cancelled (GRDB refuses to start work
     /// in a cancelled task), still awaiting it so nothing outlives the caller.

@@ -15,7 +15,8 @@ protocol StreamDecoder: Sendable {
 }
 
 /// Sends a streaming request over AsyncHTTPClient with retries before the first byte, and exposes
-/// the answer as a pull-based ``LLMEventStream``.
+/// the answer as a pull-based ``LLMEventStream``. The body is received through ``UpstreamResponse``,
+/// so every event that arrived before a cut connection is delivered before the error.
 struct StreamingTransport: Sendable {
     let client: HTTPClient
     let settings: ProviderSettings
@@ -23,47 +24,49 @@ struct StreamingTransport: Sendable {
 
     /// POSTs `body` to `url` and returns the decoded event stream once the upstream answered 2xx.
     func stream(url: String, headers: HTTPHeaders, body: [UInt8], decoder: some StreamDecoder) async throws -> LLMEventStream {
-        let response = try await send(url: url, headers: headers, body: body)
+        let call = try await send(url: url, headers: headers, body: body)
         let kind = settings.kind.rawValue
         return LLMEventStream {
-            let reader = EventReader(body: response.body.makeAsyncIterator(), decoder: decoder, provider: kind)
+            let reader = EventReader(call: call, decoder: decoder, provider: kind)
             return { try await reader.next() }
         }
     }
 
-    private func send(url: String, headers: HTTPHeaders, body: [UInt8]) async throws -> HTTPClientResponse {
+    private func send(url: String, headers: HTTPHeaders, body: [UInt8]) async throws -> UpstreamCall {
         var attempt = 0
         var backoff = settings.retry.initialBackoff
+        var requestHeaders = headers
+        requestHeaders.replaceOrAdd(name: "content-type", value: "application/json")
+        requestHeaders.replaceOrAdd(name: "accept", value: "text/event-stream")
+        let request = try HTTPClient.Request(url: url, method: .POST, headers: requestHeaders, body: .bytes(body))
         while true {
-            var request = HTTPClientRequest(url: url)
-            request.method = .POST
-            request.headers = headers
-            request.headers.replaceOrAdd(name: "content-type", value: "application/json")
-            request.headers.replaceOrAdd(name: "accept", value: "text/event-stream")
-            request.body = .bytes(ByteBuffer(bytes: body))
-            let outcome: Result<HTTPClientResponse, any Error>
+            let outcome: Result<(UpstreamCall, HTTPResponseHead), any Error>
             do {
-                let response = try await client.execute(
-                    request, timeout: .nanoseconds(Int64(settings.timeouts.firstToken.nanoseconds)), logger: logger)
-                outcome = .success(response)
+                let response = UpstreamResponse()
+                // The delegate runs on the connection's event loop: see UpstreamResponse.
+                let task = client.execute(request: request, delegate: response,
+                                          eventLoop: .delegateAndChannel(on: client.eventLoopGroup.any()), logger: logger)
+                let call = UpstreamCall(task: task, response: response)
+                outcome = .success((call, try await call.head(within: settings.timeouts.firstToken)))
             } catch {
                 outcome = .failure(error)
             }
             let retryable: Bool
             var retryAfter: Duration?
             switch outcome {
-            case .success(let response) where (200..<300).contains(response.status.code):
-                return response
-            case .success(let response):
-                retryable = response.status.code == 429 || response.status.code >= 500
-                retryAfter = response.headers.first(name: "retry-after").flatMap(Int.init).map { .seconds($0) }
+            case .success(let (call, head)) where (200..<300).contains(head.status.code):
+                return call
+            case .success(let (call, head)):
+                retryable = head.status.code == 429 || head.status.code >= 500
+                retryAfter = head.headers.first(name: "retry-after").flatMap(Int.init).map { .seconds($0) }
                 // A throttling upstream with a stated pause: the provider's queue waits it out (ProviderQueue).
-                if let retryAfter, response.status.code == 429 || response.status.code == 503 {
-                    throw ProviderThrottled(retryAfter: retryAfter, error: await upstreamError(response))
+                if let retryAfter, head.status.code == 429 || head.status.code == 503 {
+                    throw ProviderThrottled(retryAfter: retryAfter, error: await upstreamError(head, body: call))
                 }
                 if !retryable || attempt >= settings.retry.maxRetries {
-                    throw await upstreamError(response)
+                    throw await upstreamError(head, body: call)
                 }
+                call.task.cancel()
             case .failure(let error):
                 if error is CancellationError || Task.isCancelled { throw CancellationError() }
                 retryable = Self.isConnectionFailure(error)
@@ -81,8 +84,8 @@ struct StreamingTransport: Sendable {
     }
 
     /// A `provider_error` naming the provider, the status and the vendor's own message.
-    private func upstreamError(_ response: HTTPClientResponse) async -> APIError {
-        let text = (try? await response.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
+    private func upstreamError(_ head: HTTPResponseHead, body: UpstreamCall) async -> APIError {
+        let text = await body.collectText(upTo: 64 * 1024)
         var detail = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if let json = try? JSONValue(parsing: text) {
             detail = json["error"]?["message"]?.stringValue ?? json["message"]?.stringValue ?? json["error"]?.stringValue ?? detail
@@ -90,10 +93,10 @@ struct StreamingTransport: Sendable {
         if detail.count > 500 { detail = String(detail.prefix(500)) + "…" }
         // The provider's address stays in the log: users of a shared server need not know it.
         logger.warning("provider answered an error", metadata: [
-            "provider": "\(settings.kind.rawValue)", "base_url": "\(settings.baseURL)", "status": "\(response.status.code)",
+            "provider": "\(settings.kind.rawValue)", "base_url": "\(settings.baseURL)", "status": "\(head.status.code)",
         ])
         return APIError(.providerError,
-                        "The \(settings.kind.rawValue) provider answered HTTP \(response.status.code)"
+                        "The \(settings.kind.rawValue) provider answered HTTP \(head.status.code)"
                             + (detail.isEmpty ? "." : ": \(detail)"))
     }
 
@@ -113,7 +116,7 @@ struct StreamingTransport: Sendable {
 
 /// Reads body chunks, parses SSE, decodes vendor events, and hands them out one at a time.
 private final class EventReader<Decoder: StreamDecoder> {
-    private var body: HTTPClientResponse.Body.AsyncIterator
+    private let call: UpstreamCall
     private var parser = SSEParser()
     private var decoder: Decoder
     private var pending: [LLMEvent] = []
@@ -121,24 +124,33 @@ private final class EventReader<Decoder: StreamDecoder> {
     private var finished = false
     private let provider: String
 
-    init(body: HTTPClientResponse.Body.AsyncIterator, decoder: Decoder, provider: String) {
-        self.body = body
+    init(call: UpstreamCall, decoder: Decoder, provider: String) {
+        self.call = call
         self.decoder = decoder
         self.provider = provider
     }
 
+    /// An error that ends the stream once the events decoded before it are handed out.
+    private var failure: (any Error)?
+
     func next() async throws -> LLMEvent? {
         while pendingIndex == pending.count {
+            if let failure {
+                self.failure = nil
+                finished = true
+                throw failure
+            }
             if finished { return nil }
             pending.removeAll(keepingCapacity: true)
             pendingIndex = 0
             let chunk: ByteBuffer?
             do {
-                chunk = try await body.next()
+                chunk = try await call.nextPart()
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
                 if Task.isCancelled { throw CancellationError() }
+                // Every complete event before the cut was already decoded and handed out.
                 throw APIError(.providerError, "\(provider) stream broke off: \(StreamingTransport.describe(error)).")
             }
             guard let chunk else {
@@ -147,13 +159,18 @@ private final class EventReader<Decoder: StreamDecoder> {
                 pending = try decoder.finish(complete: false)
                 continue
             }
-            for event in parser.parse(chunk.readableBytesView) {
-                guard let events = try decoder.decode(event) else {
-                    finished = true
-                    pending.append(contentsOf: try decoder.finish(complete: true))
-                    break
+            do {
+                for event in parser.parse(chunk.readableBytesView) {
+                    guard let events = try decoder.decode(event) else {
+                        finished = true
+                        pending.append(contentsOf: try decoder.finish(complete: true))
+                        break
+                    }
+                    pending.append(contentsOf: events)
                 }
-                pending.append(contentsOf: events)
+            } catch {
+                // The events before the bad one (same chunk) are delivered first.
+                failure = error
             }
         }
         defer { pendingIndex += 1 }

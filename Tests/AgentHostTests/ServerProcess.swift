@@ -1,0 +1,196 @@
+import AsyncHTTPClient
+import ChatBridge
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@testable import AgentHost
+
+/// A real `agenthost serve` process (the executable `swift build --build-tests` builds next to the
+/// tests), on a free loopback port and a data directory of the test's, for crash and signal tests.
+final class ServerProcess: @unchecked Sendable {
+    // `Process` is used from the test's task only; the class is shared with the test's child tasks
+    // for `pid`, `port` and `baseURL`, which never change.
+    let process: Process
+    let port: Int
+    let dataDirectory: URL
+    let logFile: URL
+    var pid: Int32 { process.processIdentifier }
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// `.build/debug/agenthost`, built with the tests.
+    static var executable: URL { repositoryRoot.appendingPathComponent(".build/debug/agenthost") }
+
+    /// A new empty data directory under the system's temporary directory.
+    static func temporaryDataDirectory() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("agenthost-lifecycle-\(UUID().uuidString.prefix(8))", isDirectory: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    /// Starts the server with the OpenAI-compatible `upstream` as its model and waits until `/api/health` answers.
+    static func start(dataDirectory: URL, upstream: String, environment extra: [String: String] = [:]) async throws -> ServerProcess {
+        let binary = executable
+        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "agenthost is built at \(binary.path)")
+        let port = try freePort()
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", dataDirectory.path,
+                             "--llm-provider", "openai", "--llm-base-url", upstream + "/v1", "--llm-model", "fake-model",
+                             "--llm-idle-timeout", "30",
+                             "--tool-schemas", repositoryRoot.appendingPathComponent("tool-schemas").path]
+        var environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "AGENTHOST_LOG_LEVEL": "info"]
+        for (key, value) in extra { environment[key] = value }
+        process.environment = environment
+        let logFile = dataDirectory.appendingPathComponent("server-\(port).log")
+        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logFile)
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        let server = ServerProcess(process: process, port: port, dataDirectory: dataDirectory, logFile: logFile)
+        do {
+            try await server.waitUntilHealthy()
+        } catch {
+            server.forceKill()
+            throw error
+        }
+        return server
+    }
+
+    private init(process: Process, port: Int, dataDirectory: URL, logFile: URL) {
+        self.process = process
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.logFile = logFile
+    }
+
+    /// Polls `/api/health` for at most `timeout`.
+    func waitUntilHealthy(timeout: Duration = .seconds(20)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            guard process.isRunning else { throw ServerFailed(message: "the server exited at start:\n\(log)") }
+            if let response = try? await TestHarness.httpClient.execute(HTTPClientRequest(url: baseURL + "/api/health"), timeout: .seconds(1)),
+               response.status == .ok {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ServerFailed(message: "the server did not answer /api/health within \(timeout):\n\(log)")
+    }
+
+    func send(signal: Int32) {
+        kill(pid, signal)
+    }
+
+    /// Waits at most `timeout` for the process to end; its exit status, or `nil` while it still runs.
+    func waitForExit(timeout: Duration) async -> (status: Int32, bySignal: Bool)? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        guard !process.isRunning else { return nil }
+        return (process.terminationStatus, process.terminationReason == .uncaughtSignal)
+    }
+
+    /// SIGKILL if it still runs (the end of every test, whatever happened).
+    func forceKill() {
+        if process.isRunning { kill(pid, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    /// A JSON request to the server.
+    func request(_ method: HTTPMethod, _ path: String, json: JSONValue? = nil) async throws -> (status: Int, body: JSONValue) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let json {
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: json.serialized()))
+        }
+        let response = try await TestHarness.httpClient.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 22)
+        return (Int(response.status.code), (try? JSONValue(parsing: body.readableBytesView)) ?? .null)
+    }
+
+    /// Starts a streaming POST and returns the response once its head arrived.
+    func openStream(_ path: String, json: JSONValue) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: json.serialized()))
+        return try await TestHarness.httpClient.execute(request, timeout: .seconds(30))
+    }
+
+    /// A port nobody listens on now (bound to port 0, then released).
+    static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw ServerFailed(message: "socket() failed") }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw ServerFailed(message: "bind() failed") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    struct ServerFailed: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+}
+
+/// Reads an SSE body event by event.
+struct SSEReader {
+    private var iterator: HTTPClientResponse.Body.AsyncIterator
+    private var parser = SSEParser()
+    private var pending: [SSEEvent] = []
+    /// Every event read so far.
+    private(set) var events: [SSEEvent] = []
+
+    init(_ response: HTTPClientResponse) {
+        iterator = response.body.makeAsyncIterator()
+    }
+
+    /// The next event; `nil` when the stream ended.
+    mutating func next() async throws -> SSEEvent? {
+        while pending.isEmpty {
+            guard let buffer = try await iterator.next() else { return nil }
+            pending = parser.parse(buffer.readableBytesView)
+        }
+        let event = pending.removeFirst()
+        events.append(event)
+        return event
+    }
+
+    /// Reads until `count` events of `type` arrived (or the stream ended).
+    mutating func read(_ count: Int, of type: String) async throws {
+        var seen = 0
+        while seen < count, let event = try await next() {
+            if event.event == type { seen += 1 }
+        }
+    }
+
+    /// The rest of the stream, until it ends or fails.
+    mutating func drain() async {
+        while (try? await next()) != nil {}
+    }
+}
