@@ -127,12 +127,17 @@ public struct ChatPipeline: Sendable {
     /// `whileQueued` runs a few times a second while the chat waits for a provider slot, sending no
     /// frame: SSE writes a keep-alive comment there, so a client that left is noticed (by the failed
     /// write) and its chat leaves the queue.
+    ///
     /// Server shutdown cancels the run like a client leaving, but stores it as `interrupted` (PROTOCOL §8).
     @discardableResult
     public func run(_ prepared: PreparedChat, transport: String, whileQueued: @Sendable () async -> Void = {},
                     emit: @Sendable (ChatFrame) async -> Void) async -> ChatCompletion {
         await withoutActuallyEscaping(emit) { emit in
-            await shutdown.cancellingOnShutdown { await runToEnd(prepared, transport: transport, whileQueued: whileQueued, emit: emit) }
+            await withoutActuallyEscaping(whileQueued) { whileQueued in
+                await shutdown.cancellingOnShutdown {
+                    await runToEnd(prepared, transport: transport, whileQueued: whileQueued, emit: emit)
+                }
+            }
         }
     }
 
