@@ -244,10 +244,11 @@ struct ChatSocketTests {
     @Test func aSlowReaderIsCutOffWhileAFastOneGetsEverything() async throws {
         try await TestHarness.withUpstream(configure: { $0.chatSocket.outboundBuffer = 32 }) { harness, upstream in
             try await harness.addWorkspace("Team")
-            // ~24 MB at a steady pace: more than socket buffers plus 256 queued frames can hold.
+            // ~24 MB in 6 s: far more than socket buffers plus 32 queued frames hold for a reader that
+            // pauses 12 s, yet slow enough that the fast reader keeps up on a loaded 2-core machine.
             let big = String(repeating: "x", count: 16_384)
             let tokens = (0..<1500).map { "\($0):" + big }
-            await upstream.enqueue(VendorStream.openAI(tokens: tokens).paced(.milliseconds(2)))
+            await upstream.enqueue(VendorStream.openAI(tokens: tokens).paced(.milliseconds(4)))
             try await harness.testLive { client in
                 let port = try #require(client.port)
                 let slowResult = SeenFrames()

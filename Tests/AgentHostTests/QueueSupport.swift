@@ -51,6 +51,10 @@ enum QueueTestSupport {
     }
 
     static func limit(_ n: Int, maxWaiting: Int = 256, timeout: Duration = .seconds(30)) -> @Sendable (inout Configuration) -> Void {
-        { $0.queue = QueueSettings(maxConcurrency: [.openai: n], maxWaiting: maxWaiting, timeout: timeout) }
+        {
+            $0.queue = QueueSettings(maxConcurrency: [.openai: n], maxWaiting: maxWaiting, timeout: timeout)
+            // Bursts here come from one user: the fair-use cap (a separate mechanism) must not refuse them first.
+            $0.fairUse.maxGenerationsPerUser = 64
+        }
     }
 }

@@ -47,6 +47,8 @@ final class ServerProcess: @unchecked Sendable {
         process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", dataDirectory.path,
                              "--llm-provider", "openai", "--llm-base-url", upstream + "/v1", "--llm-model", "fake-model",
                              "--llm-idle-timeout", "30",
+                             // The fake upstream is on loopback, which the queue would take for a one-slot local model.
+                             "--llm-max-concurrency", "0",
                              "--tool-schemas", repositoryRoot.appendingPathComponent("tool-schemas").path]
         var environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "AGENTHOST_LOG_LEVEL": "info"]
         for (key, value) in extra { environment[key] = value }
