@@ -22,7 +22,12 @@ func buildApplication(configuration: Configuration, shutdown: ShutdownSignal = S
         try await client.shutdown()
         throw error
     }
-    let dependencies = Dependencies(database: database, httpClient: client, tools: tools, retriever: configuration.documents.makeRetriever(database: database, client: client))
+    let metrics = PrometheusCollectorRegistry()
+    let embeddingsQueue = configuration.queue.makeEmbeddingsQueue(metrics: PrometheusMetricsFactory(registry: metrics))
+    let dependencies = Dependencies(
+        database: database, httpClient: client, tools: tools,
+        retriever: configuration.documents.makeRetriever(database: database, client: client, queue: embeddingsQueue),
+        metrics: metrics)
     do {
         try configuration.checkExposure(hasUsers: try await dependencies.accounts.hasUsers())
     } catch {

@@ -16,14 +16,19 @@ extension Components {
 }
 
 extension DocumentSettings {
-    /// The embeddings client when a provider is configured.
-    func makeEmbedder(client: HTTPClient) -> (any Embedder)? {
-        embeddings.map { OpenAIEmbeddings(settings: $0, client: client) }
+    /// The embeddings client when a provider is configured, behind `queue` when one is given.
+    func makeEmbedder(client: HTTPClient, queue: ProviderQueue? = nil) -> (any Embedder)? {
+        embeddings.map { settings in
+            let embedder = OpenAIEmbeddings(settings: settings, client: client)
+            return queue.map { QueuedEmbedder(embedder, queue: $0) } ?? embedder
+        }
     }
 
-    /// The production retriever: BM25, plus vectors when an embeddings provider is configured.
-    func makeRetriever(database: any DatabaseWriter, client: HTTPClient) -> DocumentRetriever {
-        DocumentRetriever(store: SQLiteDocumentStore(writer: database), embedder: makeEmbedder(client: client),
+    /// The production retriever: BM25, plus vectors when an embeddings provider is configured. The
+    /// server passes the embeddings provider's queue, so question-time embeddings (and uploads, which
+    /// reuse this embedder) respect its concurrency limit.
+    func makeRetriever(database: any DatabaseWriter, client: HTTPClient, queue: ProviderQueue? = nil) -> DocumentRetriever {
+        DocumentRetriever(store: SQLiteDocumentStore(writer: database), embedder: makeEmbedder(client: client, queue: queue),
                           contextCharacters: contextCharacters)
     }
 }

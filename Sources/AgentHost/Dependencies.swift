@@ -23,7 +23,7 @@ struct Dependencies: Sendable {
 
     /// `retriever` defaults to BM25 over the workspace documents of `database` (no embedding model).
     init(database: any DatabaseWriter, httpClient: HTTPClient, tools: ToolRegistry,
-         retriever: (any Retriever)? = nil) {
+         retriever: (any Retriever)? = nil, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         let store = SQLiteStore(writer: database)
         self.database = database
         self.chats = store
@@ -31,7 +31,7 @@ struct Dependencies: Sendable {
         self.notes = store
         self.invocations = store
         self.httpClient = httpClient
-        self.metrics = PrometheusCollectorRegistry()
+        self.metrics = metrics
         let documents = retriever ?? DocumentRetriever(writer: database)
         self.retriever = documents
         // Agents search documents exactly as chats retrieve them: the tool gets this retriever.

@@ -1,7 +1,9 @@
 import AsyncHTTPClient
+import CoreMetrics
 import ChatBridge
 import Foundation
 import NIOCore
+import Synchronization
 import Testing
 
 @testable import AgentHost
@@ -276,5 +278,65 @@ struct QueueOptionsTests {
         #expect(try QueueOptions.parse(["--llm-max-concurrency", "0"]).settings(defaultProvider: local).maxConcurrency.isEmpty,
                 "0 lifts the local model's default limit")
         #expect(throws: (any Error).self) { try QueueOptions.parse(["--llm-max-concurrency", "mistral=2"]).settings(defaultProvider: remote) }
+        let embeddings = try QueueOptions.parse(["--llm-max-concurrency", "embeddings=2,openai=3"]).settings(defaultProvider: remote)
+        #expect(embeddings.embeddingsMaxConcurrency == 2)
+        #expect(embeddings.maxConcurrency == [.openai: 3])
+        #expect(parsed.embeddingsMaxConcurrency == nil, "embeddings are unlimited unless limited")
+    }
+}
+
+/// Question-time embeddings go through the embeddings provider's own limit.
+@Suite("Embeddings queue")
+struct EmbeddingsQueueTests {
+    /// Counts how many `embed` calls overlap, holding each for a while like a real server.
+    final class CountingEmbedder: Embedder {
+        private let state = Mutex((open: 0, most: 0, calls: 0))
+        let model = "counting"
+
+        func embed(_ inputs: [String]) async throws -> [[Float]] {
+            state.withLock { state in
+                state.open += 1
+                state.calls += 1
+                state.most = max(state.most, state.open)
+            }
+            defer { state.withLock { $0.open -= 1 } }
+            try await Task.sleep(for: .milliseconds(30))
+            return inputs.map { _ in [1, 0] }
+        }
+
+        var most: Int { state.withLock { $0.most } }
+        var calls: Int { state.withLock { $0.calls } }
+    }
+
+    @Test func aBurstOfQuestionsNeverExceedsTheEmbeddingsLimit() async throws {
+        let counting = CountingEmbedder()
+        let queue = QueueSettings(embeddingsMaxConcurrency: 2).makeEmbeddingsQueue(metrics: NOOPMetricsHandler.instance)
+        let embedder = QueuedEmbedder(counting, queue: queue)
+        try await withThrowingTaskGroup(of: [[Float]].self) { group in
+            for index in 0..<20 { group.addTask { try await embedder.embed(["question \(index)"]) } }
+            for try await vectors in group { #expect(vectors.count == 1) }
+        }
+        #expect(counting.calls == 20, "every question was embedded")
+        #expect(counting.most == 2, "at most --llm-max-concurrency embeddings=2 at once, and both slots used")
+        #expect(queue.depth == 0 && queue.inFlight == 0, "every slot was given back")
+    }
+
+    @Test func unlimitedByDefault() async throws {
+        let counting = CountingEmbedder()
+        let embedder = QueuedEmbedder(counting, queue: QueueSettings().makeEmbeddingsQueue(metrics: NOOPMetricsHandler.instance))
+        try await withThrowingTaskGroup(of: [[Float]].self) { group in
+            for index in 0..<8 { group.addTask { try await embedder.embed(["question \(index)"]) } }
+            try await group.waitForAll()
+        }
+        #expect(counting.most > 2, "no limit unless one is set")
+    }
+
+    @Test func theServersRetrieverEmbedsThroughTheQueue() throws {
+        var documents = DocumentSettings()
+        documents.embeddings = EmbeddingsSettings(baseURL: "http://127.0.0.1:9/v1", model: "m")
+        let queue = QueueSettings(embeddingsMaxConcurrency: 1).makeEmbeddingsQueue(metrics: NOOPMetricsHandler.instance)
+        let retriever = documents.makeRetriever(database: try AppDatabase.inMemory(), client: TestHarness.httpClient, queue: queue)
+        let queued = try #require(retriever.embedder as? QueuedEmbedder)
+        #expect(queued.queue === queue)
     }
 }

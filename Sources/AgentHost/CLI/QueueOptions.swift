@@ -4,7 +4,7 @@ import Foundation
 
 /// Per-provider concurrency limits and the fair queue in front of them (PROTOCOL §4 queuing).
 struct QueueOptions: ParsableArguments {
-    @Option(name: .customLong("llm-max-concurrency"), help: "Concurrent requests per provider: N for the default provider, or a list like 'openai=8,anthropic=4' (0 = unlimited). Env: AGENTHOST_LLM_MAX_CONCURRENCY. Default: unlimited for remote vendors, --local-model-slots for a model server on this machine")
+    @Option(name: .customLong("llm-max-concurrency"), help: "Concurrent requests per provider: N for the default provider, or a list like 'openai=8,anthropic=4,embeddings=2' (0 = unlimited). Env: AGENTHOST_LLM_MAX_CONCURRENCY. Default: unlimited for remote vendors, --local-model-slots for a model server on this machine")
     var llmMaxConcurrency: String?
 
     @Option(name: .customLong("local-model-slots"), help: "Parallel slots of the local model server (the default provider when its URL is on loopback). Env: AGENTHOST_LOCAL_MODEL_SLOTS. Default: 1")
@@ -39,31 +39,46 @@ struct QueueOptions: ParsableArguments {
             settings.maxConcurrency[defaultProvider.kind] = slots
         }
         if let text = llmMaxConcurrency ?? Environment.value("AGENTHOST_LLM_MAX_CONCURRENCY") {
-            for (kind, limit) in try Self.parseLimits(text, defaultKind: defaultProvider.kind) {
-                settings.maxConcurrency[kind] = limit
+            for (target, limit) in try Self.parseLimits(text, defaultKind: defaultProvider.kind) {
+                switch target {
+                case .provider(let kind): settings.maxConcurrency[kind] = limit
+                case .embeddings: settings.embeddingsMaxConcurrency = limit
+                }
             }
         }
         return settings
     }
 
-    /// `N` (the default provider) or `kind=N,kind=N`; 0 means unlimited (`nil`).
-    static func parseLimits(_ text: String, defaultKind: ProviderSettings.Kind) throws -> [(ProviderSettings.Kind, Int?)] {
+    /// What a `--llm-max-concurrency` entry limits.
+    enum LimitTarget: Equatable {
+        case provider(ProviderSettings.Kind)
+        /// The embeddings provider (`--embeddings-base-url`).
+        case embeddings
+    }
+
+    /// `N` (the default provider) or `kind=N,kind=N` (`embeddings=N` for the embeddings provider);
+    /// 0 means unlimited (`nil`).
+    static func parseLimits(_ text: String, defaultKind: ProviderSettings.Kind) throws -> [(LimitTarget, Int?)] {
         try text.split(separator: ",").map { entry in
             let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            let kind: ProviderSettings.Kind
+            let target: LimitTarget
             let number: String
             if parts.count == 2 {
-                guard let parsed = ProviderSettings.Kind(rawValue: parts[0]) else {
-                    throw ValidationError("Unknown provider '\(parts[0])' in --llm-max-concurrency; use openai, anthropic or cohere.")
+                if parts[0] == "embeddings" {
+                    target = .embeddings
+                } else if let parsed = ProviderSettings.Kind(rawValue: parts[0]) {
+                    target = .provider(parsed)
+                } else {
+                    throw ValidationError("Unknown provider '\(parts[0])' in --llm-max-concurrency; use openai, anthropic, cohere or embeddings.")
                 }
-                (kind, number) = (parsed, parts[1])
+                number = parts[1]
             } else {
-                (kind, number) = (defaultKind, parts[0])
+                (target, number) = (.provider(defaultKind), parts[0])
             }
             guard let limit = Int(number), limit >= 0 else {
                 throw ValidationError("--llm-max-concurrency takes N or provider=N with N ≥ 0; got '\(entry)'.")
             }
-            return (kind, limit == 0 ? nil : limit)
+            return (target, limit == 0 ? nil : limit)
         }
     }
 

@@ -1,3 +1,5 @@
+import CoreMetrics
+
 /// Limits of the per-provider queues (PROTOCOL §4 queuing).
 ///
 /// The limits are per process: several instances on one database each hold their own.
@@ -8,11 +10,21 @@ public struct QueueSettings: Sendable, Equatable {
     public var maxWaiting: Int
     /// Longest wait for a slot (including pauses asked by a throttling upstream) before `overloaded`.
     public var timeout: Duration
+    /// Concurrent requests to the embeddings provider (`--llm-max-concurrency embeddings=N`); unlimited when `nil`.
+    public var embeddingsMaxConcurrency: Int?
 
-    public init(maxConcurrency: [ProviderSettings.Kind: Int] = [:], maxWaiting: Int = 256, timeout: Duration = .seconds(120)) {
+    public init(maxConcurrency: [ProviderSettings.Kind: Int] = [:], maxWaiting: Int = 256, timeout: Duration = .seconds(120),
+                embeddingsMaxConcurrency: Int? = nil) {
         self.maxConcurrency = maxConcurrency
         self.maxWaiting = maxWaiting
         self.timeout = timeout
+        self.embeddingsMaxConcurrency = embeddingsMaxConcurrency
+    }
+
+    /// The embeddings provider's queue.
+    public func makeEmbeddingsQueue(metrics: any MetricsFactory) -> ProviderQueue {
+        ProviderQueue(provider: "embeddings", limit: embeddingsMaxConcurrency, maxWaiting: maxWaiting, timeout: timeout,
+                      metrics: metrics)
     }
 }
 
