@@ -63,7 +63,9 @@ def test_official_openai_client_streams_and_completes(base_url, http, workspace,
     assert workspace in [model.id for model in client.models.list()]
 
 
-def test_unknown_workspace_and_bad_key_are_clear_openai_errors(base_url, api_key):
+def test_unknown_workspace_is_a_clear_openai_error_and_a_placeholder_key_works(base_url, api_key):
+    """This server has no users (single-user mode), which ignores credentials (PROTOCOL §2): the OpenAI
+    SDK insists on some key, and whatever it sends must not get in the way."""
     import openai
 
     client = OpenAI(base_url=f"{base_url}/v1", api_key=api_key, max_retries=0)
@@ -73,10 +75,5 @@ def test_unknown_workspace_and_bad_key_are_clear_openai_errors(base_url, api_key
         assert "no-such-workspace" in str(error)
     else:
         raise AssertionError("expected a 404")
-    forged = OpenAI(base_url=f"{base_url}/v1", api_key="ahk_forged", max_retries=0)
-    try:
-        forged.models.list()
-    except openai.APIStatusError as error:
-        assert error.status_code in (401, 404)
-    else:
-        raise AssertionError("a forged key must be refused")
+    placeholder = OpenAI(base_url=f"{base_url}/v1", api_key="sk-placeholder", max_retries=0)
+    assert placeholder.models.list().data is not None

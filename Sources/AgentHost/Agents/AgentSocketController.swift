@@ -73,18 +73,9 @@ final class AgentSocketSession: Sendable {
                     }
                 }
                 group.addTask {
-                    var reader = WebSocketMessageReader(maxBytes: self.engine.limits.maxFrameBytes)
-                    for try await frame in inbound {
-                        switch reader.consume(frame) {
-                        case .incomplete:
-                            continue
-                        case .tooLarge(let size):
-                            self.send(APIError(.tooLarge, "The frame is \(size) bytes; the limit is \(self.engine.limits.maxFrameBytes).").frame())
-                        case .binary:
-                            self.send(APIError(.invalidJSON, "Send JSON as text frames, not binary.").frame())
-                        case .text(let bytes):
-                            await self.handle(bytes)
-                        }
+                    try await WebSocketMessageReader.forEachText(in: inbound, maxBytes: self.engine.limits.maxFrameBytes,
+                                                                 refuse: { self.send($0.frame()) }) { bytes in
+                        await self.handle(bytes)
                     }
                 }
                 // Whichever ends first (the client left, or was too slow) ends the connection.
@@ -162,39 +153,5 @@ final class AgentSocketSession: Sendable {
         let id = invocation.attach(outbox, after: afterSeq)
         let previous = subscriptions.withLock { $0.updateValue(id, forKey: invocation.id) }
         if let previous { invocation.unsubscribe(previous) }
-    }
-}
-
-/// Assembles WebSocket messages from frames, refusing oversize ones without closing the socket.
-struct WebSocketMessageReader {
-    enum Result {
-        case incomplete
-        case text([UInt8])
-        case binary
-        case tooLarge(Int)
-    }
-
-    let maxBytes: Int
-    private var bytes: [UInt8] = []
-    private var size = 0
-    private var isText = true
-
-    init(maxBytes: Int) {
-        self.maxBytes = maxBytes
-    }
-
-    mutating func consume(_ frame: WebSocketDataFrame) -> Result {
-        if frame.opcode != .continuation {
-            bytes.removeAll(keepingCapacity: true)
-            size = 0
-            isText = frame.opcode == .text
-        }
-        size += frame.data.readableBytes
-        // Past the limit the rest of the message is counted but not kept.
-        if size <= maxBytes { bytes.append(contentsOf: frame.data.readableBytesView) } else { bytes.removeAll() }
-        guard frame.fin else { return .incomplete }
-        defer { bytes.removeAll(keepingCapacity: true) }
-        if size > maxBytes { return .tooLarge(size) }
-        return isText ? .text(bytes) : .binary
     }
 }

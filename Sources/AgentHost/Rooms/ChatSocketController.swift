@@ -122,19 +122,10 @@ struct ChatSocketSession: Sendable {
                 }
             }
             group.addTask {
-                var reader = WebSocketMessageReader(maxBytes: controller.limits.maxFrameBytes)
-                for try await frame in inbound {
-                    switch reader.consume(frame) {
-                    case .incomplete:
-                        continue
-                    case .tooLarge(let size):
-                        member.deliver(APIError(.tooLarge, "The frame is \(size) bytes; the limit is \(controller.limits.maxFrameBytes).").frame())
-                    case .binary:
-                        member.deliver(APIError(.invalidJSON, "Send JSON as text frames, not binary.").frame())
-                    case .text(let bytes):
-                        framesIn.increment()
-                        await handle(bytes)
-                    }
+                try await WebSocketMessageReader.forEachText(in: inbound, maxBytes: controller.limits.maxFrameBytes,
+                                                             refuse: { member.deliver($0.frame()) }) { bytes in
+                    framesIn.increment()
+                    await handle(bytes)
                 }
             }
             // Whichever ends first (the client left, or was too slow) ends the connection.
