@@ -26,6 +26,8 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var toolCalling: ToolCallingOptions
     @OptionGroup var security: SecurityOptions
     @OptionGroup var fairUse: FairUseOptions
+    @OptionGroup var agentLimits: AgentLimitOptions
+    @OptionGroup var chatSocket: ChatSocketOptions
     @OptionGroup var lifecycle: LifecycleOptions
 
     @Option(name: .customLong("jwt-secret"), help: "HMAC secret of session tokens, at least 32 bytes. Env: AGENTHOST_JWT_SECRET. Default: generated into <data-dir>/jwt-secret")
@@ -108,6 +110,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.queue = try queue.settings(defaultProvider: configuration.llm)
         configuration.security = try security.settings()
         configuration.fairUse = try fairUse.settings()
+        configuration.agent = try agentLimits.limits()
+        configuration.chatSocket = try chatSocket.limits()
         configuration.lifecycle = try lifecycle.settings()
         configuration.allowUnauthenticated = allowUnauthenticated
             || ["1", "true", "yes"].contains(Environment.value("AGENTHOST_ALLOW_UNAUTHENTICATED")?.lowercased() ?? "")

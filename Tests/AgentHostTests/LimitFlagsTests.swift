@@ -1,0 +1,50 @@
+import Testing
+
+@testable import AgentHost
+
+/// Every limit has a flag: the agent and WebSocket limits resolve from `agenthost serve` flags.
+@Suite("Agent and socket limit flags")
+struct LimitFlagsTests {
+    @Test func defaultsAreTheDocumentedOnes() throws {
+        let configuration = try ServeCommand.parse([]).makeConfiguration()
+        #expect(configuration.agent.maxConcurrentPerUser == 4)
+        #expect(configuration.agent.maxStepsCap == 50)
+        #expect(configuration.agent.maxClientTools == 64)
+        #expect(configuration.agent.resumeGrace == .seconds(120))
+        #expect(configuration.agent.retention == .seconds(300))
+        #expect(configuration.agent.maxFrameBytes == 1 << 20)
+        #expect(configuration.agent.outboundBuffer == 1024)
+        #expect(configuration.chatSocket.maxFrameBytes == 8 << 20)
+        #expect(configuration.chatSocket.outboundBuffer == 1024)
+        #expect(configuration.chatSocket.generationRetention == .seconds(120))
+    }
+
+    @Test func flagsSetEveryLimit() throws {
+        let configuration = try ServeCommand.parse([
+            "--agent-max-runs-per-user", "2", "--agent-max-steps", "7", "--agent-max-client-tools", "3",
+            "--agent-resume-grace", "30", "--agent-retention", "0", "--ws-agent-max-message-bytes", "4096",
+            "--ws-agent-outbound-buffer", "64", "--ws-chat-max-message-bytes", "2048", "--ws-chat-outbound-buffer", "32",
+            "--ws-chat-retention", "5",
+        ]).makeConfiguration()
+        #expect(configuration.agent.maxConcurrentPerUser == 2)
+        #expect(configuration.agent.maxStepsCap == 7)
+        #expect(configuration.agent.maxClientTools == 3)
+        #expect(configuration.agent.resumeGrace == .seconds(30))
+        #expect(configuration.agent.retention == .zero)
+        #expect(configuration.agent.maxFrameBytes == 4096)
+        #expect(configuration.agent.outboundBuffer == 64)
+        #expect(configuration.chatSocket.maxFrameBytes == 2048)
+        #expect(configuration.chatSocket.outboundBuffer == 32)
+        #expect(configuration.chatSocket.generationRetention == .seconds(5))
+        // The server's frame limit follows the larger socket limit.
+        #expect(configuration.webSocketMaxFrameSize >= 4096)
+    }
+
+    @Test(arguments: [
+        ["--agent-max-runs-per-user", "0"], ["--agent-max-steps", "1001"], ["--agent-resume-grace", "0"],
+        ["--ws-agent-max-message-bytes", "10"], ["--ws-chat-outbound-buffer", "1"], ["--ws-chat-retention", "-1"],
+    ])
+    func outOfRangeValuesAreRefused(_ arguments: [String]) {
+        #expect(throws: (any Error).self) { try ServeCommand.parse(arguments).makeConfiguration() }
+    }
+}
