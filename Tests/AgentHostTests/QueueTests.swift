@@ -278,6 +278,11 @@ struct QueueOptionsTests {
         #expect(try QueueOptions.parse(["--llm-max-concurrency", "0"]).settings(defaultProvider: local).maxConcurrency.isEmpty,
                 "0 lifts the local model's default limit")
         #expect(throws: (any Error).self) { try QueueOptions.parse(["--llm-max-concurrency", "mistral=2"]).settings(defaultProvider: remote) }
+        // A DNS name that merely starts with 127. is a remote server, not the one-slot local model.
+        let lookalike = ProviderSettings(kind: .openai, baseURL: "http://127.evil.com:8088/v1", apiKey: nil, model: "m")
+        #expect(try QueueOptions.parse([]).settings(defaultProvider: lookalike).maxConcurrency.isEmpty)
+        let loopback = ProviderSettings(kind: .openai, baseURL: "http://[::1]:8088/v1", apiKey: nil, model: "m")
+        #expect(try QueueOptions.parse([]).settings(defaultProvider: loopback).maxConcurrency == [.openai: 1])
         let embeddings = try QueueOptions.parse(["--llm-max-concurrency", "embeddings=2,openai=3"]).settings(defaultProvider: remote)
         #expect(embeddings.embeddingsMaxConcurrency == 2)
         #expect(embeddings.maxConcurrency == [.openai: 3])

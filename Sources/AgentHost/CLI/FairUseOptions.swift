@@ -11,21 +11,12 @@ struct FairUseOptions: ParsableArguments {
     /// Flags first, then the environment, then defaults.
     func settings() throws -> FairUseSettings {
         var settings = FairUseSettings()
-        if let value = try Self.positive(maxGenerationsPerUser, "AGENTHOST_MAX_GENERATIONS_PER_USER") {
+        if let value = try Environment.integer(maxGenerationsPerUser, "AGENTHOST_MAX_GENERATIONS_PER_USER", in: 1...Int.max) {
             settings.maxGenerationsPerUser = value
         }
-        if let value = try Self.positive(maxGenerationsPerSocket, "AGENTHOST_MAX_GENERATIONS_PER_SOCKET") {
+        if let value = try Environment.integer(maxGenerationsPerSocket, "AGENTHOST_MAX_GENERATIONS_PER_SOCKET", in: 1...Int.max) {
             settings.maxGenerationsPerSocket = value
         }
         return settings
-    }
-
-    private static func positive(_ flag: Int?, _ variable: String) throws -> Int? {
-        guard let value = try flag ?? Environment.value(variable).map({ text -> Int in
-            guard let value = Int(text) else { throw ValidationError("\(variable) must be an integer; got '\(text)'.") }
-            return value
-        }) else { return nil }
-        guard value >= 1 else { throw ValidationError("\(variable) (or its flag) must be at least 1; got \(value).") }
-        return value
     }
 }

@@ -19,24 +19,15 @@ struct QueueOptions: ParsableArguments {
     /// Flags first, then the environment, then defaults; `defaultProvider` decides the local-model default.
     func settings(defaultProvider: ProviderSettings) throws -> QueueSettings {
         var settings = QueueSettings()
-        func integer(_ flag: Int?, _ name: String) throws -> Int? {
-            if let flag { return flag }
-            guard let text = Environment.value(name) else { return nil }
-            guard let value = Int(text) else { throw ValidationError("\(name) must be an integer; got '\(text)'.") }
-            return value
-        }
-        if let max = try integer(queueMax, "AGENTHOST_QUEUE_MAX") {
-            guard max >= 0 else { throw ValidationError("--queue-max must not be negative.") }
+        if let max = try Environment.integer(queueMax, "AGENTHOST_QUEUE_MAX", in: 0...Int.max) {
             settings.maxWaiting = max
         }
-        if let seconds = try integer(queueTimeout, "AGENTHOST_QUEUE_TIMEOUT") {
-            guard seconds >= 1 else { throw ValidationError("--queue-timeout must be at least 1 second.") }
+        if let seconds = try Environment.integer(queueTimeout, "AGENTHOST_QUEUE_TIMEOUT", in: 1...Int.max) {
             settings.timeout = .seconds(seconds)
         }
-        if Self.isLocal(defaultProvider) {
-            let slots = try integer(localModelSlots, "AGENTHOST_LOCAL_MODEL_SLOTS") ?? 1
-            guard slots >= 1 else { throw ValidationError("--local-model-slots must be at least 1.") }
-            settings.maxConcurrency[defaultProvider.kind] = slots
+        if LoopbackAddress.contains(hostOf: defaultProvider.baseURL) {
+            settings.maxConcurrency[defaultProvider.kind] = try Environment.integer(
+                localModelSlots, "AGENTHOST_LOCAL_MODEL_SLOTS", in: 1...Int.max) ?? 1
         }
         if let text = llmMaxConcurrency ?? Environment.value("AGENTHOST_LLM_MAX_CONCURRENCY") {
             for (target, limit) in try Self.parseLimits(text, defaultKind: defaultProvider.kind) {
@@ -80,11 +71,5 @@ struct QueueOptions: ParsableArguments {
             }
             return (target, limit == 0 ? nil : limit)
         }
-    }
-
-    /// A model server on this machine (the bundled llama.cpp one) rather than a remote vendor.
-    static func isLocal(_ provider: ProviderSettings) -> Bool {
-        guard let host = URL(string: provider.baseURL)?.host?.lowercased() else { return false }
-        return host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 }

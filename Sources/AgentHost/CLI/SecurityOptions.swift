@@ -38,27 +38,19 @@ struct SecurityOptions: ParsableArguments {
         if let hosts = allowedHosts ?? Environment.value("AGENTHOST_ALLOWED_HOSTS") {
             settings.allowedHosts = Self.list(hosts).map { HostHeader.hostname(of: $0) }
         }
-        func positive(_ flag: Int?, _ name: String, _ what: String) throws -> Int? {
-            guard let value = try flag ?? Environment.value(name).map({ text in
-                guard let value = Int(text) else { throw ValidationError("\(name) must be an integer; got '\(text)'.") }
-                return value
-            }) else { return nil }
-            guard value > 0 else { throw ValidationError("\(what) must be positive; got \(value).") }
-            return value
-        }
-        if let value = try positive(loginFailuresPerUser, "AGENTHOST_LOGIN_MAX_FAILURES_PER_USER", "The failed logins per user") {
+        if let value = try Environment.integer(loginFailuresPerUser, "AGENTHOST_LOGIN_MAX_FAILURES_PER_USER", in: 1...Int.max) {
             settings.loginFailuresPerUser = value
         }
-        if let value = try positive(loginFailuresPerAddress, "AGENTHOST_LOGIN_MAX_FAILURES_PER_ADDRESS", "The failed logins per address") {
+        if let value = try Environment.integer(loginFailuresPerAddress, "AGENTHOST_LOGIN_MAX_FAILURES_PER_ADDRESS", in: 1...Int.max) {
             settings.loginFailuresPerAddress = value
         }
-        if let value = try positive(loginFailureWindow, "AGENTHOST_LOGIN_FAILURE_WINDOW", "The login failure window") {
+        if let value = try Environment.integer(loginFailureWindow, "AGENTHOST_LOGIN_FAILURE_WINDOW", in: 1...Int.max) {
             settings.loginFailureWindow = .seconds(value)
         }
-        if let value = try positive(passwordHashThreads, "AGENTHOST_PASSWORD_HASH_THREADS", "The password hash threads") {
+        if let value = try Environment.integer(passwordHashThreads, "AGENTHOST_PASSWORD_HASH_THREADS", in: 1...Int.max) {
             settings.passwordHashThreads = value
         }
-        if let value = try positive(httpIdleTimeout, "AGENTHOST_HTTP_IDLE_TIMEOUT", "The HTTP idle timeout") {
+        if let value = try Environment.integer(httpIdleTimeout, "AGENTHOST_HTTP_IDLE_TIMEOUT", in: 1...Int.max) {
             settings.httpIdleTimeout = .seconds(value)
         }
         return settings

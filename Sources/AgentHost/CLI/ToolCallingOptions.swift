@@ -24,7 +24,7 @@ struct ToolCallingOptions: ParsableArguments {
         }
         // The llama.cpp fields go only to a server on this machine by default: vendors and other
         // proxies may reject fields they do not know.
-        let local = settings.kind == .openai && !settings.isVendorEndpoint && Self.isLoopback(settings.baseURL)
+        let local = settings.kind == .openai && !settings.isVendorEndpoint && LoopbackAddress.contains(hostOf: settings.baseURL)
         settings.constrainedDecoding = try Self.switchValue(constrainedDecoding, "AGENTHOST_LLM_CONSTRAINED_DECODING") ?? local
         settings.promptCache = try Self.switchValue(promptCache, "AGENTHOST_LLM_PROMPT_CACHE") ?? local
     }
@@ -38,10 +38,5 @@ struct ToolCallingOptions: ParsableArguments {
         case "auto": return nil
         default: throw ValidationError("\(name) must be on, off or auto; got '\(text)'.")
         }
-    }
-
-    static func isLoopback(_ baseURL: String) -> Bool {
-        guard let host = URL(string: baseURL)?.host?.lowercased() else { return false }
-        return host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
     }
 }

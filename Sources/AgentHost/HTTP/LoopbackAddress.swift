@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -25,5 +27,10 @@ enum LoopbackAddress {
             return mapped && bytes[12] == 127
         }
         return false
+    }
+
+    /// Whether the host of `url` (a provider's base URL) only reaches this machine.
+    static func contains(hostOf url: String) -> Bool {
+        URL(string: url)?.host.map { contains($0) } ?? false
     }
 }
