@@ -252,6 +252,42 @@ struct QueueTests {
             }
         }
     }
+
+    /// A `Retry-After` beyond any sense (it used to overflow a conversion and trap, or pause the
+    /// provider for as long as it said) ends this chat `overloaded` and leaves the queue usable.
+    @Test func anAbsurdRetryAfterFailsTheChatButNotTheServer() async throws {
+        try await TestHarness.withUpstream(configure: Support.limit(2, timeout: .seconds(2))) { harness, upstream in
+            try await harness.addWorkspace("Docs")
+            await upstream.enqueue(.error(status: 429, message: "slow down", headers: ["Retry-After": "9223372036854775807"]),
+                                   VendorStream.openAI(tokens: ["ok"]))
+            try await harness.testLive { client in
+                let port = try #require(client.port)
+                let throttled = try await Support.streamChat(port: port, message: "A")
+                #expect(throttled.frames.last?["type"] == "error")
+                #expect(throttled.frames.last?["code"] == "overloaded")
+                #expect((throttled.frames.last?["retry_after"]?.intValue ?? 0) <= 3600)
+                // The pause is capped at the queue timeout (2 s): the next chat gets through.
+                let next = try await Support.streamChat(port: port, message: "B")
+                #expect(next.frames.last?["type"] == "chat_complete")
+                #expect(next.frames.last?["response"] == "ok")
+            }
+        }
+    }
+}
+
+/// The admission rules of one provider's queue, without a server.
+@Suite("Provider queue admission")
+struct ProviderQueueAdmissionTests {
+    @Test func aFullQueueRefusesChatsButNotARunningAgentsNextStep() throws {
+        let queue = ProviderQueue(provider: "test", limit: 1, maxWaiting: 1, timeout: .seconds(5))
+        let holding = try queue.reserve(QueueClaim(user: "a"))
+        let waiting = try queue.reserve(QueueClaim(user: "b"))
+        #expect(throws: APIError.self) { try queue.reserve(QueueClaim(user: "c")) }
+        let step = try queue.reserve(QueueClaim(user: "d", priority: .agentStep))
+        #expect(queue.depth == 2)
+        for ticket in [step, waiting, holding] { ticket.release() }
+        #expect(queue.depth == 0 && queue.inFlight == 0)
+    }
 }
 
 @Suite("Queue flags")

@@ -119,10 +119,14 @@ struct AgentEngine: Sendable {
             var first: RunEnd?
             while first == nil, let next = await group.next() { first = next }
             group.cancelAll()
-            // Only server shutdown cancels this task (AgentRunner); the loop then sees a cancellation
-            // too, but the run was interrupted, not cancelled by its client.
-            if Task.isCancelled { return .interrupted }
-            return first ?? .interrupted
+            // Only server shutdown cancels this task (AgentRunner); the loop then ends `.cancelled`, but
+            // the run was interrupted, not cancelled by its client. A run that had already ended another
+            // way (completed, failed, timed out) as the shutdown came keeps that end.
+            switch first {
+            case nil: return .interrupted
+            case .cancelled? where Task.isCancelled: return .interrupted
+            case let end?: return end
+            }
         }
         await finish(run, end: end, progress: progress)
     }

@@ -22,11 +22,6 @@ final class PasswordHashingPool: Service, Sendable {
         self.threads = max(1, threads)
     }
 
-    /// Whether `password` matches `stored`, computed on the pool.
-    func verify(_ password: String, against stored: String, hasher: PasswordHasher) async throws -> Bool {
-        try await pool().runIfActive { hasher.verify(password, against: stored) }
-    }
-
     /// Runs `body` on the pool.
     func run<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
         try await pool().runIfActive(body)

@@ -1,3 +1,4 @@
+import ChatBridge
 import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
@@ -51,11 +52,12 @@ final class RequestHeadDeadlineHandler: ChannelInboundHandler, RemovableChannelH
                 previous = (previous.1, byte)
             }
         }
-        if headComplete, deadline != nil {
-            deadline?.cancel()
-            deadline = nil
-        }
         context.fireChannelRead(data)
+        // Its job is done once the head is in: leave the read path of the connection (and of the
+        // WebSocket it may become). handlerRemoved cancels the deadline.
+        if headComplete {
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        }
     }
 
     private func arm(context: ChannelHandlerContext) {
@@ -94,8 +96,7 @@ extension HTTPServerBuilder {
         webSocketRouter: WebSocketRouter, webSocket: WebSocketServerConfiguration, idleTimeout: Duration
     ) -> HTTPServerBuilder where WebSocketRouter.Responder.Context: WebSocketRequestContext {
         let webSocketResponder = webSocketRouter.buildResponder()
-        let timeout = TimeAmount.nanoseconds(Int64(idleTimeout.components.seconds) * 1_000_000_000
-            + Int64(idleTimeout.components.attoseconds / 1_000_000_000))
+        let timeout = TimeAmount.nanoseconds(idleTimeout.nanoseconds)
         return HTTPServerBuilder { responder in
             RequestHeadDeadlineChannel(
                 base: HTTP1WebSocketUpgradeChannel(

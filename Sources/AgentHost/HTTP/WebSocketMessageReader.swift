@@ -21,7 +21,7 @@ struct WebSocketMessageReader {
 
     mutating func consume(_ frame: WebSocketDataFrame) -> Result {
         if frame.opcode != .continuation {
-            bytes.removeAll(keepingCapacity: true)
+            bytes = []
             size = 0
             isText = frame.opcode == .text
         }
@@ -29,7 +29,9 @@ struct WebSocketMessageReader {
         // Past the limit the rest of the message is counted but not kept.
         if size <= maxBytes { bytes.append(contentsOf: frame.data.readableBytesView) } else { bytes.removeAll() }
         guard frame.fin else { return .incomplete }
-        defer { bytes.removeAll(keepingCapacity: true) }
+        // A fresh buffer, not one kept at capacity: the message handed out still shares this storage,
+        // so keeping capacity would copy it at the largest size ever seen, for every later message.
+        defer { bytes = [] }
         if size > maxBytes { return .tooLarge(size) }
         return isText ? .text(bytes) : .binary
     }

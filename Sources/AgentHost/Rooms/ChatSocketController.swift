@@ -23,8 +23,6 @@ struct ChatSocketLimits: Sendable {
 /// with `user`; typing goes to the others; generations outlive the socket that started them (a
 /// reconnecting client resumes); a client that cannot keep up is closed with code 4001.
 struct ChatSocketController {
-    static let slowConsumerCloseCode = SocketOutbox.slowConsumerCloseCode
-
     let chats: any ChatStore
     let pipeline: ChatPipeline
     let bus: any RoomBus
@@ -163,14 +161,14 @@ struct ChatSocketSession: Sendable {
                 let entry = try await controller.chats.setFeedback(chatId: request.chatId, feedback: request.feedback.value,
                                                                    viewer: principal.viewer)
                 let value: JSONValue = entry.chat.feedback.map(JSONValue.bool) ?? .null
-                member.deliver(["type": "feedback_ack", "chat_id": .number(Double(request.chatId)), "feedback": value])
                 // To the room the chat belongs to (setFeedback already checked the caller may see it),
-                // which need not be this connection's room.
+                // which need not be this connection's room; then the ack, so an ack means the room was told.
                 let chat = entry.chat
                 let chatRoom = RoomKey(workspaceId: chat.workspaceId, threadId: chat.threadId,
                                        defaultThreadOwner: chat.threadId == nil ? chat.userId : nil)
                 await bus.publish(["type": "feedback", "chat_id": .number(Double(request.chatId)), "feedback": value, "user": userTag],
                                   room: chatRoom, excluding: member.id)
+                member.deliver(["type": "feedback_ack", "chat_id": .number(Double(request.chatId)), "feedback": value])
             case "cancel":
                 let request = try APICoding.decode(GenerationRequest.self, from: bytes)
                 guard let generation = controller.generations.lookup(request.chatId), generation.room == room else {

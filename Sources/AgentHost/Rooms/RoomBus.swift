@@ -6,7 +6,7 @@ import ChatBridge
 /// instance; a PostgreSQL LISTEN/NOTIFY implementation can serve several without touching routes.
 protocol RoomBus: Sendable {
     func join(_ member: RoomMember, room: RoomKey) async
-    /// Removes a member; returns whether it was typing, so others can be told it stopped.
+    /// Removes a member; if it was typing, the others are told it stopped.
     func leave(_ member: RoomMember, room: RoomKey) async
     /// Sends `frame` to every member of `room` except `excluding`.
     func publish(_ frame: JSONValue, room: RoomKey, excluding: String?) async

@@ -43,8 +43,6 @@ final class RoomMember: Sendable {
         outbox.deliver(text: text)
     }
 
-    var isTooSlow: Bool { outbox.isTooSlow }
-
     func finish() {
         outbox.finish()
     }

@@ -61,7 +61,7 @@ public struct OpenAIEmbeddings: Embedder {
             logger.error("embeddings request failed", metadata: [
                 "base_url": "\(settings.baseURL)", "error": "\(String(reflecting: error))",
             ])
-            throw APIError(.providerError, "The \(what) failed: \(StreamingTransport.describe(error)).")
+            throw APIError(.providerError, "The \(what) failed: \(ProviderFailure.describe(error)).")
         }
         let json = try? JSONValue(parsing: bytes.readableBytesView)
         guard (200..<300).contains(response.status.code) else {

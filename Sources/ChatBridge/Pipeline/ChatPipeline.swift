@@ -83,6 +83,8 @@ public struct ChatPipeline: Sendable {
         } catch {
             try? await store.finishChat(id: chat.id!, outcome: ChatOutcome(
                 response: "", status: .failed, usage: nil, model: model, error: "retrieval failed: \(error)"))
+            // A full embeddings queue is the client's `503 overloaded` with its `Retry-After`, not a fault.
+            if let overloaded = error as? APIError, overloaded.code == .overloaded { throw overloaded }
             throw APIError(.internal, "Looking up the workspace's documents failed.")
         }
         // Query mode answers only when some passage matches the question; pinned passages are in

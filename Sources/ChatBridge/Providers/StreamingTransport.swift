@@ -58,7 +58,9 @@ struct StreamingTransport: Sendable {
                 return call
             case .success(let (call, head)):
                 retryable = head.status.code == 429 || head.status.code >= 500
-                retryAfter = head.headers.first(name: "retry-after").flatMap(Int.init).map { .seconds($0) }
+                // Bounded: an upstream's 0, negative or absurd value must neither hammer it nor stall the
+                // provider's queue for ever (the queue gives up at its own timeout anyway).
+                retryAfter = head.headers.first(name: "retry-after").flatMap(Int.init).map { .seconds(min(max($0, 1), 3600)) }
                 // A throttling upstream with a stated pause: the provider's queue waits it out (ProviderQueue).
                 if let retryAfter, head.status.code == 429 || head.status.code == 503 {
                     throw ProviderThrottled(retryAfter: retryAfter, error: await upstreamError(head, body: call))
@@ -108,10 +110,6 @@ struct StreamingTransport: Sendable {
         let text = String(describing: error).lowercased()
         return text.contains("connection refused") || text.contains("connectionrefused")
     }
-
-    static func describe(_ error: any Error) -> String {
-        ProviderFailure.describe(error)
-    }
 }
 
 /// Reads body chunks, parses SSE, decodes vendor events, and hands them out one at a time.
@@ -151,7 +149,7 @@ private final class EventReader<Decoder: StreamDecoder> {
             } catch {
                 if Task.isCancelled { throw CancellationError() }
                 // Every complete event before the cut was already decoded and handed out.
-                throw APIError(.providerError, "\(provider) stream broke off: \(StreamingTransport.describe(error)).")
+                throw APIError(.providerError, "\(provider) stream broke off: \(ProviderFailure.describe(error)).")
             }
             guard let chunk else {
                 parser.finish()

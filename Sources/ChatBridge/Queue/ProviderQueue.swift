@@ -80,7 +80,9 @@ public final class ProviderQueue: Sendable {
                 state.running += 1
                 return .success((id, nil, state.running))
             }
-            guard state.waiting < maxWaiting else {
+            // A running agent's next step is never refused: the run already holds its user's attention
+            // and goes ahead of every waiting chat anyway.
+            guard claim.priority == .agentStep || state.waiting < maxWaiting else {
                 return .failure(.overloaded(
                     "The \(provider) provider's queue is full (\(maxWaiting) requests waiting); try again later.",
                     retryAfter: estimatedWait(state, now: now)))
@@ -102,7 +104,7 @@ public final class ProviderQueue: Sendable {
             } else {
                 depthGauge.record(count)
             }
-            return QueueTicket(queue: self, id: id, claim: claim, signal: stream)
+            return QueueTicket(queue: self, id: id, signal: stream)
         case .failure(let error):
             Counter(label: "agenthost_queue_refused_total", dimensions: [("provider", provider), ("reason", "full")],
                     factory: factory).increment()

@@ -7,7 +7,6 @@ import Synchronization
 public final class QueueTicket: Sendable {
     let queue: ProviderQueue
     let id: UInt64
-    let claim: QueueClaim
     /// `nil` when the slot was granted at reservation.
     private let signal: AsyncStream<Void>?
     private let phase: Mutex<Phase>
@@ -18,10 +17,9 @@ public final class QueueTicket: Sendable {
         case done
     }
 
-    init(queue: ProviderQueue, id: UInt64, claim: QueueClaim, signal: AsyncStream<Void>?) {
+    init(queue: ProviderQueue, id: UInt64, signal: AsyncStream<Void>?) {
         self.queue = queue
         self.id = id
-        self.claim = claim
         self.signal = signal
         phase = Mutex(signal == nil ? .holding(since: .now) : .waiting)
     }
@@ -39,8 +37,8 @@ public final class QueueTicket: Sendable {
     /// whole wait stays within the queue timeout. Throws `overloaded` when the wait times out and
     /// `CancellationError` when the task is cancelled (the place is given up at once).
     ///
-    /// `onTick` runs on every other wake-up while waiting (about four times a second): a
-    /// transport that only notices a departed client when a write fails (SSE) writes a keep-alive there.
+    /// `onTick` runs at most once a second while waiting: a transport that only notices a departed
+    /// client when a write fails (SSE) writes a keep-alive there.
     public func stream(_ request: LLMRequest, from provider: any LLMProvider,
                        onPosition: (Int) async -> Void, onTick: () async -> Void = {}) async throws -> LLMEventStream {
         let start = ContinuousClock.now
@@ -51,7 +49,8 @@ public final class QueueTicket: Sendable {
                 waitedTime.withLock { [queued] in $0 = queued }
                 return stream
             } catch let throttled as ProviderThrottled {
-                queue.pause(for: throttled.retryAfter)
+                // A pause past the queue timeout would only make every other waiter time out too.
+                queue.pause(for: min(throttled.retryAfter, queue.timeout))
                 guard start.duration(to: .now) + throttled.retryAfter <= queue.timeout else {
                     throw APIError.overloaded(
                         "The \(queue.provider) provider asked to wait \(Int(throttled.retryAfter.milliseconds / 1000)) s, "
@@ -98,8 +97,10 @@ public final class QueueTicket: Sendable {
                         await onPosition(position)
                         last = position
                         lastSent = .now
-                    } else {
+                    } else if lastSent.duration(to: .now) >= queue.positionInterval {
+                        // A frame or a keep-alive at most once per interval, not on every wake-up.
                         await onTick()
+                        lastSent = .now
                     }
                 }
                 throw CancellationError()
