@@ -13,7 +13,6 @@ func buildApplication(configuration: Configuration, shutdown: ShutdownSignal = S
     var logger = Logger(label: "agenthost")
     logger.logLevel = configuration.logLevel
     let database = try AppDatabase.openPool(directory: configuration.dataDirectory, logger: logger)
-    try await repairAfterUnexpectedExit(database, logger: logger)
     let client = Dependencies.makeHTTPClient(timeouts: configuration.llm.timeouts)
     let tools: ToolRegistry
     do {
@@ -47,8 +46,12 @@ func buildApplication(
     configuration: Configuration, dependencies: Dependencies, logger: Logger, services: [any Service] = [],
     shutdown: ShutdownSignal = ShutdownSignal()
 ) async throws -> some ApplicationProtocol {
+    // What a killed process left is repaired before the server listens; runs that waited on their
+    // clients continue.
+    let repair = try await repairAfterUnexpectedExit(dependencies.database, logger: logger)
     let components = try await Components(configuration: configuration, dependencies: dependencies, logger: logger,
                                           shutdown: shutdown)
+    await components.agentEngine.restoreWaitingRuns(repair.waitingInvocations)
     let router = components.httpRouter()
     let address = "\(configuration.host):\(configuration.port)"
     return Application(
@@ -62,7 +65,7 @@ func buildApplication(
         // each dropped client a 1 s SYN retransmit); the kernel caps it at net.core.somaxconn.
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "AgentHost",
                              backlog: 4096),
-        services: services + [components.agentRunner, components.jobRunner, components.passwords],
+        services: services + [components.runService, components.passwords],
         onServerRunning: { channel in
             logger.info("AgentHost ready", metadata: [
                 "address": "\(channel.localAddress?.description ?? address)",
@@ -81,11 +84,12 @@ struct Components: Sendable {
     let metricsFactory: PrometheusMetricsFactory
     let pipeline: ChatPipeline
     let agentEngine: AgentEngine
-    let agentRunner: AgentRunner
-    /// Owns chat generations started over `ws/chat`, which outlive the socket that started them.
-    let jobRunner = JobRunner()
+    /// Owns every run's task (chat generations and agent invocations) and the run log's writer.
+    let runService: RunService
+    let runs = RunRegistry()
+    let chatRunner: ChatRunner
+    let runStreams: RunEventStreams
     let roomBus: any RoomBus = LocalRoomBus()
-    let generations = ChatGenerations()
     /// Password hashing off the cooperative pool, and failed-login counts.
     let passwords: PasswordHashingPool
     let loginThrottle: LoginThrottle
@@ -109,11 +113,17 @@ struct Components: Sendable {
             store: dependencies.chats, providers: providers, retriever: dependencies.retriever,
             telemetry: ChatTelemetry(factory: metricsFactory, store: dependencies.chats, logger: logger), logger: logger,
             shutdown: shutdown)
+        let runLog = RunLogWriter(store: dependencies.runLog, interval: configuration.runLog.batchInterval, logger: logger)
+        runService = RunService(registry: runs, log: runLog, store: dependencies.runLog, shutdown: shutdown,
+                                settings: configuration.runLog, logger: logger)
+        chatRunner = ChatRunner(pipeline: pipeline, runs: runService, keepInMemory: configuration.chatSocket.generationRetention)
+        runStreams = RunEventStreams(runs: runs, store: dependencies.runLog, keepAliveInterval: configuration.keepAliveInterval,
+                                     outboundBuffer: configuration.chatSocket.outboundBuffer)
         agentEngine = AgentEngine(
-            chats: dependencies.chats, invocations: dependencies.invocations, notes: dependencies.notes, providers: providers,
-            tools: dependencies.tools, registry: InvocationRegistry(maxConcurrentPerUser: configuration.agent.maxConcurrentPerUser),
-            limits: configuration.agent, logger: logger)
-        agentRunner = AgentRunner(engine: agentEngine, shutdown: shutdown)
+            pipeline: pipeline, chats: dependencies.chats, invocations: dependencies.invocations, notes: dependencies.notes,
+            providers: providers, tools: dependencies.tools,
+            registry: InvocationRegistry(maxConcurrentPerUser: configuration.agent.maxConcurrentPerUser),
+            runs: runService, runLog: dependencies.runLog, limits: configuration.agent, logger: logger)
         generationSlots = GenerationSlots(settings: configuration.fairUse)
     }
 
@@ -132,20 +142,21 @@ struct Components: Sendable {
         WorkspacesController(chats: dependencies.chats).addRoutes(to: api.group("workspaces"))
         let chats = api.group("chats")
         ChatsController(chats: dependencies.chats, accounts: dependencies.accounts).addRoutes(to: chats)
-        StreamChatController(chats: dependencies.chats, pipeline: pipeline, slots: generationSlots,
-                             keepAliveInterval: configuration.keepAliveInterval)
+        StreamChatController(chats: dependencies.chats, pipeline: pipeline, runner: chatRunner, slots: generationSlots,
+                             keepAliveInterval: configuration.keepAliveInterval, outboundBuffer: configuration.chatSocket.outboundBuffer)
             .addRoutes(to: chats)
         WelcomeMessagesController(chats: dependencies.chats, accounts: dependencies.accounts)
             .addRoutes(to: api.group("welcome-messages"))
         addSearchAndExportRoutes(to: chats)
         addDocumentRoutes(to: api.group("workspaces"))
-        AgentInvocationsController(engine: agentEngine, runner: agentRunner, chats: dependencies.chats,
-                                   invocations: dependencies.invocations, keepAliveInterval: configuration.keepAliveInterval)
+        AgentInvocationsController(engine: agentEngine, chats: dependencies.chats, invocations: dependencies.invocations,
+                                   streams: runStreams)
             .addRoutes(to: api.group("agent/invocations"))
+        RunsController(streams: runStreams).addRoutes(to: api.group("runs"))
 
         let openAI = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
-        OpenAICompatibleController(chats: dependencies.chats, pipeline: pipeline, slots: generationSlots,
-                                   keepAliveInterval: configuration.keepAliveInterval)
+        OpenAICompatibleController(chats: dependencies.chats, pipeline: pipeline, slots: generationSlots, runner: chatRunner,
+                                   keepAliveInterval: configuration.keepAliveInterval, outboundBuffer: configuration.chatSocket.outboundBuffer)
             .addRoutes(to: openAI)
         return router
     }
@@ -156,9 +167,10 @@ struct Components: Sendable {
         router.add(middleware: RequestMiddleware(bodyLimit: configuration.maxBodySize, metrics: metricsFactory))
         router.add(middleware: BrowserBoundaryMiddleware(policy: browserPolicy, accounts: dependencies.accounts))
         router.add(middleware: AuthMiddleware(authenticator: authenticator))
-        AgentSocketController(engine: agentEngine, runner: agentRunner, chats: dependencies.chats).addRoutes(to: router)
-        ChatSocketController(chats: dependencies.chats, pipeline: pipeline, bus: roomBus, runner: jobRunner,
-                             generations: generations, slots: generationSlots, limits: configuration.chatSocket, metrics: metricsFactory)
+        AgentSocketController(engine: agentEngine, chats: dependencies.chats).addRoutes(to: router)
+        ChatSocketController(chats: dependencies.chats, pipeline: pipeline, bus: roomBus, runner: chatRunner, runs: runs,
+                             runLog: dependencies.runLog, slots: generationSlots, limits: configuration.chatSocket,
+                             metrics: metricsFactory)
             .addRoutes(to: router)
         return router
     }

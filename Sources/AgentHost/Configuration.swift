@@ -39,6 +39,8 @@ struct Configuration: Sendable {
     var security = SecuritySettings()
     /// How a SIGTERM/SIGINT shutdown is bounded.
     var lifecycle = LifecycleSettings()
+    /// The durable run log (PROTOCOL §8).
+    var runLog = RunLogSettings()
 
     /// Where the README's run command starts the bundled local model.
     static let localModelURL = "http://127.0.0.1:8088/v1"

@@ -13,6 +13,8 @@ struct Dependencies: Sendable {
     var accounts: any AccountStore
     var notes: any NoteStore
     var invocations: any InvocationStore
+    /// The durable run log (PROTOCOL §8).
+    var runLog: any RunLogStore
     /// The server tools, paired with their schemas; `search_documents` searches with ``retriever``.
     var tools: ToolRegistry
     /// Reaches the model providers; its owner shuts it down.
@@ -30,6 +32,7 @@ struct Dependencies: Sendable {
         self.accounts = store
         self.notes = store
         self.invocations = store
+        self.runLog = store
         self.httpClient = httpClient
         self.metrics = metrics
         let documents = retriever ?? DocumentRetriever(writer: database)

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import NIOWebSocket
+import GRDB
 import Testing
 import WSClient
 
@@ -315,7 +316,11 @@ struct SocketHardeningTests {
     /// that answers in between must not lose its answer (it was a `conflict` before).
     @Test(arguments: [true, false])
     func anApprovalThatArrivesBeforeItsWaiterIsKept(approved: Bool) async throws {
-        let invocation = Invocation(id: "inv", ownerId: nil, workspaceSlug: "ops")
+        let store = SQLiteStore(writer: try DatabaseQueue())
+        try AppDatabase.migrate(store.writer)
+        let run = LiveRun(record: RunRecord(id: "inv", kind: .agent, workspaceId: 1, userId: nil),
+                          log: RunLogWriter(store: store, logger: Logger(label: "test")))
+        let invocation = Invocation(run: run, workspaceSlug: "ops")
         invocation.expectApproval(callId: "call_1")
         try invocation.deliverApproval(callId: "call_1", approved: approved, reason: approved ? nil : "no")
         let decision = await invocation.awaitApproval(callId: "call_1")

@@ -5,18 +5,24 @@ import Tools
 
 /// Starts agent runs and executes the tool-calling loop (PROTOCOL §5–6).
 ///
-/// A run is started by ``start(_:workspace:principal:)`` (validation, limits, stored prompt,
-/// `agent_start`) and executed by ``AgentRunner``, which owns its task. The loop: model step with
-/// the tool list → `agent_token`s → tool calls validated, approved, run (server) or sent (client)
-/// concurrently → results back to the model → next step, until an answer without tools,
-/// `max_steps`, cancel, failure, or no client returning within the resume grace.
+/// An agent turn is a chat of the shared pipeline: ``ChatPipeline/prepare(_:workspace:threadId:caller:)``
+/// validates it, checks the daily limit, stores the prompt and gathers the context (documents, sent
+/// as `sources`; history); the pipeline's storage and telemetry stages record its end. The engine
+/// adds the loop: model step with the tool list → `agent_token`s → tool calls validated, approved,
+/// run (server) or sent (client) concurrently → results back to the model → next step, until an
+/// answer without tools, `max_steps`, cancel, failure, or no client returning within the resume grace.
+/// Each run is a ``LiveRun`` executed by the ``RunService``; one that waits only on its client
+/// survives a restart (``restoreWaitingRuns(_:)``).
 struct AgentEngine: Sendable {
+    let pipeline: ChatPipeline
     let chats: any ChatStore
     let invocations: any InvocationStore
     let notes: any NoteStore
     let providers: ProviderCatalog
     let tools: ToolRegistry
     let registry: InvocationRegistry
+    let runs: RunService
+    let runLog: any RunLogStore
     let limits: AgentLimits
     let logger: Logger
 
@@ -28,8 +34,8 @@ struct AgentEngine: Sendable {
 
     // MARK: Start
 
-    /// Validates and registers a run; returns it with `agent_start` already in its log.
-    func start(_ request: AgentInvokeRequest, workspace: Workspace, principal: Principal) async throws -> AgentRun {
+    /// Validates, stores and starts a run; returns it with `agent_start` (and `sources`) in its log.
+    func start(_ request: AgentInvokeRequest, workspace: Workspace, principal: Principal) async throws -> Invocation {
         let message = request.message.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !message.isEmpty else { throw APIError.validation("Field 'message' must not be empty.") }
         let serverTools = try serverToolSpecs(requested: request.tools, workspace: workspace)
@@ -47,42 +53,59 @@ struct AgentEngine: Sendable {
             throw APIError.validation("max_steps must be from 1 to \(limits.maxStepsCap).")
         }
         let thread = try await chats.requireThread(slug: request.thread, in: workspace, viewer: principal.viewer)
-        let (provider, model) = try providers.provider(for: workspace)
 
         let id = UUID().uuidString.lowercased()
-        let invocation = Invocation(id: id, ownerId: principal.userId, workspaceSlug: workspace.slug)
+        let live = LiveRun(record: RunRecord(id: id, kind: .agent, workspaceId: workspace.id!, userId: principal.userId),
+                           log: runs.log)
+        let invocation = Invocation(run: live, workspaceSlug: workspace.slug)
         try registry.register(invocation)
+        let prepared: PreparedChat
         do {
-            // The prompt is stored (and the daily limit checked) before any model call.
-            let chat = try await chats.beginChat(
-                Chat(workspaceId: workspace.id!, threadId: thread?.id, userId: principal.userId, prompt: message,
-                     apiSessionId: nil, mode: .chat, model: model),
-                dailyLimit: principal.dailyMessageLimit, now: Date())
-            var history: [LLMMessage] = []
-            let conversation = Conversation(workspaceId: workspace.id!, threadId: thread?.id, userId: principal.userId, sessionId: nil)
-            for previous in try await chats.contextWindow(conversation, limit: workspace.historyLength) {
-                history += [.user(previous.prompt), .assistant(previous.response)]
-            }
-            let system = (workspace.systemPrompt ?? ChatPipeline.defaultSystemPrompt) + "\n\n" + Self.agentInstructions
-            let record = AgentInvocation(
-                id: id, workspaceId: workspace.id!, threadId: thread?.id, userId: principal.userId, requestId: request.requestId,
-                message: message, maxSteps: maxSteps,
-                clientTools: .array(clientTools.map { ["name": .string($0.name), "description": .string($0.description),
-                                                       "parameters": $0.parameters, "requires_approval": .bool($0.requiresApproval)] }))
-            try await invocations.createInvocation(record)
-            var start: [String: JSONValue] = ["thread": thread.map { .string($0.slug) } ?? .null,
-                                              "workspace": .string(workspace.slug), "max_steps": .number(Double(maxSteps))]
-            if let requestId = request.requestId { start["request_id"] = .string(requestId) }
-            invocation.emit("agent_start", start)
-            logger.info("agent started", metadata: ["invocation_id": "\(id)", "workspace": "\(workspace.slug)",
-                                                    "tools": "\(offered.keys.sorted().joined(separator: ","))"])
-            return AgentRun(invocation: invocation, record: record, workspace: workspace, viewer: principal.viewer, chat: chat,
-                            provider: provider, model: model, messages: [.system(system)] + history + [.user(message)],
-                            tools: offered, firstToolChoice: toolChoice, maxSteps: maxSteps, threadSlug: thread?.slug,
-                            started: .now)
+            // The shared pipeline: validation, daily limit and stored prompt, documents and history.
+            prepared = try await pipeline.prepare(
+                ChatRequest(message: message, mode: .chat, clientSystemPrompt: Self.agentInstructions),
+                workspace: workspace, threadId: thread?.id, caller: principal.chatCaller)
         } catch {
             registry.remove(id)
             throw error
+        }
+        guard let opening = prepared.request, let provider = prepared.provider else {
+            registry.remove(id)
+            throw APIError(.internal, "The pipeline prepared no model request for an agent run.")
+        }
+        var record = AgentInvocation(
+            id: id, workspaceId: workspace.id!, threadId: thread?.id, userId: principal.userId, requestId: request.requestId,
+            message: message, maxSteps: maxSteps, clientTools: .array(clientTools.map(\.clientJSON)))
+        record.chatId = prepared.dbId
+        record.context = ["messages": .array(opening.messages.map(\.json)),
+                          "server_tools": .array(serverTools.map { .string($0.name) }),
+                          "client_tools": .array(clientTools.map(\.clientJSON))]
+        do {
+            try await invocations.createInvocation(record)
+        } catch {
+            prepared.ticket?.release()
+            registry.remove(id)
+            await pipeline.store(prepared.chat, outcome: ChatOutcome(response: "", status: .failed, usage: nil, model: opening.model,
+                                                                     error: "storing the invocation failed"))
+            throw error
+        }
+        invocation.emit(.start(thread: thread?.slug, workspace: workspace.slug, maxSteps: maxSteps, requestId: request.requestId))
+        if !prepared.sources.isEmpty { invocation.emit(.sources(prepared.sources, step: 1)) }
+        logger.info("agent started", metadata: ["invocation_id": "\(id)", "workspace": "\(workspace.slug)",
+                                                "tools": "\(offered.keys.sorted().joined(separator: ","))"])
+        let run = AgentRun(invocation: invocation, record: record, workspace: workspace, viewer: principal.viewer,
+                           chat: prepared.chat, provider: provider, model: opening.model, messages: opening.messages,
+                           tools: offered, firstToolChoice: toolChoice, maxSteps: maxSteps, started: .now,
+                           firstTicket: prepared.ticket)
+        submit(run, from: .fresh, progress: RunProgress())
+        return invocation
+    }
+
+    /// Hands a run to the ``RunService``, which owns its task.
+    func submit(_ run: AgentRun, from start: LoopStart, progress: RunProgress) {
+        let registry = registry
+        runs.submit(run.invocation.run, keepInMemory: limits.retention, whenForgotten: { registry.remove(run.invocation.id) }) {
+            await execute(run, from: start, progress: progress)
         }
     }
 
@@ -103,47 +126,65 @@ struct AgentEngine: Sendable {
 
     // MARK: Execute
 
-    /// Runs the loop to its end and records the outcome. Never throws.
-    func execute(_ run: AgentRun) async {
-        let progress = RunProgress()
+    /// Runs the loop to its end and records the outcome. Never throws. The ``RunService`` cancels
+    /// this task for a client's `cancel` (the run ends `cancelled`) and for server shutdown (it ends
+    /// `interrupted`, or stays `waiting` when it only waits on its client).
+    func execute(_ run: AgentRun, from start: LoopStart, progress: RunProgress) async {
         let end: RunEnd = await withTaskGroup(of: RunEnd?.self) { group in
-            group.addTask { await loop(run, progress: progress) }
+            group.addTask { await loop(run, from: start, progress: progress) }
             group.addTask {
-                await run.invocation.waitForCancelRequest()
-                return Task.isCancelled ? nil : .cancelled
-            }
-            group.addTask {
-                await watchForAbandonment(run.invocation)
+                await watchForAbandonment(run.invocation.run)
                 return Task.isCancelled ? nil : .timedOut
             }
             var first: RunEnd?
             while first == nil, let next = await group.next() { first = next }
             group.cancelAll()
-            // Only server shutdown cancels this task (AgentRunner); the loop then ends `.cancelled`, but
-            // the run was interrupted, not cancelled by its client. A run that had already ended another
-            // way (completed, failed, timed out) as the shutdown came keeps that end.
+            // A run that had already ended another way (completed, failed, timed out) as the cancel
+            // came keeps that end.
             switch first {
-            case nil: return .interrupted
-            case .cancelled? where Task.isCancelled: return .interrupted
-            case let end?: return end
+            case nil, .cancelled? where Task.isCancelled:
+                return run.invocation.run.cancellation.isRequested ? .cancelled : .interrupted
+            case let end?:
+                return end
             }
         }
         await finish(run, end: end, progress: progress)
     }
 
-    private func watchForAbandonment(_ invocation: Invocation) async {
+    private func watchForAbandonment(_ run: LiveRun) async {
         let grace = limits.resumeGrace
         let poll = max(min(grace / 4, .seconds(1)), .milliseconds(10))
         while !Task.isCancelled {
             try? await Task.sleep(for: poll)
-            if invocation.isAbandoned(grace: grace) { return }
+            if run.isAbandoned(grace: grace) { return }
         }
     }
 
-    private func loop(_ run: AgentRun, progress: RunProgress) async -> RunEnd {
+    private func loop(_ run: AgentRun, from start: LoopStart, progress: RunProgress) async -> RunEnd {
         var messages = run.messages
-        var lastAnswer = ""
-        for step in 1...run.maxSteps {
+        var firstStep = 1
+        if case .within(let step, let calls, let known, let awaitingApproval) = start {
+            // A continued run: finish the step its client was answering, then go on.
+            let results = await withTaskGroup(of: (Int, ToolResult).self) { group in
+                for (position, call) in calls.enumerated() {
+                    group.addTask {
+                        if let result = known[call.id] { return (position, result) }
+                        let phase: CallPhase = awaitingApproval.contains(call.id) ? .awaitingApproval : .awaitingResult
+                        return (position, await perform(call, step: step, run: run, phase: phase))
+                    }
+                }
+                var results: [(Int, ToolResult)] = []
+                for await result in group { results.append(result) }
+                return results.sorted { $0.0 < $1.0 }.map(\.1)
+            }
+            if Task.isCancelled { return .cancelled }
+            for (call, result) in zip(calls, results) {
+                messages.append(.tool(callId: call.id, name: call.name, output: result.output.serializedString, isError: result.isError))
+            }
+            firstStep = step + 1
+            guard firstStep <= run.maxSteps else { return .maxSteps }
+        }
+        for step in firstStep...run.maxSteps {
             progress.beginStep(step)
             let stepStart = Date()
             let clock = ContinuousClock.now
@@ -155,19 +196,20 @@ struct AgentEngine: Sendable {
                                      toolChoice: step == 1 ? run.firstToolChoice : .auto,
                                      temperature: run.workspace.temperature)
             do {
-                // Later steps of a running agent go ahead of new chats in the provider's queue.
-                let ticket = try providers.queue(for: run.provider)
-                    .reserve(QueueClaim(userId: run.record.userId, priority: step == 1 ? .chat : .agentStep))
+                // The first step has the place the pipeline reserved; later steps of a running agent go
+                // ahead of new chats in the provider's queue.
+                let ticket = try (step == firstStep ? run.firstTicket : nil)
+                    ?? providers.queue(for: run.provider).reserve(QueueClaim(userId: run.record.userId, priority: .agentStep))
                 defer { ticket.release() }
                 let events = try await ticket.stream(request, from: run.provider) { position in
-                    run.invocation.emitQueued(position: position, step: step)
+                    run.invocation.emit(.queued(position: position, step: step))
                 }
                 for try await event in events {
                     switch event {
                     case .text(let token):
                         text += token
                         progress.append(token)
-                        run.invocation.emit("agent_token", ["token": .string(token), "step": .number(Double(step))])
+                        run.invocation.emit(.token(token, step: step))
                     case .toolCallStart(let index, let id, let name):
                         if calls[index] == nil { order.append(index) }
                         calls[index] = ToolCall(id: id, name: name, arguments: "")
@@ -190,10 +232,11 @@ struct AgentEngine: Sendable {
             let toolCalls = order.compactMap { calls[$0] }.map {
                 ToolCall(id: progress.uniqueCallId($0.id), name: $0.name, arguments: $0.arguments)
             }
+            // Stored with its calls before any of them runs: a run continued after a restart rebuilds
+            // its conversation from these.
             await persist(AgentStep(invocationId: run.invocation.id, step: step, kind: .llm, text: text,
-                                    promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
+                                    toolCalls: toolCalls.isEmpty ? nil : .array(toolCalls.map(\.json)), promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
                                     startedAt: stepStart, durationMs: clock.duration(to: .now).milliseconds))
-            lastAnswer = text
             if toolCalls.isEmpty { return .completed(text) }
 
             messages.append(.assistant(text, toolCalls: toolCalls))
@@ -210,7 +253,6 @@ struct AgentEngine: Sendable {
                 messages.append(.tool(callId: call.id, name: call.name, output: result.output.serializedString, isError: result.isError))
             }
         }
-        _ = lastAnswer
         return .maxSteps
     }
 
@@ -221,15 +263,24 @@ struct AgentEngine: Sendable {
         var isError: Bool
     }
 
+    /// How far a call had got: a fresh one, or one of a continued run that already asked its client.
+    enum CallPhase: Sendable {
+        case fresh
+        /// `approval_required` went out; the decision is awaited.
+        case awaitingApproval
+        /// The client `tool_call` went out; its result is awaited.
+        case awaitingResult
+    }
+
     /// Validates, approves, runs or sends one call, and emits its `tool_result`.
-    private func perform(_ call: ToolCall, step: Int, run: AgentRun) async -> ToolResult {
+    private func perform(_ call: ToolCall, step: Int, run: AgentRun, phase: CallPhase = .fresh) async -> ToolResult {
         let started = Date()
         let clock = ContinuousClock.now
         let invocation = run.invocation
         func finish(_ result: ToolResult, arguments: JSONValue?, executor: ToolExecutor?) async -> ToolResult {
             let duration = clock.duration(to: .now).milliseconds
-            invocation.emit("tool_result", ["call_id": .string(call.id), "name": .string(call.name), "output": result.output,
-                                            "is_error": .bool(result.isError), "duration_ms": .number(duration.rounded3)])
+            invocation.emit(.toolResult(AgentToolResult(callId: call.id, name: call.name, output: result.output,
+                                                        isError: result.isError, durationMilliseconds: duration)))
             await persist(AgentStep(invocationId: invocation.id, step: step, kind: .tool, callId: call.id, name: call.name,
                                     executor: executor?.rawValue, arguments: arguments ?? .string(call.arguments),
                                     output: result.output, isError: result.isError, startedAt: started, durationMs: duration))
@@ -259,10 +310,15 @@ struct AgentEngine: Sendable {
             return await finish(failure("\(error)"), arguments: arguments, executor: spec.executor)
         }
 
-        if spec.requiresApproval {
-            invocation.expectApproval(callId: call.id)
-            invocation.emit("approval_required", ["call_id": .string(call.id), "name": .string(call.name), "arguments": arguments,
-                                                  "executor": .string(spec.executor.rawValue), "step": .number(Double(step))])
+        var request = AgentToolCall(callId: call.id, name: call.name, arguments: arguments, executor: spec.executor.rawValue,
+                                    step: step)
+        if spec.requiresApproval && phase != .awaitingResult {
+            if phase == .fresh {
+                invocation.expectApproval(callId: call.id)
+                invocation.emit(.approvalRequired(request))
+                // Waiting on the client from here on: durable, so the wait survives a restart.
+                await invocation.run.waitUntilLogged()
+            }
             let decision = await withTimeout(spec.effectiveTimeout) { await invocation.awaitApproval(callId: call.id) }
             switch decision {
             case .approved?:
@@ -277,12 +333,13 @@ struct AgentEngine: Sendable {
             }
         }
 
-        var request: [String: JSONValue] = ["call_id": .string(call.id), "name": .string(call.name), "arguments": arguments,
-                                            "executor": .string(spec.executor.rawValue), "step": .number(Double(step))]
         if spec.executor == .client {
-            request["timeout_ms"] = .number(Double(spec.timeoutMilliseconds ?? ToolSpec.defaultTimeoutMilliseconds))
+            request.timeoutMilliseconds = spec.timeoutMilliseconds ?? ToolSpec.defaultTimeoutMilliseconds
         }
-        invocation.emit("tool_call", request)
+        if phase != .awaitingResult {
+            invocation.emit(.toolCall(request))
+            if spec.executor == .client { await invocation.run.waitUntilLogged() }
+        }
 
         switch spec.executor {
         case .client:
@@ -326,7 +383,11 @@ struct AgentEngine: Sendable {
     // MARK: Finish
 
     private func finish(_ run: AgentRun, end: RunEnd, progress: RunProgress) async {
+        run.firstTicket?.release()
         let invocation = run.invocation
+        if end == .interrupted, AgentLogState(frames: invocation.run.frames).isWaitingOnClient {
+            return await suspend(run, progress: progress)
+        }
         var response = progress.lastText
         if case .completed(let text) = end { response = text }
         let usage = progress.usage
@@ -339,7 +400,11 @@ struct AgentEngine: Sendable {
         record.completionTokens = usage.completionTokens
         record.chatId = run.chat.id
         record.finishedAt = Timestamp.now()
-        if case .failed(let error) = end { record.error = error.message }
+        var failure: APIError?
+        if case .failed(let error) = end {
+            record.error = error.message
+            failure = error
+        }
         if case .timedOut = end { record.error = "No client resumed the run within \(limits.resumeGrace)." }
         let chatStatus: Chat.Status = switch end {
         case .completed, .maxSteps: .completed
@@ -348,28 +413,51 @@ struct AgentEngine: Sendable {
         case .interrupted: .interrupted
         }
         let outcome = ChatOutcome(response: response, status: chatStatus, usage: usage, model: run.model, error: record.error)
+        // Stored before the last frame goes out, as every chat of the pipeline.
+        await pipeline.store(run.chat, outcome: outcome)
         let finalRecord = record
-        await ChatPipeline.detachedFromCancellation { [chats, invocations, logger] in
+        await ChatPipeline.detachedFromCancellation { [invocations, logger] in
             do {
-                try await chats.finishChat(id: run.chat.id!, outcome: outcome)
                 try await invocations.finishInvocation(finalRecord)
             } catch {
                 logger.error("storing agent run failed", metadata: ["invocation_id": "\(invocation.id)", "error": "\(error)"])
             }
         }
-        if case .failed(let error) = end {
-            var fields: [String: JSONValue] = ["code": .string(error.code.rawValue), "message": .string(error.message)]
-            if let retryAfter = error.retryAfterSeconds { fields["retry_after"] = .number(Double(retryAfter)) }
-            invocation.emit("error", fields)
-        }
-        invocation.emit("agent_complete", [
-            "status": .string(status.rawValue), "response": .string(response), "db_id": .number(Double(run.chat.id!)),
-            "steps": .number(Double(progress.steps)),
-            "usage": ["prompt_tokens": .number(Double(usage.promptTokens)), "completion_tokens": .number(Double(usage.completionTokens))],
-            "duration_ms": .number(run.started.duration(to: .now).milliseconds.rounded3),
-        ])
+        if let failure { invocation.emit(.error(failure)) }
+        let duration = run.started.duration(to: .now).milliseconds
+        invocation.emit(.complete(AgentCompletion(status: status, response: response, dbId: run.chat.id!, steps: progress.steps,
+                                                  usage: usage, durationMilliseconds: duration)))
         logger.info("agent finished", metadata: ["invocation_id": "\(invocation.id)", "status": "\(status.rawValue)",
                                                  "steps": "\(progress.steps)"])
+        let ttft = progress.firstToken.map { run.started.duration(to: $0).milliseconds } ?? 0
+        let streaming = progress.firstToken.map { $0.duration(to: .now).milliseconds / 1000 } ?? 0
+        await pipeline.recordTelemetry(
+            chat: run.chat, transport: "agent", provider: run.provider.kind, outcome: outcome,
+            metrics: StreamMetrics(ttftMilliseconds: ttft, durationMilliseconds: duration,
+                                   tokensPerSecond: streaming > 0 ? Double(usage.completionTokens) / streaming : 0),
+            errorCode: failure?.code)
+    }
+
+    /// The server stops while the run waits only on its client: it stays `waiting` (its log has
+    /// no end) and continues after the restart (PROTOCOL §8).
+    private func suspend(_ run: AgentRun, progress: RunProgress) async {
+        var record = run.record
+        record.status = .waiting
+        record.response = progress.lastText
+        record.steps = progress.steps
+        record.promptTokens = progress.usage.promptTokens
+        record.completionTokens = progress.usage.completionTokens
+        record.chatId = run.chat.id
+        let suspended = record
+        await ChatPipeline.detachedFromCancellation { [invocations, logger] in
+            do {
+                try await invocations.finishInvocation(suspended)
+            } catch {
+                logger.error("storing a waiting agent run failed", metadata: ["invocation_id": "\(run.invocation.id)", "error": "\(error)"])
+            }
+        }
+        await run.invocation.run.waitUntilLogged()
+        logger.info("agent run left waiting for its client across the restart", metadata: ["invocation_id": "\(run.invocation.id)"])
     }
 
     private func persist(_ step: AgentStep) async {
@@ -385,4 +473,21 @@ struct AgentEngine: Sendable {
 
 extension Double {
     var rounded3: Double { (self * 1000).rounded() / 1000 }
+}
+
+extension ToolSpec {
+    /// A client tool as an invocation stores it (and as a continued run reads it back).
+    var clientJSON: JSONValue {
+        var json: [String: JSONValue] = ["name": .string(name), "description": .string(description), "parameters": parameters,
+                                         "requires_approval": .bool(requiresApproval)]
+        if let timeoutMilliseconds { json["timeout_ms"] = .int(timeoutMilliseconds) }
+        return .object(json)
+    }
+
+    init?(clientJSON json: JSONValue) {
+        guard let name = json["name"]?.stringValue else { return nil }
+        self.init(name: name, description: json["description"]?.stringValue ?? "", parameters: json["parameters"] ?? [:],
+                  executor: .client, requiresApproval: json["requires_approval"]?.boolValue ?? false,
+                  timeoutMilliseconds: json["timeout_ms"]?.intValue)
+    }
 }

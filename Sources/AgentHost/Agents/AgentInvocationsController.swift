@@ -6,10 +6,9 @@ import Hummingbird
 /// behind proxies that block WebSockets and for batch workflows.
 struct AgentInvocationsController {
     let engine: AgentEngine
-    let runner: AgentRunner
     let chats: any ChatStore
     let invocations: any InvocationStore
-    let keepAliveInterval: Duration
+    let streams: RunEventStreams
 
     struct StartRequest: Decodable {
         var workspace: String
@@ -35,10 +34,8 @@ struct AgentInvocationsController {
         let target = try APICoding.decode(StartRequest.self, from: body.readableBytesView)
         let invoke = try APICoding.decode(AgentInvokeRequest.self, from: body.readableBytesView)
         let workspace = try await chats.requireWorkspace(slug: target.workspace)
-        let run = try await engine.start(invoke, workspace: workspace, principal: principal)
-        let response = stream(run.invocation, after: -1)
-        runner.submit(run)
-        return response
+        let invocation = try await engine.start(invoke, workspace: workspace, principal: principal)
+        return streams.watch(invocation.run, after: -1)
     }
 
     /// The stored run: status, every step, call, argument, result, duration and usage.
@@ -48,25 +45,18 @@ struct AgentInvocationsController {
         guard let (record, steps) = try await invocations.invocation(id: id, viewer: principal.viewer) else {
             throw APIError.notFound("Invocation '\(id)'")
         }
-        let live = engine.registry.lookup(id)
-        let json = InvocationRepresentation.json(record, steps: steps, liveEventCount: live?.eventCount)
+        let json = InvocationRepresentation.json(record, steps: steps, live: engine.registry.lookup(id))
         return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(bytes: json.serialized())))
     }
 
-    /// Replays the frames after `after_seq`, then follows the run live until it ends.
+    /// Replays the frames after `after_seq`, then follows the run live until it ends; a run no
+    /// longer in memory (it ended, or before a restart) replays from the log.
     @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> Response {
         let principal = try context.identity()
         let id = try context.parameters.require("id")
         let afterSeq = try QueryParameters(request).int("after_seq", default: -1, range: -1...Int.max)
-        guard let invocation = engine.registry.lookup(id) else {
-            if try await invocations.invocation(id: id, viewer: principal.viewer) != nil {
-                throw APIError.notFound("The frames of invocation '\(id)' are no longer in memory; GET /api/agent/invocations/\(id) has the stored run")
-            }
-            throw APIError.notFound("Invocation '\(id)'")
-        }
-        _ = try engine.liveInvocation(invocation.id, workspaceSlug: nil, viewer: principal.viewer)
-        return stream(invocation, after: afterSeq)
+        return try await streams.response(runId: id, after: afterSeq, viewer: principal.viewer)
     }
 
     @Sendable func toolResult(_ request: Request, context: AppRequestContext) async throws -> Accepted {
@@ -90,25 +80,19 @@ struct AgentInvocationsController {
         try engine.liveInvocation(try context.parameters.require("id"), workspaceSlug: nil, viewer: try context.identity().viewer)
     }
 
-    /// SSE of a run's frames; leaving the stream leaves the run waiting for a resume.
-    private func stream(_ invocation: Invocation, after afterSeq: Int) -> Response {
-        let (subscription, events) = invocation.subscribe(after: afterSeq)
-        return SSE.response { writer in
-            defer { invocation.unsubscribe(subscription) }
-            try await SSE.stream(keepAlive: keepAliveInterval, to: &writer) { send in
-                for await event in events {
-                    await send(SSE.event(type: event.type, id: event.seq, data: event.json(invocationId: invocation.id)))
-                }
-            }
-        }
-    }
 }
 
 /// `GET /api/agent/invocations/{id}`.
 enum InvocationRepresentation {
-    static func json(_ record: AgentInvocation, steps: [AgentStep], liveEventCount: Int?) -> JSONValue {
+    /// `live` is the run when it is in this process: its status is then `waiting` while it waits
+    /// only on its client, `running` otherwise, until it ends.
+    static func json(_ record: AgentInvocation, steps: [AgentStep], live: Invocation?) -> JSONValue {
+        var status = record.status
+        if let live, !live.isFinished, status == .running || status == .waiting {
+            status = live.isWaitingOnClient ? .waiting : .running
+        }
         var object: [String: JSONValue] = [
-            "invocation_id": .string(record.id), "status": .string(record.status.rawValue), "message": .string(record.message),
+            "invocation_id": .string(record.id), "status": .string(status.rawValue), "message": .string(record.message),
             "response": .string(record.response), "db_id": record.chatId.map { .number(Double($0)) } ?? .null,
             "request_id": record.requestId.map(JSONValue.string) ?? .null, "steps": .number(Double(record.steps)),
             "max_steps": .number(Double(record.maxSteps)), "client_tools": record.clientTools,
@@ -116,7 +100,7 @@ enum InvocationRepresentation {
             "error": record.error.map(JSONValue.string) ?? .null,
             "created_at": .string(Timestamp.string(from: record.createdAt)),
             "finished_at": record.finishedAt.map { .string(Timestamp.string(from: $0)) } ?? .null,
-            "live": .bool(liveEventCount != nil && record.status == .running),
+            "live": .bool(live.map { !$0.isFinished } ?? false),
         ]
         if let finishedAt = record.finishedAt {
             object["duration_ms"] = .number((finishedAt.timeIntervalSince(record.createdAt) * 1000).rounded())

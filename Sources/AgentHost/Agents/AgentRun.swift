@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 import Tools
 
-/// Everything one run needs, fixed when it starts.
+/// Everything one run needs, fixed when it starts (or when it is continued after a restart).
 struct AgentRun: Sendable {
     let invocation: Invocation
     let record: AgentInvocation
@@ -13,17 +13,29 @@ struct AgentRun: Sendable {
     let chat: Chat
     let provider: any LLMProvider
     let model: String
+    /// The conversation so far: the pipeline's context (system prompt with documents, history,
+    /// the user's message), and for a continued run the steps it already took.
     let messages: [LLMMessage]
     /// Tools offered to the model, by name.
     let tools: [String: ToolSpec]
     let firstToolChoice: ToolChoice
     let maxSteps: Int
-    let threadSlug: String?
     let started: ContinuousClock.Instant
+    /// The provider-queue place the pipeline reserved for the first step; `nil` for a continued run.
+    let firstTicket: QueueTicket?
 
     var toolDefinitions: [ToolDefinition] {
         tools.values.sorted { $0.name < $1.name }.map(\.definition)
     }
+}
+
+/// Where the tool loop begins.
+enum LoopStart: Sendable {
+    /// At step 1.
+    case fresh
+    /// Inside `step`, whose `calls` are answered (`results`) or wait on the client: a run continued
+    /// after a restart. Calls in `awaitingApproval` wait for a decision, the others for a result.
+    case within(step: Int, calls: [ToolCall], results: [String: AgentEngine.ToolResult], awaitingApproval: Set<String>)
 }
 
 /// What a run has produced so far; read when it ends, however it ends.
@@ -33,13 +45,19 @@ final class RunProgress: Sendable {
         var lastText = ""
         var usage = Usage.zero
         var usedCallIds: Set<String> = []
+        var firstToken: ContinuousClock.Instant?
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
+
+    init(steps: Int = 0, lastText: String = "", usage: Usage = .zero, callIds: Set<String> = []) {
+        state = Mutex(State(steps: steps, lastText: lastText, usage: usage, usedCallIds: callIds))
+    }
 
     var steps: Int { state.withLock { $0.steps } }
     var lastText: String { state.withLock { $0.lastText } }
     var usage: Usage { state.withLock { $0.usage } }
+    var firstToken: ContinuousClock.Instant? { state.withLock { $0.firstToken } }
 
     func beginStep(_ step: Int) {
         state.withLock { state in
@@ -49,7 +67,10 @@ final class RunProgress: Sendable {
     }
 
     func append(_ text: String) {
-        state.withLock { $0.lastText += text }
+        state.withLock { state in
+            state.lastText += text
+            if state.firstToken == nil { state.firstToken = .now }
+        }
     }
 
     func add(_ usage: Usage) {
@@ -68,7 +89,7 @@ final class RunProgress: Sendable {
 }
 
 /// How a run ended.
-enum RunEnd: Sendable {
+enum RunEnd: Sendable, Equatable {
     case completed(String)
     case maxSteps
     case failed(APIError)

@@ -10,7 +10,6 @@ import Synchronization
 /// cancel, and resume after a dropped connection. A bad frame gets an `error` frame; the socket stays open.
 struct AgentSocketController {
     let engine: AgentEngine
-    let runner: AgentRunner
     let chats: any ChatStore
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -24,8 +23,8 @@ struct AgentSocketController {
             let workspace = try await chats.requireWorkspace(slug: slug)
             var logger = context.logger
             logger[metadataKey: "workspace"] = .string(slug)
-            let session = AgentSocketSession(engine: engine, runner: runner, workspace: workspace, principal: principal,
-                                             outbox: SocketOutbox(limit: engine.limits.outboundBuffer), logger: logger)
+            let session = AgentSocketSession(engine: engine, workspace: workspace, principal: principal,
+                                             outbox: Outbox(limit: engine.limits.outboundBuffer), logger: logger)
             try await session.run(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
         }
     }
@@ -33,24 +32,21 @@ struct AgentSocketController {
 
 /// One agent WebSocket: reads frames, dispatches them, and writes every subscribed run's events.
 ///
-/// Its frames go through a ``SocketOutbox``, the policy of `ws/chat` too: bounded, a client that
+/// Its frames go through an ``Outbox``, the policy of `ws/chat` and SSE too: bounded, a client that
 /// cannot keep up is closed with 4001 (its runs go on; it reconnects and resumes), and a `resume`'s
 /// replay is pulled by the writer at the client's pace.
 final class AgentSocketSession: Sendable {
     let engine: AgentEngine
-    let runner: AgentRunner
     let workspace: Workspace
     let principal: Principal
-    let outbox: SocketOutbox
+    let outbox: Outbox
     let logger: Logger
 
-    /// Runs this connection is subscribed to, with their subscription ids.
-    private let subscriptions = Mutex<[String: UUID]>([:])
+    /// Runs this connection watches.
+    private let watched = Mutex<[String: LiveRun]>([:])
 
-    init(engine: AgentEngine, runner: AgentRunner, workspace: Workspace, principal: Principal, outbox: SocketOutbox,
-         logger: Logger) {
+    init(engine: AgentEngine, workspace: Workspace, principal: Principal, outbox: Outbox, logger: Logger) {
         self.engine = engine
-        self.runner = runner
         self.workspace = workspace
         self.principal = principal
         self.outbox = outbox
@@ -61,9 +57,7 @@ final class AgentSocketSession: Sendable {
         defer {
             outbox.finish()
             // The runs keep going; they wait for a resume from another connection.
-            for (invocationId, subscription) in subscriptions.withLock({ $0 }) {
-                engine.registry.lookup(invocationId)?.unsubscribe(subscription)
-            }
+            for run in watched.withLock({ $0.values }) { run.detach(outbox) }
         }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -86,7 +80,7 @@ final class AgentSocketSession: Sendable {
     }
 
     private func send(_ frame: JSONValue) {
-        outbox.deliver(text: frame.serializedString)
+        outbox.deliver(frame)
     }
 
     private func handle(_ bytes: [UInt8]) async {
@@ -109,9 +103,8 @@ final class AgentSocketSession: Sendable {
             switch type {
             case "agent_invoke":
                 let request = try APICoding.decode(AgentInvokeRequest.self, from: bytes)
-                let run = try await engine.start(request, workspace: workspace, principal: principal)
-                subscribe(run.invocation, after: -1)
-                runner.submit(run)
+                let invocation = try await engine.start(request, workspace: workspace, principal: principal)
+                watch(invocation.run, after: -1)
             case "tool_result":
                 let command = try APICoding.decode(ToolResultCommand.self, from: bytes)
                 let invocation = try engine.liveInvocation(try required(command.invocationId), workspaceSlug: workspace.slug,
@@ -128,8 +121,7 @@ final class AgentSocketSession: Sendable {
                     .requestCancel()
             case "resume":
                 let command = try APICoding.decode(ResumeCommand.self, from: bytes)
-                let invocation = try engine.liveInvocation(command.invocationId, workspaceSlug: workspace.slug, viewer: principal.viewer)
-                subscribe(invocation, after: command.afterSeq ?? -1)
+                try await resume(command.invocationId, after: command.afterSeq ?? -1)
             case "ping":
                 send(["type": "pong"])
             default:
@@ -147,11 +139,24 @@ final class AgentSocketSession: Sendable {
         return invocationId
     }
 
-    /// Streams a run's events (from `afterSeq`) to this connection until the run ends or the socket
+    /// Streams a run's frames (from `afterSeq`) to this connection until the run ends or the socket
     /// closes; a new resume of the same run replaces the previous subscription.
-    private func subscribe(_ invocation: Invocation, after afterSeq: Int) {
-        let id = invocation.attach(outbox, after: afterSeq)
-        let previous = subscriptions.withLock { $0.updateValue(id, forKey: invocation.id) }
-        if let previous { invocation.unsubscribe(previous) }
+    private func watch(_ run: LiveRun, after afterSeq: Int) {
+        run.attach(outbox, after: afterSeq)
+        watched.withLock { $0[run.id] = run }
+    }
+
+    /// Resumes a run of this workspace: live from memory, else (it ended, or ran before a restart)
+    /// its logged frames.
+    private func resume(_ invocationId: String, after afterSeq: Int) async throws {
+        if engine.registry.lookup(invocationId) != nil {
+            let invocation = try engine.liveInvocation(invocationId, workspaceSlug: workspace.slug, viewer: principal.viewer)
+            return watch(invocation.run, after: afterSeq)
+        }
+        guard let record = try await engine.runLog.run(id: invocationId, viewer: principal.viewer), record.kind == .agent,
+              record.workspaceId == workspace.id else {
+            throw APIError.notFound("Invocation '\(invocationId)' in workspace '\(workspace.slug)'")
+        }
+        outbox.addReplay(StoredReplay(store: engine.runLog, runId: invocationId, after: afterSeq))
     }
 }

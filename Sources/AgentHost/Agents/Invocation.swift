@@ -3,177 +3,67 @@ import Foundation
 import Synchronization
 import Tools
 
-/// The live state of one agent run: its ordered event log, who is watching, and what it waits for.
+/// An agent run's dealings with its client: the run (``LiveRun``: frames, watchers, cancel) plus
+/// the client tool results and approvals the engine waits for.
 ///
-/// The engine appends events; connections subscribe from any `seq` and receive the replay followed
-/// by live events. Client tool results, approvals and cancel requests are delivered here and resume
-/// the engine. A `Mutex` rather than an actor guards the state so that task-cancellation handlers,
-/// which must be synchronous, can resume waiters directly.
+/// Results, approvals and cancel requests are delivered here and resume the engine. A `Mutex`
+/// rather than an actor guards the state so that task-cancellation handlers, which must be
+/// synchronous, can resume waiters directly.
 final class Invocation: Sendable {
-    let id: String
-    let ownerId: Int64?
+    let run: LiveRun
     let workspaceSlug: String
     private let state: Mutex<State>
 
     private struct State: ~Copyable {
-        var events: [AgentEvent] = []
-        var subscribers: [UUID: Subscriber] = [:]
-        /// Since when nobody watches; `nil` while someone does.
-        var unwatchedSince: ContinuousClock.Instant? = .now
         var resultWaiters: [String: CheckedContinuation<ToolOutcome, Never>] = [:]
-        /// Client calls sent and not yet answered, with their `tool_call` event (re-sent on resume).
-        var pendingClientCalls: [String: AgentEvent] = [:]
+        /// Client calls sent and not yet answered.
+        var pendingClientCalls: Set<String>
         /// Results that arrived before the engine started waiting for them.
         var earlyResults: [String: ToolOutcome] = [:]
         var closedCalls: Set<String> = []
         var approvalWaiters: [String: CheckedContinuation<ApprovalDecision, Never>] = [:]
-        var pendingApprovals: Set<String> = []
+        var pendingApprovals: Set<String>
         /// Decisions that arrived before the engine started waiting for them (kept like early results).
         var earlyApprovals: [String: ApprovalDecision] = [:]
-        var cancelWaiters: [CheckedContinuation<Void, Never>] = []
-        var cancelRequested = false
-        var isFinished = false
     }
 
-    /// Who watches the run: an SSE stream, or a WebSocket's outbox whose writer first pulls the replay.
-    private struct Subscriber {
-        enum Sink {
-            case stream(AsyncStream<AgentEvent>.Continuation)
-            case outbox(SocketOutbox)
-        }
-
-        var sink: Sink
-        /// For an outbox still pulling its replay: the `seq` of its next event; `nil` once live.
-        var replayNext: Int?
-        /// The `after_seq` it resumed from (pending client calls up to it are sent again).
-        var resumedAfter: Int
-    }
-
-    init(id: String, ownerId: Int64?, workspaceSlug: String) {
-        self.id = id
-        self.ownerId = ownerId
+    /// `pendingClientCalls` and `pendingApprovals` are those of a run continued after a restart.
+    init(run: LiveRun, workspaceSlug: String, pendingClientCalls: Set<String> = [], pendingApprovals: Set<String> = []) {
+        self.run = run
         self.workspaceSlug = workspaceSlug
-        state = Mutex(State())
+        state = Mutex(State(pendingClientCalls: pendingClientCalls, pendingApprovals: pendingApprovals))
     }
 
-    var isFinished: Bool { state.withLock { $0.isFinished } }
-    var cancelRequested: Bool { state.withLock { $0.cancelRequested } }
-    var eventCount: Int { state.withLock { $0.events.count } }
+    var id: String { run.id }
+    var ownerId: Int64? { run.ownerId }
+    var isFinished: Bool { run.isFinished }
 
-    // MARK: Event log
-
-    /// Appends an event with the next `seq` and sends it to every live subscriber (those still
-    /// pulling a replay get it when they reach it).
+    /// Publishes an event of the run. A client tool call or an approval request stays outstanding
+    /// (sent again on `resume`) until its result.
     @discardableResult
-    func emit(_ type: String, _ fields: [String: JSONValue]) -> AgentEvent {
-        state.withLock { state in
-            let event = AgentEvent(seq: state.events.count, type: type, fields: fields)
-            state.events.append(event)
-            if type == "tool_call", fields["executor"] == "client", let callId = event.callId {
-                state.pendingClientCalls[callId] = event
-            }
-            var text: String?
-            for subscriber in state.subscribers.values where subscriber.replayNext == nil {
-                switch subscriber.sink {
-                case .stream(let continuation):
-                    continuation.yield(event)
-                case .outbox(let outbox):
-                    // Serialized once for every socket watching.
-                    let serialized = text ?? event.json(invocationId: id).serializedString
-                    text = serialized
-                    outbox.deliver(text: serialized)
-                }
-            }
-            if event.isTerminal {
-                state.isFinished = true
-                for (subscriptionId, subscriber) in state.subscribers where subscriber.replayNext == nil {
-                    if case .stream(let continuation) = subscriber.sink { continuation.finish() }
-                    state.subscribers.removeValue(forKey: subscriptionId)
-                }
-            }
-            return event
+    func emit(_ event: AgentEvent) -> RunFrame {
+        let request: LiveRun.Request
+        switch event {
+        case .toolCall(let call) where call.executor == ToolExecutor.client.rawValue:
+            // Accepted from the moment it can be seen: a client may answer before the engine waits.
+            state.withLock { _ = $0.pendingClientCalls.insert(call.callId) }
+            request = .opens(call.callId)
+        case .toolCall(let call):
+            request = .settles(call.callId)
+        case .approvalRequired(let call):
+            request = .opens(call.callId)
+        case .toolResult(let result):
+            request = .settles(result.callId)
+        default:
+            request = .none
         }
+        let id = id
+        return run.publish(terminal: event.isTerminal, request: request) { seq in event.frame(invocationId: id, seq: seq) }
     }
 
-    /// Every event after `afterSeq`, then pending client calls the subscriber already saw (sent
-    /// again), then live events until the run ends.
-    func subscribe(after afterSeq: Int) -> (id: UUID, stream: AsyncStream<AgentEvent>) {
-        let id = UUID()
-        let (stream, continuation) = AsyncStream<AgentEvent>.makeStream()
-        state.withLock { state in
-            for event in state.events where event.seq > afterSeq { continuation.yield(event) }
-            for event in state.pendingClientCalls.values.sorted(by: { $0.seq < $1.seq }) where event.seq <= afterSeq {
-                continuation.yield(event)
-            }
-            if state.isFinished {
-                continuation.finish()
-            } else {
-                state.subscribers[id] = Subscriber(sink: .stream(continuation), replayNext: nil, resumedAfter: afterSeq)
-                state.unwatchedSince = nil
-            }
-        }
-        return (id, stream)
-    }
-
-    /// Subscribes a WebSocket's outbox from `afterSeq`: its writer pulls the replay (then the pending
-    /// client calls it already saw, sent again) at the client's pace, then gets live events.
-    func attach(_ outbox: SocketOutbox, after afterSeq: Int) -> UUID {
-        let id = UUID()
-        state.withLock { state in
-            state.subscribers[id] = Subscriber(sink: .outbox(outbox), replayNext: max(afterSeq + 1, 0), resumedAfter: afterSeq)
-            state.unwatchedSince = nil
-        }
-        outbox.addReplay(InvocationReplay(invocation: self, subscription: id))
-        return id
-    }
-
-    /// The next replayed frames of an ``attach(_:after:)`` subscription; with the last ones it
-    /// goes live in the same step, so nothing is missed or sent twice at the seam.
-    fileprivate func pullReplay(subscription id: UUID, max: Int) -> ReplayBatch {
-        state.withLock { state in
-            guard var subscriber = state.subscribers[id], let next = subscriber.replayNext else {
-                return ReplayBatch(frames: [], caughtUp: true)
-            }
-            let start = min(next, state.events.count)
-            let end = min(start + max, state.events.count)
-            var frames = state.events[start..<end].map { $0.json(invocationId: self.id).serializedString }
-            guard end == state.events.count else {
-                subscriber.replayNext = end
-                state.subscribers[id] = subscriber
-                return ReplayBatch(frames: frames, caughtUp: false)
-            }
-            for event in state.pendingClientCalls.values.sorted(by: { $0.seq < $1.seq }) where event.seq <= subscriber.resumedAfter {
-                frames.append(event.json(invocationId: self.id).serializedString)
-            }
-            if state.isFinished {
-                state.subscribers.removeValue(forKey: id)
-            } else {
-                subscriber.replayNext = nil
-                state.subscribers[id] = subscriber
-            }
-            return ReplayBatch(frames: frames, caughtUp: true)
-        }
-    }
-
-    func unsubscribe(_ id: UUID) {
-        let removed = state.withLock { state in
-            let removed = state.subscribers.removeValue(forKey: id)
-            if state.subscribers.isEmpty, state.unwatchedSince == nil { state.unwatchedSince = .now }
-            return removed
-        }
-        if case .stream(let continuation)? = removed?.sink { continuation.finish() }
-    }
-
-    /// Whether nobody has watched the run for at least `grace`.
-    func isAbandoned(grace: Duration) -> Bool {
-        state.withLock { state in
-            guard let since = state.unwatchedSince else { return false }
-            return since.duration(to: .now) >= grace
-        }
-    }
-
-    func events(after afterSeq: Int) -> [AgentEvent] {
-        state.withLock { $0.events.filter { $0.seq > afterSeq } }
+    /// Whether the run waits on its client for an answer or an approval.
+    var isWaitingOnClient: Bool {
+        state.withLock { !$0.pendingClientCalls.isEmpty || !$0.pendingApprovals.isEmpty }
     }
 
     // MARK: Client tool results
@@ -198,10 +88,11 @@ final class Invocation: Sendable {
     /// The engine gave up on a call (timeout or cancel): later results for it are refused.
     func closeCall(_ callId: String) {
         let waiter = state.withLock { state in
-            state.pendingClientCalls.removeValue(forKey: callId)
+            state.pendingClientCalls.remove(callId)
             state.closedCalls.insert(callId)
             return state.resultWaiters.removeValue(forKey: callId)
         }
+        run.settle(callId)
         waiter?.resume(returning: .cancelled)
     }
 
@@ -212,7 +103,7 @@ final class Invocation: Sendable {
             if state.closedCalls.contains(callId) {
                 throw APIError(.conflict, "Tool call '\(callId)' was already answered or has timed out.")
             }
-            guard state.pendingClientCalls.removeValue(forKey: callId) != nil else {
+            guard state.pendingClientCalls.remove(callId) != nil else {
                 throw APIError.notFound("Pending client tool call '\(callId)' of invocation \(id)")
             }
             state.closedCalls.insert(callId)
@@ -270,44 +161,9 @@ final class Invocation: Sendable {
 
     // MARK: Cancel
 
+    /// The client's `cancel`: the run stops and ends `cancelled`.
     func requestCancel() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            guard !state.cancelRequested else { return [] }
-            state.cancelRequested = true
-            defer { state.cancelWaiters.removeAll() }
-            return state.cancelWaiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    /// Returns when a cancel is requested (or the waiting task is cancelled).
-    func waitForCancelRequest() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let now = state.withLock { state in
-                    if state.cancelRequested || Task.isCancelled { return true }
-                    state.cancelWaiters.append(continuation)
-                    return false
-                }
-                if now { continuation.resume() }
-            }
-        } onCancel: {
-            let waiters = state.withLock { state in
-                defer { state.cancelWaiters.removeAll() }
-                return state.cancelWaiters
-            }
-            for waiter in waiters { waiter.resume() }
-        }
-    }
-}
-
-/// An outbox's replay of an invocation, pulled by the connection's writer.
-private struct InvocationReplay: ReplayCursor {
-    let invocation: Invocation
-    let subscription: UUID
-
-    func pull(max: Int) async -> ReplayBatch {
-        invocation.pullReplay(subscription: subscription, max: max)
+        run.cancellation.request()
     }
 }
 

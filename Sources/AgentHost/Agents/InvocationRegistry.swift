@@ -1,7 +1,8 @@
 import ChatBridge
 import Synchronization
 
-/// The live invocations of this server, by id, with the per-user concurrency limit.
+/// The agent runs of this process, by id, with the per-user concurrency limit; their frames and
+/// tasks are in the ``RunRegistry`` and the ``RunService`` like every run's.
 final class InvocationRegistry: Sendable {
     private let live = Mutex<[String: Invocation]>([:])
     let maxConcurrentPerUser: Int
@@ -10,11 +11,12 @@ final class InvocationRegistry: Sendable {
         self.maxConcurrentPerUser = maxConcurrentPerUser
     }
 
-    /// Registers a new run, refusing it when its owner already has the maximum number running.
-    func register(_ invocation: Invocation) throws {
+    /// Registers a run, refusing a new one when its owner already has the maximum number running
+    /// (a run continued after a restart is registered regardless).
+    func register(_ invocation: Invocation, enforcingLimit: Bool = true) throws {
         try live.withLock { live in
             let running = live.values.filter { $0.ownerId == invocation.ownerId && !$0.isFinished }.count
-            guard running < maxConcurrentPerUser else {
+            guard running < maxConcurrentPerUser || !enforcingLimit else {
                 throw APIError(.rateLimited, "You already have \(running) agent runs in progress; the limit is \(maxConcurrentPerUser). "
                                    + "Wait for one to finish or cancel it.",
                                details: ["limit": .int(maxConcurrentPerUser), "used": .int(running)])

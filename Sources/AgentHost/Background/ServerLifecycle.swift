@@ -25,11 +25,14 @@ enum ServerLifecycle {
 }
 
 /// Repairs what a killed process left in the database (PROTOCOL §8), before the server listens.
-func repairAfterUnexpectedExit(_ database: any DatabaseWriter, logger: Logger) async throws {
+func repairAfterUnexpectedExit(_ database: any DatabaseWriter, logger: Logger) async throws -> StartupRepair.Report {
     let report = try await StartupRepair.run(database)
-    guard !report.isEmpty else { return }
-    logger.notice("repaired runs a stopped process left unfinished", metadata: [
-        "interrupted_chats": "\(report.interruptedChats.count)",
-        "interrupted_invocations": "\(report.interruptedInvocations.count)",
-    ])
+    if !report.isEmpty {
+        logger.notice("repaired runs a stopped process left unfinished", metadata: [
+            "interrupted_chats": "\(report.interruptedChats.count)",
+            "interrupted_invocations": "\(report.interruptedInvocations.count)",
+            "waiting_invocations": "\(report.waitingInvocations.count)",
+        ])
+    }
+    return report
 }

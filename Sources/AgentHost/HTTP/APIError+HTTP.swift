@@ -25,6 +25,13 @@ extension APIError: HTTPResponseError {
         return .object(fields)
     }
 
+    /// The error's fields inside a stream (an OpenAI error chunk): code, message, details and `retry_after`.
+    var streamFields: [String: JSONValue] {
+        var fields = wireFields()
+        if let retryAfter = retryAfterSeconds { fields["retry_after"] = .int(retryAfter) }
+        return fields
+    }
+
     private func wireFields() -> [String: JSONValue] {
         var fields: [String: JSONValue] = ["code": .string(code.rawValue), "message": .string(message)]
         for (key, detail) in details {

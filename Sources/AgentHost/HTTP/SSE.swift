@@ -2,7 +2,7 @@ import ChatBridge
 import Hummingbird
 import NIOCore
 
-/// Server-sent events: framing, the response, and a writer loop with keep-alive and back-pressure.
+/// Server-sent events: framing, the response, and the writer of an ``Outbox``.
 enum SSE {
     /// A `text/event-stream` response whose body `write` produces.
     static func response(_ write: @escaping @Sendable (inout any ResponseBodyWriter) async throws -> Void) -> Response {
@@ -17,51 +17,54 @@ enum SSE {
         )
     }
 
-    /// `event: <type>\nid: <id>\ndata: <json>\n\n`.
-    static func event(type: String, id: Int, data: JSONValue) -> ByteBuffer {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(128)
-        bytes.append(contentsOf: "event: \(type)\nid: \(id)\ndata: ".utf8)
-        data.write(to: &bytes)
-        bytes.append(contentsOf: [0x0A, 0x0A])
-        return ByteBuffer(bytes: bytes)
+    /// How a stream written by ``write(_:keepAlive:to:)`` ended.
+    enum Ending {
+        /// The outbox finished: the run ended (or the producer said so).
+        case finished
+        /// The client fell too far behind and was cut off; it can pick the run up again from the
+        /// last `id:` it got (`GET …/events?after_seq=`).
+        case tooSlow
     }
 
-    static let keepAliveComment = ByteBuffer(string: ": keep-alive\n\n")
-
-    /// Runs `produce` and writes what it sends, adding a keep-alive comment whenever nothing was
-    /// sent for `keepAlive`. What is sent while a write is in flight goes out with the next write,
-    /// and `send` suspends while more than 64 KiB wait, so a slow client slows the producer. When the
-    /// client goes away the producer is cancelled.
-    static func stream(
-        keepAlive: Duration, to writer: inout any ResponseBodyWriter,
-        produce: @escaping @Sendable (_ send: @escaping @Sendable (ByteBuffer) async -> Void) async -> Void
-    ) async throws {
-        let buffer = OutboundBuffer()
+    /// Writes the outbox until it finishes: a run frame as `event: <type>` / `id: <seq>` /
+    /// `data: <json>`, a connection frame as a bare `data:` line, and a keep-alive comment every
+    /// `keepAlive`, so idle proxies keep the stream open while the model thinks. Everything queued
+    /// goes out in one write. Throws when the client went away.
+    static func write(_ outbox: Outbox, keepAlive: Duration, to writer: inout any ResponseBodyWriter) async throws -> Ending {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await produce { await buffer.send($0) }
-                buffer.finish()
-            }
             group.addTask {
                 while true {
                     try await Task.sleep(for: keepAlive)
-                    await buffer.send(keepAliveComment)
+                    outbox.deliver(.keepAlive)
                 }
             }
-            do {
-                while let bytes = await buffer.next() {
-                    try await writer.write(bytes)
-                }
-            } catch {
-                // The client left: stop producing (the producer stores what it has) and end quietly.
-                group.cancelAll()
-                buffer.finish()
-                try? await group.next()
-                try? await group.next()
-                throw error
+            defer { group.cancelAll() }
+            var buffer = ByteBuffer()
+            while let frames = await outbox.next() {
+                buffer.clear()
+                for frame in frames { encode(frame, into: &buffer) }
+                if buffer.readableBytes > 0 { try await writer.write(buffer) }
             }
-            group.cancelAll()
+            return outbox.isTooSlow ? .tooSlow : .finished
+        }
+    }
+
+    private static func encode(_ frame: OutboundFrame, into buffer: inout ByteBuffer) {
+        switch frame {
+        case .run(let frame):
+            buffer.writeString("event: ")
+            buffer.writeString(frame.type)
+            buffer.writeString("\nid: ")
+            buffer.writeString(String(frame.seq))
+            buffer.writeString("\ndata: ")
+            buffer.writeString(frame.json)
+            buffer.writeString("\n\n")
+        case .message(let text):
+            buffer.writeString("data: ")
+            buffer.writeString(text)
+            buffer.writeString("\n\n")
+        case .keepAlive:
+            buffer.writeString(": keep-alive\n\n")
         }
     }
 }

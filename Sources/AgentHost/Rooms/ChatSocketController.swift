@@ -13,21 +13,23 @@ struct ChatSocketLimits: Sendable {
     /// Frames a connection may have queued before it is cut off as too slow.
     var outboundBuffer = 1024
     var maxFrameBytes = 8 << 20
-    /// How long a finished generation stays replayable for `resume`.
+    /// How long a finished generation stays in memory for fast resumes (later ones replay from the run log).
     var generationRetention: Duration = .seconds(120)
 }
 
 /// `ws/chat/{workspace_slug}/?thread=` (PROTOCOL §4): the chat pipeline over a WebSocket, in rooms.
 ///
 /// Every connection allowed to see a conversation joins its room and gets every chat frame, tagged
-/// with `user`; typing goes to the others; generations outlive the socket that started them (a
-/// reconnecting client resumes); a client that cannot keep up is closed with code 4001.
+/// with `user`; typing goes to the others; generations are runs (PROTOCOL §8) that outlive the socket
+/// that started them (a reconnecting client resumes, after a restart too); a client that cannot
+/// keep up is closed with code 4001.
 struct ChatSocketController {
     let chats: any ChatStore
     let pipeline: ChatPipeline
     let bus: any RoomBus
-    let runner: JobRunner
-    let generations: ChatGenerations
+    let runner: ChatRunner
+    let runs: RunRegistry
+    let runLog: any RunLogStore
     /// Caps on concurrent generations (fair use), shared with SSE and `/v1`.
     let slots: GenerationSlots
     let limits: ChatSocketLimits
@@ -100,7 +102,7 @@ struct ChatSocketSession: Sendable {
     private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
         let metrics = controller.metrics
         let welcome = try await controller.chats.welcomeMessages(forUserId: principal.userId)
-        let running = await bus.activeGenerations(room: room)
+        let running = controller.runs.runningGenerations(in: room)
         member.deliver([
             "generations": .array(running.map { ["chat_id": .string($0.chatId), "seq": .number(Double($0.lastSeq))] }),
             "type": "connected", "connection_id": .string(member.id), "workspace": .string(workspace.slug),
@@ -171,16 +173,13 @@ struct ChatSocketSession: Sendable {
                 member.deliver(["type": "feedback_ack", "chat_id": .number(Double(request.chatId)), "feedback": value])
             case "cancel":
                 let request = try APICoding.decode(GenerationRequest.self, from: bytes)
-                guard let generation = controller.generations.lookup(request.chatId), generation.room == room else {
+                guard let run = controller.runs.lookup(request.chatId), run.room == room else {
                     throw APIError.notFound("Generation '\(request.chatId)' in this conversation")
                 }
-                generation.cancel.request()
+                run.cancellation.request()
             case "resume":
                 let request = try APICoding.decode(ResumeRequest.self, from: bytes)
-                guard await bus.resume(chatId: request.chatId, after: request.afterSeq ?? -1, member: member, room: room) else {
-                    throw APIError.notFound("Generation '\(request.chatId)' is not in memory for this conversation; "
-                                                + "GET /api/chats/history/ has the stored chats")
-                }
+                try await resume(request.chatId, after: request.afterSeq ?? -1)
             case "ping":
                 member.deliver(["type": "pong"])
             default:
@@ -193,35 +192,40 @@ struct ChatSocketSession: Sendable {
         }
     }
 
-    /// Runs the shared pipeline for a `chat` frame; the generation belongs to the room, not the socket.
+    /// Runs the shared pipeline for a `chat` frame; the generation belongs to the room, not the
+    /// socket: every member watches it from its first frame.
     private func startChat(_ request: ChatFrameRequest) async throws {
         let slot = try controller.slots.acquire(for: principal, socket: member.id)
-        let prepared = try await controller.pipeline.prepare(
-            ChatRequest(message: request.message, attachments: request.attachments ?? [], mode: request.mode,
-                        sessionId: request.sessionId),
-            workspace: workspace, threadId: thread?.id, caller: principal.chatCaller)
-        let generation = LiveGeneration(chatId: prepared.chatId, room: room)
-        let generations = controller.generations
-        generations.insert(generation)
-        let bus = bus, pipeline = controller.pipeline, room = room, user = userTag
-        let retention = controller.limits.generationRetention
-        controller.runner.submit {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    await pipeline.run(prepared, transport: "ws") { frame in
-                        await bus.publishGeneration(frame.json(extra: ["user": user]), chatId: frame.chatId, seq: frame.seq, room: room)
-                    }
-                }
-                group.addTask { await generation.cancel.wait() }
-                // The pipeline ends the group; a cancel request cancels the pipeline (it stores the partial answer).
-                await group.next()
-                group.cancelAll()
-            }
+        let prepared: PreparedChat
+        do {
+            prepared = try await controller.pipeline.prepare(
+                ChatRequest(message: request.message, attachments: request.attachments ?? [], mode: request.mode,
+                            sessionId: request.sessionId),
+                workspace: workspace, threadId: thread?.id, caller: principal.chatCaller)
+        } catch {
             slot.release()
-            try? await Task.sleep(for: retention)
-            generations.remove(generation.chatId)
-            await bus.expireGeneration(chatId: generation.chatId)
+            throw error
         }
+        let run = controller.runner.start(prepared, transport: "ws", room: room, frameExtra: ["user": userTag]) { _ in
+            slot.release()
+        }
+        for member in await bus.members(of: room) { run.attach(member.outbox, after: -1) }
+    }
+
+    /// Replays a generation of this room after `afterSeq`, then live: from memory while it runs
+    /// (or ended a short while ago), else from the run log. A member already watching it gets nothing twice.
+    private func resume(_ chatId: String, after afterSeq: Int) async throws {
+        if let run = controller.runs.lookup(chatId) {
+            guard run.room == room else { throw APIError.notFound("Generation '\(chatId)' in this conversation") }
+            if !run.isWatched(by: member.outbox) { run.attach(member.outbox, after: afterSeq) }
+            return
+        }
+        guard let record = try await controller.runLog.run(id: chatId, viewer: principal.viewer), record.kind == .chat,
+              record.room == room.description else {
+            throw APIError.notFound("Generation '\(chatId)' is not logged for this conversation; "
+                                        + "GET /api/chats/history/ has the stored chats")
+        }
+        member.outbox.addReplay(StoredReplay(store: controller.runLog, runId: chatId, after: afterSeq))
     }
 }
 

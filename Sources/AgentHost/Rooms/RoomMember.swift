@@ -14,33 +14,26 @@ struct RoomKey: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// One WebSocket in a room. Its frames go through a ``SocketOutbox``: handed over without waiting,
+/// One WebSocket in a room. Its frames go through an ``Outbox``: handed over without waiting,
 /// a connection that falls behind is marked too slow instead of slowing anybody else, and replays
 /// are pulled by the connection's writer.
 final class RoomMember: Sendable {
     let id: String
     let userId: Int64?
     let username: String?
-    /// Serialized frames, ready to write: a frame fanned out to a room is serialized once, not per member.
-    let outbox: SocketOutbox
+    let outbox: Outbox
 
     init(userId: Int64?, username: String?, bufferLimit: Int) {
         id = UUID().uuidString.lowercased()
         self.userId = userId
         self.username = username
-        outbox = SocketOutbox(limit: bufferLimit)
+        outbox = Outbox(limit: bufferLimit)
     }
 
-    /// Queues `frame`; returns false (and marks the member too slow) when its buffer is full.
+    /// Queues a frame of the connection; returns false (and marks the member too slow) when its buffer is full.
     @discardableResult
     func deliver(_ frame: JSONValue) -> Bool {
-        outbox.deliver(text: frame.serializedString)
-    }
-
-    /// Queues an already serialized frame.
-    @discardableResult
-    func deliver(text: String) -> Bool {
-        outbox.deliver(text: text)
+        outbox.deliver(frame)
     }
 
     func finish() {

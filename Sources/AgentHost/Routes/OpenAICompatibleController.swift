@@ -9,7 +9,10 @@ struct OpenAICompatibleController {
     let pipeline: ChatPipeline
     /// Fair use: a generation takes a slot before anything is stored, and frees it when it ends.
     let slots: GenerationSlots
+    let runner: ChatRunner
     let keepAliveInterval: Duration
+    /// Chunks a stream may fall behind before it is cut off.
+    let outboundBuffer: Int
 
     struct CompletionRequest: Decodable {
         struct Message: Decodable {
@@ -83,44 +86,63 @@ struct OpenAICompatibleController {
             }
         }
         let slot = try slots.acquire(for: principal)
-        let prepared = try await pipeline.prepare(
-            ChatRequest(message: prompt, sessionId: body.user, history: history,
-                        clientSystemPrompt: system.isEmpty ? nil : system.joined(separator: "\n\n")),
-            workspace: workspace, threadId: nil, caller: principal.chatCaller)
+        let prepared: PreparedChat
+        do {
+            prepared = try await pipeline.prepare(
+                ChatRequest(message: prompt, sessionId: body.user, history: history,
+                            clientSystemPrompt: system.isEmpty ? nil : system.joined(separator: "\n\n")),
+                workspace: workspace, threadId: nil, caller: principal.chatCaller)
+        } catch {
+            slot.release()
+            throw error
+        }
         let id = "chatcmpl-\(prepared.chatId)"
         let created = Int(Date().timeIntervalSince1970)
         let shape = ChunkShape(id: id, created: created, model: workspace.slug)
 
         guard body.stream == true else {
-            let completion = await pipeline.run(prepared, transport: "openai") { _ in }
-            slot.release()
+            let completion = await withCheckedContinuation { continuation in
+                runner.start(prepared, transport: "openai", whenDone: { completion in
+                    slot.release()
+                    continuation.resume(returning: completion)
+                })
+            }
             if let failure = completion.failure { throw failure }
             let json = shape.completion(completion)
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(bytes: json.serialized())))
         }
+        // The generation is a run like any other (logged, cancelled when the client leaves); this
+        // stream gets OpenAI's chunks for its frames, through the same bounded outbox as every stream.
         let includeUsage = body.streamOptions?.includeUsage == true
+        let outbox = Outbox(limit: outboundBuffer)
+        outbox.deliver(.message(shape.chunk(delta: ["role": "assistant", "content": ""], finishReason: nil).serializedString))
+        let run = runner.start(prepared, transport: "openai", also: { frame in
+            switch frame.kind {
+            case .token(let token):
+                outbox.deliver(.message(shape.chunk(delta: ["content": .string(token)], finishReason: nil).serializedString))
+            case .error(let error, _):
+                outbox.deliver(["error": .object(error.streamFields)])
+            case .start, .queued, .sources, .complete:
+                break
+            }
+        }) { completion in
+            slot.release()
+            if completion.failure == nil {
+                outbox.deliver(.message(shape.chunk(delta: [:], finishReason: "stop").serializedString))
+                if includeUsage { outbox.deliver(.message(shape.usageChunk(completion.usage).serializedString)) }
+            }
+            outbox.deliver(.message("[DONE]"))
+            outbox.finish()
+        }
+        let keepAlive = keepAliveInterval
         return SSE.response { writer in
-            try await SSE.stream(keepAlive: keepAliveInterval, to: &writer) { send in
-                defer { slot.release() }
-                await send(shape.data(shape.chunk(delta: ["role": "assistant", "content": ""], finishReason: nil)))
-                let completion = await pipeline.run(prepared, transport: "openai", whileQueued: { await send(SSE.keepAliveComment) }) { frame in
-                    switch frame.kind {
-                    case .token(let token):
-                        await send(shape.data(shape.chunk(delta: ["content": .string(token)], finishReason: nil)))
-                    case .error(let error, _):
-                        var fields: [String: JSONValue] = ["code": .string(error.code.rawValue), "message": .string(error.message)]
-                        if let retryAfter = error.retryAfterSeconds { fields["retry_after"] = .number(Double(retryAfter)) }
-                        await send(shape.data(["error": .object(fields)]))
-                    case .start, .queued, .sources, .complete:
-                        break
-                    }
-                }
-                if completion.failure == nil {
-                    await send(shape.data(shape.chunk(delta: [:], finishReason: "stop")))
-                    if includeUsage { await send(shape.data(shape.usageChunk(completion.usage))) }
-                }
-                await send(ByteBuffer(string: "data: [DONE]\n\n"))
+            do {
+                _ = try await SSE.write(outbox, keepAlive: keepAlive, to: &writer)
+            } catch {
+                // The client left: the generation stops and stores what it has.
+                run.cancellation.request()
+                throw error
             }
         }
     }
@@ -147,13 +169,6 @@ private struct ChunkShape: Sendable {
          "choices": [["index": 0, "message": ["role": "assistant", "content": .string(completion.response)],
                       "finish_reason": completion.status == .completed ? "stop" : "length"]],
          "usage": usageJSON(completion.usage)]
-    }
-
-    func data(_ json: JSONValue) -> ByteBuffer {
-        var bytes = Array("data: ".utf8)
-        json.write(to: &bytes)
-        bytes.append(contentsOf: [0x0A, 0x0A])
-        return ByteBuffer(bytes: bytes)
     }
 
     private func usageJSON(_ usage: Usage) -> JSONValue {

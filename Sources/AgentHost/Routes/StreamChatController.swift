@@ -1,16 +1,22 @@
-import AsyncAlgorithms
 import ChatBridge
 import Foundation
 import Hummingbird
 
 /// `POST /api/chats/stream_chat/`: the chat pipeline over server-sent events (PROTOCOL §4).
+///
+/// The generation is a run (PROTOCOL §8): this stream watches it through the one outbound policy.
+/// A client that goes away cancels it (its partial answer is stored); one that falls too far
+/// behind is cut off and can pick it up again with `GET /api/runs/{chat_id}/events?after_seq=`.
 struct StreamChatController {
     let chats: any ChatStore
     let pipeline: ChatPipeline
-    /// Fair use: a generation takes a slot before anything is stored, and frees it when the stream ends.
+    let runner: ChatRunner
+    /// Fair use: a generation takes a slot before anything is stored, and frees it when it ends.
     let slots: GenerationSlots
     /// How often a comment line keeps idle proxies from closing the stream while the model thinks.
     let keepAliveInterval: Duration
+    /// Frames a stream may fall behind before it is cut off.
+    let outboundBuffer: Int
 
     struct StreamChatRequest: Decodable {
         var message: String
@@ -33,16 +39,31 @@ struct StreamChatController {
         // Every refusal (too many in flight, validation, daily limit, unknown provider) is a JSON error
         // before the stream starts.
         let slot = try slots.acquire(for: principal)
-        let prepared = try await pipeline.prepare(
-            ChatRequest(message: body.message, attachments: body.attachments ?? [], mode: body.mode, sessionId: body.sessionId),
-            workspace: workspace, threadId: thread?.id, caller: principal.chatCaller)
+        let prepared: PreparedChat
+        do {
+            prepared = try await pipeline.prepare(
+                ChatRequest(message: body.message, attachments: body.attachments ?? [], mode: body.mode, sessionId: body.sessionId),
+                workspace: workspace, threadId: thread?.id, caller: principal.chatCaller)
+        } catch {
+            slot.release()
+            throw error
+        }
         context.logger.info("chat started", metadata: ["chat_id": "\(prepared.chatId)", "workspace": "\(workspace.slug)"])
+        let outbox = Outbox(limit: outboundBuffer)
+        let run = runner.start(prepared, transport: "sse") { _ in slot.release() }
+        run.attach(outbox, after: -1, endsWithRun: true)
+        let keepAlive = keepAliveInterval
+        let logger = context.logger
         return SSE.response { writer in
-            try await SSE.stream(keepAlive: keepAliveInterval, to: &writer) { send in
-                defer { slot.release() }
-                await pipeline.run(prepared, transport: "sse", whileQueued: { await send(SSE.keepAliveComment) }) { frame in
-                    await send(SSE.event(type: frame.type, id: frame.seq, data: frame.json()))
+            do {
+                if try await SSE.write(outbox, keepAlive: keepAlive, to: &writer) == .tooSlow {
+                    logger.warning("cut off a slow SSE client", metadata: ["chat_id": "\(run.id)"])
                 }
+            } catch {
+                // The client left: the generation stops and stores what it has (PROTOCOL §4).
+                run.detach(outbox)
+                run.cancellation.request()
+                throw error
             }
         }
     }

@@ -5,6 +5,9 @@ import GRDB
 public struct AgentInvocation: Codable, Sendable, Equatable, Identifiable {
     public enum Status: String, Codable, Sendable, CaseIterable {
         case running
+        /// Waiting on client tool results or approvals with no step in flight; a run in this state
+        /// survives a restart (PROTOCOL §8).
+        case waiting
         case completed
         case cancelled
         case failed
@@ -31,6 +34,9 @@ public struct AgentInvocation: Codable, Sendable, Equatable, Identifiable {
     public var promptTokens: Int
     public var completionTokens: Int
     public var error: String?
+    /// The messages the run opened with (system prompt with document context, history, the user's
+    /// message), so it can continue after a restart.
+    public var context: JSONValue?
     public var createdAt: Date
     public var finishedAt: Date?
 
@@ -76,6 +82,8 @@ public struct AgentStep: Codable, Sendable, Equatable, Identifiable {
     public var isError: Bool?
     /// The model's text of an `llm` step.
     public var text: String?
+    /// The tool calls an `llm` step asked for (`[{id, name, arguments}]`, arguments as the model wrote them).
+    public var toolCalls: JSONValue?
     public var promptTokens: Int?
     public var completionTokens: Int?
     public var startedAt: Date
@@ -83,7 +91,7 @@ public struct AgentStep: Codable, Sendable, Equatable, Identifiable {
 
     public init(invocationId: String, step: Int, kind: Kind, callId: String? = nil, name: String? = nil,
                 executor: String? = nil, arguments: JSONValue? = nil, output: JSONValue? = nil, isError: Bool? = nil,
-                text: String? = nil, promptTokens: Int? = nil, completionTokens: Int? = nil,
+                text: String? = nil, toolCalls: JSONValue? = nil, promptTokens: Int? = nil, completionTokens: Int? = nil,
                 startedAt: Date, durationMs: Double?) {
         self.invocationId = invocationId
         self.step = step
@@ -95,6 +103,7 @@ public struct AgentStep: Codable, Sendable, Equatable, Identifiable {
         self.output = output
         self.isError = isError
         self.text = text
+        self.toolCalls = toolCalls
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.startedAt = startedAt

@@ -129,6 +129,9 @@ extension JSONValue {
         return nil
     }
 
+    /// A whole number.
+    public static func int(_ value: Int) -> JSONValue { .number(Double(value)) }
+
     public var doubleValue: Double? {
         if case .number(let value) = self { return value }
         return nil

@@ -85,6 +85,13 @@ public struct StreamMetrics: Sendable, Equatable {
     public var tokensPerSecond: Double
     /// Time spent waiting for a provider slot (and upstream-requested pauses); part of `ttft_ms`.
     public var queueMilliseconds: Double = 0
+
+    public init(ttftMilliseconds: Double, durationMilliseconds: Double, tokensPerSecond: Double, queueMilliseconds: Double = 0) {
+        self.ttftMilliseconds = ttftMilliseconds
+        self.durationMilliseconds = durationMilliseconds
+        self.tokensPerSecond = tokensPerSecond
+        self.queueMilliseconds = queueMilliseconds
+    }
 }
 
 extension ChatSource {

@@ -207,14 +207,6 @@ public struct ChatPipeline: Sendable {
             completionTokens: TokenEstimate.count(response))
         let outcome = ChatOutcome(response: response, status: status, usage: finalUsage, model: prepared.request?.model,
                                   sources: prepared.sources, error: failure?.message)
-        // Stored even when the task is cancelled: the partial answer must survive a disconnect.
-        await Self.detachedFromCancellation { [store, logger] in
-            do {
-                try await store.finishChat(id: prepared.dbId, outcome: outcome)
-            } catch {
-                logger.error("storing chat response failed", metadata: ["chat_id": "\(chatId)", "error": "\(error)"])
-            }
-        }
         let metrics = StreamMetrics(
             ttftMilliseconds: firstToken.map { start.duration(to: $0).milliseconds } ?? 0,
             durationMilliseconds: start.duration(to: end).milliseconds,
@@ -225,6 +217,8 @@ public struct ChatPipeline: Sendable {
             queueMilliseconds: prepared.ticket?.waited.milliseconds ?? 0)
         let completion = ChatCompletion(dbId: prepared.dbId, response: response, status: status, usage: finalUsage,
                                         metrics: metrics, sources: prepared.sources, failure: failure)
+        // Stored before the last frame goes out: a client that got it finds the chat stored.
+        await store(prepared.chat, outcome: outcome)
         if !prepared.sources.isEmpty { await emit(frame(.sources(prepared.sources))) }
         if let failure {
             await emit(frame(.error(failure, dbId: prepared.dbId)))
@@ -235,12 +229,30 @@ public struct ChatPipeline: Sendable {
             "chat_id": "\(chatId)", "db_id": "\(prepared.dbId)", "transport": "\(transport)", "status": "\(status.rawValue)",
             "completion_tokens": "\(finalUsage.completionTokens)", "duration_ms": "\(metrics.durationMilliseconds.rounded3)",
         ])
-        let errorCode = failure?.code
-        await Self.detachedFromCancellation { [telemetry] in
-            await telemetry.record(transport: transport, provider: prepared.provider?.kind ?? "none", chat: prepared.chat,
-                                   outcome: outcome, usage: finalUsage, metrics: metrics, errorCode: errorCode)
-        }
+        await recordTelemetry(chat: prepared.chat, transport: transport, provider: prepared.provider?.kind ?? "none",
+                              outcome: outcome, metrics: metrics, errorCode: failure?.code)
         return completion
+    }
+
+    /// The storage stage, also for a chat that streamed its own way (an agent run's steps): stores
+    /// its outcome even when the calling task is cancelled (the partial answer must survive a disconnect).
+    public func store(_ chat: Chat, outcome: ChatOutcome) async {
+        await Self.detachedFromCancellation { [store, logger] in
+            do {
+                try await store.finishChat(id: chat.id!, outcome: outcome)
+            } catch {
+                logger.error("storing chat response failed", metadata: ["chat_id": "\(chat.chatUuid)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// The telemetry stage, also for a chat that streamed its own way: metrics and the event log.
+    public func recordTelemetry(chat: Chat, transport: String, provider: String, outcome: ChatOutcome, metrics: StreamMetrics,
+                                errorCode: APIError.Code?) async {
+        await Self.detachedFromCancellation { [telemetry] in
+            await telemetry.record(transport: transport, provider: provider, chat: chat, outcome: outcome,
+                                   usage: outcome.usage ?? .zero, metrics: metrics, errorCode: errorCode)
+        }
     }
 
     /// How a cancelled generation is stored: `interrupted` when the server is shutting down.

@@ -66,6 +66,7 @@ public enum AppDatabase {
         registerSearchMigrations(&migrator)
         registerDocumentMigrations(&migrator)
         registerToolCallingMigrations(&migrator)
+        registerRunLogMigrations(&migrator)
         return migrator
     }
 

@@ -1,37 +1,44 @@
+import ChatBridge
 import Foundation
-import HummingbirdWebSocket
-import Logging
-import NIOCore
-import NIOWebSocket
 import Synchronization
+
+/// A frame on its way to one connection.
+enum OutboundFrame: Sendable {
+    /// A frame of a run, with its `seq`.
+    case run(RunFrame)
+    /// A frame of the connection itself (`connected`, `pong`, an `error` answer, room fan-out), serialized.
+    case message(String)
+    /// Nothing to say: an SSE comment keeps idle proxies from closing the stream.
+    case keepAlive
+}
 
 /// A replay the connection's writer pulls, a batch at a time, only when it has written the last
 /// one: a `resume` of any length goes out at the client's pace and costs no queued frames.
 protocol ReplayCursor: Sendable {
-    /// The next frames (at most `max`), serialized. `caughtUp` means the source now delivers the
-    /// rest live to the connection's outbox (switched over atomically with the last frames returned),
-    /// or has nothing more.
+    /// The next frames (at most `max`). `caughtUp` means the source now delivers the rest live to
+    /// the connection's outbox (switched over atomically with the last frames returned), or has
+    /// nothing more.
     func pull(max: Int) async -> ReplayBatch
 }
 
 /// One pull of a ``ReplayCursor``.
 struct ReplayBatch: Sendable {
-    var frames: [String]
+    var frames: [RunFrame]
     var caughtUp: Bool
 }
 
-/// The outbound policy of both WebSockets (`ws/chat`, `ws/agent`): live frames are handed over
-/// without waiting into a bounded queue, and a connection whose queue overflows is marked too slow
-/// (the writer closes it with a resumable 4001) instead of slowing anybody else; replays are pulled
-/// by the writer (see ``ReplayCursor``), so they never fill the queue.
-final class SocketOutbox: Sendable {
-    /// The close code of a connection cut off as too slow; the client reconnects and resumes.
-    static let slowConsumerCloseCode = WebSocketErrorCode(codeNumber: 4001)
+/// The one outbound policy of SSE and both WebSockets: live frames are handed over without waiting
+/// into a bounded queue, and a connection whose queue overflows is marked too slow (its writer ends
+/// the connection in a way the client can resume from: 4001 on a WebSocket, the end of an SSE
+/// stream) instead of slowing the run or anybody else; replays are pulled by the writer (see
+/// ``ReplayCursor``), so they never fill the queue. The writer takes everything queued at once,
+/// so a burst of tokens costs one write.
+final class Outbox: Sendable {
     /// Frames a writer takes from a replay per pull.
     static let replayBatchSize = 64
 
     private struct State {
-        var live: [String] = []
+        var live: [OutboundFrame] = []
         var replays: [(id: UUID, cursor: any ReplayCursor)] = []
         var finished = false
         var writer: CheckedContinuation<Void, Never>?
@@ -46,9 +53,9 @@ final class SocketOutbox: Sendable {
         self.limit = limit
     }
 
-    /// Queues a serialized frame; returns false (and marks the connection too slow) when the queue is full.
+    /// Queues a frame; returns false (and marks the connection too slow) when the queue is full.
     @discardableResult
-    func deliver(text: String) -> Bool {
+    func deliver(_ frame: OutboundFrame) -> Bool {
         enum Outcome { case queued(CheckedContinuation<Void, Never>?), overflow(CheckedContinuation<Void, Never>?), closed }
         let outcome: Outcome = state.withLock { state in
             guard !state.finished else { return .closed }
@@ -59,7 +66,7 @@ final class SocketOutbox: Sendable {
                 defer { state.writer = nil }
                 return .overflow(state.writer)
             }
-            state.live.append(text)
+            state.live.append(frame)
             defer { state.writer = nil }
             return .queued(state.writer)
         }
@@ -76,6 +83,12 @@ final class SocketOutbox: Sendable {
         }
     }
 
+    /// Queues a connection frame (not part of a run).
+    @discardableResult
+    func deliver(_ frame: JSONValue) -> Bool {
+        deliver(.message(frame.serializedString))
+    }
+
     /// Adds a replay for the writer to pull after the live frames queued so far.
     func addReplay(_ cursor: any ReplayCursor) {
         let writer = state.withLock { state -> CheckedContinuation<Void, Never>? in
@@ -89,8 +102,8 @@ final class SocketOutbox: Sendable {
 
     /// The next frames to write: every queued live frame, else the next batch of a replay; waits
     /// when there is nothing; `nil` once finished (or when the waiting task is cancelled). One writer.
-    func next() async -> [String]? {
-        enum Step { case frames([String]), pull(UUID, any ReplayCursor), end, wait }
+    func next() async -> [OutboundFrame]? {
+        enum Step { case frames([OutboundFrame]), pull(UUID, any ReplayCursor), end, wait }
         while !Task.isCancelled {
             let step: Step = state.withLock { state in
                 if !state.live.isEmpty {
@@ -109,7 +122,7 @@ final class SocketOutbox: Sendable {
             case .pull(let id, let cursor):
                 let batch = await cursor.pull(max: Self.replayBatchSize)
                 if batch.caughtUp { state.withLock { $0.replays.removeAll { $0.id == id } } }
-                if !batch.frames.isEmpty { return batch.frames }
+                if !batch.frames.isEmpty { return batch.frames.map(OutboundFrame.run) }
             case .wait:
                 await withTaskCancellationHandler {
                     await withCheckedContinuation { continuation in
@@ -147,36 +160,5 @@ final class SocketOutbox: Sendable {
     /// Returns when the connection fell behind (or the waiting task is cancelled).
     func waitUntilTooSlow() async {
         await slow.wait()
-    }
-
-    /// Writes this outbox to `outbound` until it finishes, or closes the connection with 4001 when
-    /// it falls behind (then throws `CancellationError`). `onSlow` runs once before that close.
-    func pump(to outbound: WebSocketOutboundWriter, channel: any Channel, onFrame: @escaping @Sendable () -> Void = {},
-              onSlow: @escaping @Sendable () -> Void) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                while let frames = await self.next() {
-                    for frame in frames {
-                        try await outbound.writeTextMessage(frame)
-                        onFrame()
-                    }
-                }
-            }
-            group.addTask {
-                await self.waitUntilTooSlow()
-                guard !Task.isCancelled else { return }
-                onSlow()
-                // The close frame may never get through a full socket buffer: then close hard.
-                _ = await withTimeout(.seconds(2)) {
-                    try? await outbound.close(Self.slowConsumerCloseCode, reason: "Too slow to keep up; reconnect and resume.")
-                }
-                try? await channel.close()
-                throw CancellationError()
-            }
-            defer { group.cancelAll() }
-            try await group.next()
-            // The writer also stops when the queue overflows: let the watcher send the 4001 first.
-            if isTooSlow { try await group.next() }
-        }
     }
 }

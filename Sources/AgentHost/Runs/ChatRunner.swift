@@ -1,0 +1,48 @@
+import ChatBridge
+
+/// Starts chat generations (SSE, `ws/chat`, `/v1`) as runs: the shared pipeline executes as a task
+/// of the ``RunService``, and its frames are published to the run, so they are logged and any
+/// number of connections can watch, leave and resume.
+struct ChatRunner: Sendable {
+    let pipeline: ChatPipeline
+    let runs: RunService
+    /// How long a finished generation stays in memory for fast resumes (then it replays from the log).
+    let keepInMemory: Duration
+
+    /// Starts the generation of `prepared`. `frameExtra` fields go into every frame (the room's
+    /// `user` tag); `also` sees every frame as it is published (`/v1` translates them); `whenDone`
+    /// runs once the generation has ended and been stored.
+    @discardableResult
+    func start(_ prepared: PreparedChat, transport: String, room: RoomKey? = nil, frameExtra: [String: JSONValue] = [:],
+               also: (@Sendable (ChatFrame) -> Void)? = nil,
+               whenDone: @escaping @Sendable (ChatCompletion) -> Void = { _ in }) -> LiveRun {
+        let record = RunRecord(id: prepared.chatId, kind: .chat, workspaceId: prepared.workspace.id!, userId: prepared.chat.userId,
+                               frameExtra: .object(frameExtra), room: room?.description)
+        let run = LiveRun(record: record, room: room, log: runs.log)
+        let pipeline = pipeline
+        runs.submit(run, keepInMemory: keepInMemory) {
+            let completion = await pipeline.run(prepared, transport: transport) { frame in
+                run.publish(frame, extra: frameExtra)
+                also?(frame)
+            }
+            whenDone(completion)
+        }
+        return run
+    }
+}
+
+extension LiveRun {
+    /// Publishes a frame of a chat generation; `chat_complete` and `error` end it.
+    @discardableResult
+    func publish(_ frame: ChatFrame, extra: [String: JSONValue] = [:]) -> RunFrame {
+        let terminal: Bool = switch frame.kind {
+        case .complete, .error: true
+        case .start, .queued, .token, .sources: false
+        }
+        return publish(terminal: terminal) { seq in
+            var frame = frame
+            frame.seq = seq
+            return RunFrame(seq: seq, type: frame.type, json: frame.json(extra: extra).serializedString)
+        }
+    }
+}

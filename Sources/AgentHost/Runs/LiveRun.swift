@@ -1,0 +1,226 @@
+import ChatBridge
+import Foundation
+import Synchronization
+
+/// A run in this process (PROTOCOL §8): a chat generation or an agent invocation, with its frames,
+/// who watches it, and how to stop it. The one live-run mechanism of SSE, `ws/chat` and `ws/agent`.
+///
+/// Producers publish frames: each gets the next `seq`, is serialized once, goes to the log
+/// (``RunLogWriter``) and to every live watcher's ``Outbox``. A watcher attaches from any `seq`; its
+/// writer pulls the replay at the client's pace and goes live in the same step as the last replayed
+/// frame, so nothing is missed or sent twice at the seam. A `Mutex` rather than an actor guards the
+/// state so that publishing a token costs no suspension.
+final class LiveRun: Sendable {
+    let record: RunRecord
+    /// The `ws/chat` room of a generation started there (its members watch it; `resume` checks it).
+    let room: RoomKey?
+    /// The one way to stop a run: whoever owns its task (``RunService``) cancels it on request.
+    let cancellation = CancelSignal()
+    private let log: RunLogWriter
+    /// Whether the log has yet to hear of this run (it is, with its first frame).
+    private let isNew: Bool
+    private let state: Mutex<State>
+
+    private struct State: ~Copyable {
+        var frames: [RunFrame]
+        var subscribers: [UUID: Subscriber] = [:]
+        /// Since when nobody watches; `nil` while someone does.
+        var unwatchedSince: ContinuousClock.Instant? = .now
+        /// Requests to the client not yet answered (a client tool call, an approval), by key: sent
+        /// again to a connection that resumes from after them.
+        var outstanding: [String: RunFrame]
+        var isFinished = false
+    }
+
+    private struct Subscriber {
+        let outbox: Outbox
+        /// For a subscriber still pulling its replay: the `seq` of its next frame; `nil` once live.
+        var replayNext: Int?
+        /// The `after_seq` it resumed from (outstanding requests up to it are sent again).
+        let resumedAfter: Int
+        /// An SSE stream ends with the run; a socket stays open for other runs.
+        let endsWithRun: Bool
+    }
+
+    /// A new run (logged from its first frame), or one continued from its log after a restart.
+    init(record: RunRecord, room: RoomKey? = nil, log: RunLogWriter, restoring frames: [RunFrame] = [],
+         outstanding: [String: RunFrame] = [:]) {
+        self.record = record
+        self.room = room
+        self.log = log
+        state = Mutex(State(frames: frames, outstanding: outstanding))
+        isNew = frames.isEmpty
+    }
+
+    var id: String { record.id }
+    var ownerId: Int64? { record.userId }
+    var isFinished: Bool { state.withLock { $0.isFinished } }
+    var frameCount: Int { state.withLock { $0.frames.count } }
+    /// The `seq` of the latest frame; -1 before the first.
+    var lastSeq: Int { state.withLock { $0.frames.count - 1 } }
+
+    // MARK: Publishing
+
+    /// What a published frame does to the outstanding requests.
+    enum Request {
+        case none
+        /// The frame asks the client for something under this key.
+        case opens(String)
+        /// The frame answers the request under this key.
+        case settles(String)
+    }
+
+    /// Appends the frame `make` builds for the next `seq`, logs it and hands it to every live watcher
+    /// (those still pulling a replay get it when they reach it). After a terminal frame the run is
+    /// finished and SSE watchers' streams end.
+    @discardableResult
+    func publish(terminal: Bool = false, request: Request = .none, _ make: (_ seq: Int) -> RunFrame) -> RunFrame {
+        state.withLock { state in
+            let frame = make(state.frames.count)
+            if isNew && state.frames.isEmpty { log.start(record) }
+            state.frames.append(frame)
+            log.append(frame, to: record.id)
+            switch request {
+            case .none: break
+            case .opens(let key): state.outstanding[key] = frame
+            case .settles(let key): state.outstanding.removeValue(forKey: key)
+            }
+            for subscriber in state.subscribers.values where subscriber.replayNext == nil {
+                subscriber.outbox.deliver(.run(frame))
+            }
+            if terminal {
+                state.isFinished = true
+                state.outstanding.removeAll()
+                log.end(record.id)
+                for (id, subscriber) in state.subscribers where subscriber.replayNext == nil {
+                    if subscriber.endsWithRun { subscriber.outbox.finish() }
+                    state.subscribers.removeValue(forKey: id)
+                }
+            }
+            return frame
+        }
+    }
+
+    /// Forgets an outstanding request without a frame (the engine gave up on it).
+    func settle(_ key: String) {
+        _ = state.withLock { $0.outstanding.removeValue(forKey: key) }
+    }
+
+    /// Returns once every frame published so far is in the log.
+    func waitUntilLogged() async {
+        await log.flush()
+    }
+
+    // MARK: Watching
+
+    /// Subscribes `outbox` from `afterSeq`: its writer pulls the replay, then the outstanding
+    /// requests it already saw (sent again), then gets live frames until the run ends. A new attach
+    /// of the same outbox replaces its previous subscription.
+    @discardableResult
+    func attach(_ outbox: Outbox, after afterSeq: Int, endsWithRun: Bool = false) -> UUID {
+        let id = UUID()
+        state.withLock { state in
+            for (previous, subscriber) in state.subscribers where subscriber.outbox === outbox {
+                state.subscribers.removeValue(forKey: previous)
+            }
+            state.subscribers[id] = Subscriber(outbox: outbox, replayNext: max(afterSeq + 1, 0), resumedAfter: afterSeq,
+                                               endsWithRun: endsWithRun)
+            state.unwatchedSince = nil
+        }
+        outbox.addReplay(Replay(run: self, subscription: id))
+        return id
+    }
+
+    /// Whether `outbox` is subscribed (live or replaying).
+    func isWatched(by outbox: Outbox) -> Bool {
+        state.withLock { state in state.subscribers.values.contains { $0.outbox === outbox } }
+    }
+
+    func detach(_ id: UUID) {
+        state.withLock { state in
+            state.subscribers.removeValue(forKey: id)
+            if state.subscribers.isEmpty, state.unwatchedSince == nil { state.unwatchedSince = .now }
+        }
+    }
+
+    /// Detaches every subscription of `outbox` (its connection closed).
+    func detach(_ outbox: Outbox) {
+        state.withLock { state in
+            for (id, subscriber) in state.subscribers where subscriber.outbox === outbox {
+                state.subscribers.removeValue(forKey: id)
+            }
+            if state.subscribers.isEmpty, state.unwatchedSince == nil { state.unwatchedSince = .now }
+        }
+    }
+
+    /// Whether nobody has watched the run for at least `grace`.
+    func isAbandoned(grace: Duration) -> Bool {
+        state.withLock { state in
+            guard let since = state.unwatchedSince else { return false }
+            return since.duration(to: .now) >= grace
+        }
+    }
+
+    /// Every frame so far.
+    var frames: [RunFrame] { state.withLock { $0.frames } }
+
+    /// The next replayed frames of a subscription; with the last ones it goes live in the same
+    /// step, so nothing is missed or sent twice at the seam.
+    fileprivate func pullReplay(subscription id: UUID, max: Int) -> ReplayBatch {
+        let (batch, finishedOutbox) = state.withLock { state -> (ReplayBatch, Outbox?) in
+            guard var subscriber = state.subscribers[id], let next = subscriber.replayNext else {
+                return (ReplayBatch(frames: [], caughtUp: true), nil)
+            }
+            let start = min(next, state.frames.count)
+            let end = min(start + max, state.frames.count)
+            var frames = Array(state.frames[start..<end])
+            guard end == state.frames.count else {
+                subscriber.replayNext = end
+                state.subscribers[id] = subscriber
+                return (ReplayBatch(frames: frames, caughtUp: false), nil)
+            }
+            frames += state.outstanding.values.filter { $0.seq <= subscriber.resumedAfter }.sorted { $0.seq < $1.seq }
+            if state.isFinished {
+                state.subscribers.removeValue(forKey: id)
+                return (ReplayBatch(frames: frames, caughtUp: true), subscriber.endsWithRun ? subscriber.outbox : nil)
+            }
+            subscriber.replayNext = nil
+            state.subscribers[id] = subscriber
+            return (ReplayBatch(frames: frames, caughtUp: true), nil)
+        }
+        // A stream that ends with the run ends after these last frames (the writer has them in hand).
+        finishedOutbox?.finish()
+        return batch
+    }
+}
+
+/// A subscription's replay of a live run, pulled by the connection's writer.
+private struct Replay: ReplayCursor {
+    let run: LiveRun
+    let subscription: UUID
+
+    func pull(max: Int) async -> ReplayBatch {
+        run.pullReplay(subscription: subscription, max: max)
+    }
+}
+
+/// A replay of a run that is no longer in memory (it ended, or it ran before a restart), read from
+/// the log a page at a time.
+final class StoredReplay: ReplayCursor {
+    let store: any RunLogStore
+    let runId: String
+    private let position: Mutex<Int>
+
+    init(store: any RunLogStore, runId: String, after afterSeq: Int) {
+        self.store = store
+        self.runId = runId
+        position = Mutex(afterSeq)
+    }
+
+    func pull(max: Int) async -> ReplayBatch {
+        let after = position.withLock { $0 }
+        let frames = (try? await store.frames(ofRun: runId, after: after, limit: max)) ?? []
+        if let last = frames.last { position.withLock { $0 = last.seq } }
+        return ReplayBatch(frames: frames, caughtUp: frames.count < max)
+    }
+}

@@ -1,0 +1,110 @@
+import ChatBridge
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// How long the log of a finished run is kept (`--run-log-retention`); its chat row and step log stay.
+struct RunLogSettings: Sendable, Equatable {
+    var retention: Duration = .seconds(7 * 24 * 3600)
+    /// How long frames may wait to be written in a batch (PROTOCOL §8 allows 100 ms).
+    var batchInterval: Duration = .milliseconds(50)
+}
+
+/// Owns every run's task, and the run log's writer (PROTOCOL §8).
+///
+/// A run is a child task of this service: it outlives the request or socket that started it but
+/// not the server. Its ``LiveRun/cancellation`` cancels it (a client's `cancel`); server shutdown
+/// (``ShutdownSignal``, before HTTP drains) cancels every run, which stores what it has. The log
+/// writer runs until every run has ended, so their last frames are stored. A sweep deletes the
+/// logs of runs that ended more than ``RunRetention/log`` ago.
+struct RunService: Service {
+    typealias Work = @Sendable () async -> Void
+
+    let registry: RunRegistry
+    let log: RunLogWriter
+    let store: any RunLogStore
+    let shutdown: ShutdownSignal
+    let settings: RunLogSettings
+    let logger: Logger
+    private let jobs: AsyncStream<Job>
+    private let submissions: AsyncStream<Job>.Continuation
+
+    private struct Job: Sendable {
+        let run: LiveRun
+        let keepInMemory: Duration
+        let forget: @Sendable () -> Void
+        let work: Work
+    }
+
+    init(registry: RunRegistry, log: RunLogWriter, store: any RunLogStore, shutdown: ShutdownSignal, settings: RunLogSettings,
+         logger: Logger) {
+        self.registry = registry
+        self.log = log
+        self.store = store
+        self.shutdown = shutdown
+        self.settings = settings
+        self.logger = logger
+        (jobs, submissions) = AsyncStream.makeStream()
+    }
+
+    /// Registers `run` and executes `work` for it as a child task of this service. `work` is
+    /// cancelled when the run's cancellation is requested or the server shuts down, and must then
+    /// publish the run's end itself. The finished run stays in memory for `keepInMemory` for fast
+    /// resumes; later ones replay from the log.
+    func submit(_ run: LiveRun, keepInMemory: Duration, whenForgotten: @escaping @Sendable () -> Void = {},
+                work: @escaping Work) {
+        registry.insert(run)
+        submissions.yield(Job(run: run, keepInMemory: keepInMemory, forget: whenForgotten, work: work))
+    }
+
+    func run() async throws {
+        await withDiscardingTaskGroup { background in
+            background.addTask { await log.run() }
+            background.addTask { await sweepLogs() }
+            await withDiscardingTaskGroup { runs in
+                await withGracefulShutdownHandler {
+                    for await job in jobs {
+                        runs.addTask { await execute(job) }
+                    }
+                } onGracefulShutdown: {
+                    submissions.finish()
+                }
+                runs.cancelAll()
+            }
+            // Every run has ended: the log writer stores what is left and stops.
+            background.cancelAll()
+        }
+    }
+
+    private func execute(_ job: Job) async {
+        let run = job.run
+        await shutdown.cancellingOnShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await job.work() }
+                group.addTask { await run.cancellation.wait() }
+                // The work ends the group; a cancel request cancels the work (it stores what it has).
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        await run.waitUntilLogged()
+        // Keep the finished run for fast resumes, then serve it from the log.
+        try? await Task.sleep(for: job.keepInMemory)
+        registry.remove(run.id)
+        job.forget()
+    }
+
+    private func sweepLogs() async {
+        let every = min(settings.retention, .seconds(3600))
+        while !Task.isCancelled {
+            do {
+                let cutoff = Date(timeIntervalSinceNow: -Double(settings.retention.components.seconds))
+                let deleted = try await store.deleteLogs(endedBefore: cutoff)
+                if deleted > 0 { logger.info("deleted expired run logs", metadata: ["runs": "\(deleted)"]) }
+            } catch {
+                logger.warning("deleting expired run logs failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: every)
+        }
+    }
+}

@@ -1,0 +1,189 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Appends runs' frames to the ``RunLogStore`` in batches: frames go out to watchers at once and
+/// reach the log within ``interval`` (PROTOCOL §8 allows 100 ms), every run's frames of one interval
+/// in one transaction, so the log costs the token path a lock and an array append.
+///
+/// ``flush()`` writes at once, for frames that must be durable before the run relies on them (a run
+/// that starts waiting on its client, a terminal frame). One loop (``run()``) does every write, so a
+/// run's frames are stored in order; its owner runs it for as long as runs can append.
+public final class RunLogWriter: Sendable {
+    private struct State {
+        var batch = RunLogBatch()
+        /// Index of each run's entry in `batch.frames`.
+        var positions: [String: Int] = [:]
+        /// Appends so far, and how many of them are stored.
+        var appended = 0
+        var written = 0
+        var urgent = false
+        var wake: CheckedContinuation<Void, Never>?
+        /// The loop while it lets a batch gather; a flush cuts that short.
+        var urgentWaiter: CheckedContinuation<Void, Never>?
+        var flushes: [(upTo: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var loopRunning = false
+    }
+
+    private let store: any RunLogStore
+    private let state = Mutex(State())
+    private let logger: Logger
+    /// How long frames may wait to be batched.
+    public let interval: Duration
+
+    public init(store: any RunLogStore, interval: Duration = .milliseconds(50), logger: Logger) {
+        self.store = store
+        self.interval = interval
+        self.logger = logger
+    }
+
+    /// Logs a new run (before its first frame).
+    public func start(_ run: RunRecord) {
+        enqueue { $0.batch.started.append(run) }
+    }
+
+    /// Logs a frame of run `runId`; frames of one run must be appended in `seq` order.
+    public func append(_ frame: RunFrame, to runId: String) {
+        enqueue { state in
+            if let position = state.positions[runId] {
+                state.batch.frames[position].frames.append(frame)
+            } else {
+                state.positions[runId] = state.batch.frames.count
+                state.batch.frames.append((runId, [frame]))
+            }
+        }
+    }
+
+    /// Logs that run `runId` has ended (after its last frame).
+    public func end(_ runId: String, at date: Date = Timestamp.now()) {
+        enqueue { $0.batch.ended.append((runId, date)) }
+    }
+
+    private func enqueue(_ change: (inout State) -> Void) {
+        let wake = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            change(&state)
+            state.appended += 1
+            defer { state.wake = nil }
+            return state.wake
+        }
+        wake?.resume()
+    }
+
+    /// Returns once everything appended before the call is stored (or its write failed, which is logged).
+    public func flush() async {
+        enum Action { case done, wait, writeHere }
+        let action: Action = state.withLock { state in
+            if state.written >= state.appended { return .done }
+            return state.loopRunning ? .wait : .writeHere
+        }
+        switch action {
+        case .done:
+            return
+        case .writeHere:
+            // No loop (before it started or after it stopped): the caller writes.
+            await writePending()
+        case .wait:
+            await withCheckedContinuation { continuation in
+                let (ready, wakers) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
+                    if state.written >= state.appended || !state.loopRunning { return (true, []) }
+                    state.flushes.append((state.appended, continuation))
+                    state.urgent = true
+                    defer { state.wake = nil; state.urgentWaiter = nil }
+                    return (false, [state.wake, state.urgentWaiter].compactMap { $0 })
+                }
+                for waker in wakers { waker.resume() }
+                if ready { continuation.resume() }
+            }
+        }
+    }
+
+    /// Writes batches until the task is cancelled, then writes what is left and returns.
+    public func run() async {
+        state.withLock { $0.loopRunning = true }
+        while !Task.isCancelled {
+            await waitForWork()
+            if Task.isCancelled { break }
+            // Let a batch gather, unless someone waits for a flush.
+            if !state.withLock({ $0.urgent }) { await sleepUnlessUrgent() }
+            await writePending()
+        }
+        let waiters = state.withLock { state in
+            state.loopRunning = false
+            defer { state.flushes.removeAll() }
+            return state.flushes.map(\.continuation)
+        }
+        await writePending()
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func waitForWork() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let now = state.withLock { state -> Bool in
+                    if state.appended > state.written || Task.isCancelled { return true }
+                    state.wake = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { state in
+                defer { state.wake = nil }
+                return state.wake
+            }?.resume()
+        }
+    }
+
+    private func sleepUnlessUrgent() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: self.interval) }
+            group.addTask { await self.waitForUrgent() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func waitForUrgent() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let now = state.withLock { state -> Bool in
+                    if state.urgent || Task.isCancelled { return true }
+                    state.urgentWaiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { state in
+                defer { state.urgentWaiter = nil }
+                return state.urgentWaiter
+            }?.resume()
+        }
+    }
+
+    private func writePending() async {
+        let (batch, upTo) = state.withLock { state in
+            defer {
+                state.batch = RunLogBatch()
+                state.positions.removeAll(keepingCapacity: true)
+                state.urgent = false
+            }
+            return (state.batch, state.appended)
+        }
+        if !batch.isEmpty {
+            do {
+                try await store.write(batch)
+            } catch {
+                logger.error("writing the run log failed", metadata: [
+                    "error": "\(error)", "frames": "\(batch.frameCount)", "runs": "\(batch.frames.count)"])
+            }
+        }
+        let done = state.withLock { state in
+            state.written = max(state.written, upTo)
+            let done = state.flushes.filter { $0.upTo <= state.written }.map(\.continuation)
+            state.flushes.removeAll { $0.upTo <= state.written }
+            return done
+        }
+        for waiter in done { waiter.resume() }
+    }
+}
