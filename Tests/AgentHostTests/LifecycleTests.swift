@@ -36,7 +36,9 @@ struct LifecycleTests {
 
     // MARK: kill -9
 
-    @Test func rowsLeftByAKilledProcessAreInterruptedAtRestart() async throws {
+    /// A chat cut mid-stream ends `interrupted` with its logged tokens; an agent run waiting on its
+    /// client stays `waiting` (its continuation is in `DurableRunTests`).
+    @Test func rowsLeftByAKilledProcessAreRepairedAtRestart() async throws {
         let directory = try ServerProcess.temporaryDataDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         try await FakeUpstream.run(FakeUpstream()) { upstream in
@@ -67,13 +69,16 @@ struct LifecycleTests {
             defer { restarted.forceKill() }
             let chats = try await restarted.request(.GET, "/api/chats?workspace=docs")
             #expect(chats.status == 200)
-            let statuses = try #require(chats.body["chats"]?.arrayValue).map { $0["status"]?.stringValue }
-            #expect(statuses == ["interrupted", "interrupted"])
+            let stored = try #require(chats.body["chats"]?.arrayValue)
+            let statuses = stored.map { $0["status"]?.stringValue }
+            #expect(statuses.sorted { ($0 ?? "") < ($1 ?? "") } == ["interrupted", "streaming"], "the agent's chat is still open")
+            let cut = try #require(stored.first { $0["status"] == "interrupted" })
+            #expect(cut["response"]?.stringValue?.hasPrefix("t0 t1 t2 ") == true, "the tokens logged before the crash")
             let invocation = try await restarted.request(.GET, "/api/agent/invocations/\(invocationId)")
             #expect(invocation.status == 200)
-            #expect(invocation.body["status"] == "interrupted")
-            #expect(invocation.body["finished_at"]?.stringValue != nil)
-            #expect(invocation.body["live"] == false)
+            #expect(invocation.body["status"] == "waiting")
+            #expect(invocation.body["finished_at"] == .null)
+            #expect(invocation.body["live"] == true)
             #expect(restarted.log.contains("repaired runs a stopped process left unfinished"))
 
             restarted.send(signal: SIGTERM)
@@ -146,20 +151,21 @@ struct LifecycleTests {
             #expect(took < .seconds(5))
             print("[lifecycle] \(stream.rawValue): exited \(exit.status) \(took) after SIGTERM")
 
-            // The client saw the run end as interrupted.
-            let last = try #require(finalFrame)
-            #expect(last["status"] == "interrupted", "\(last)")
-
-            // And it is stored so: the chat with the tokens it had streamed.
             let rows = try await Self.storedRows(directory)
             let chat = try #require(rows.chats.last)
-            #expect(chat["status"] as String == "interrupted")
             switch stream {
             case .sseChat, .socketChat:
+                // The client saw the generation end as interrupted, and it is stored so, with its tokens.
+                let last = try #require(finalFrame)
+                #expect(last["status"] == "interrupted", "\(last)")
+                #expect(chat["status"] as String == "interrupted")
                 #expect((chat["response"] as String).hasPrefix("t0 t1 t2 "))
                 #expect(rows.invocations.isEmpty)
             case .restAgentWaitingOnTool, .socketAgentWaitingOnTool:
-                #expect(rows.invocations.map { $0["status"] as String } == ["interrupted"])
+                // A run waiting on its client stays waiting (PROTOCOL §8): no end was sent or stored.
+                #expect(finalFrame?["type"] != "agent_complete", "\(String(describing: finalFrame))")
+                #expect(rows.invocations.map { $0["status"] as String } == ["waiting"])
+                #expect(chat["status"] as String == "streaming")
             }
         }
     }

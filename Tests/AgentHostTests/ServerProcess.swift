@@ -125,12 +125,14 @@ final class ServerProcess: @unchecked Sendable {
         return (Int(response.status.code), (try? JSONValue(parsing: body.readableBytesView)) ?? .null)
     }
 
-    /// Starts a streaming POST and returns the response once its head arrived.
-    func openStream(_ path: String, json: JSONValue) async throws -> HTTPClientResponse {
+    /// Starts a streaming request (a POST of `json`, or a GET) and returns the response once its head arrived.
+    func openStream(_ path: String, json: JSONValue? = nil, method: HTTPMethod = .POST) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: baseURL + path)
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: json.serialized()))
+        request.method = method
+        if let json {
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: json.serialized()))
+        }
         return try await TestHarness.httpClient.execute(request, timeout: .seconds(30))
     }
 

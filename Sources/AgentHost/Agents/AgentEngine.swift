@@ -34,8 +34,10 @@ struct AgentEngine: Sendable {
 
     // MARK: Start
 
-    /// Validates, stores and starts a run; returns it with `agent_start` (and `sources`) in its log.
-    func start(_ request: AgentInvokeRequest, workspace: Workspace, principal: Principal) async throws -> Invocation {
+    /// Validates, stores and starts a run, watched from its first frame by `watcher` (an SSE stream
+    /// ends with the run, a socket does not).
+    func start(_ request: AgentInvokeRequest, workspace: Workspace, principal: Principal, watcher: Outbox,
+               endsWithRun: Bool = false) async throws -> Invocation {
         let message = request.message.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !message.isEmpty else { throw APIError.validation("Field 'message' must not be empty.") }
         let serverTools = try serverToolSpecs(requested: request.tools, workspace: workspace)
@@ -89,6 +91,7 @@ struct AgentEngine: Sendable {
                                                                      error: "storing the invocation failed"))
             throw error
         }
+        live.attach(watcher, after: -1, endsWithRun: endsWithRun)
         invocation.emit(.start(thread: thread?.slug, workspace: workspace.slug, maxSteps: maxSteps, requestId: request.requestId))
         if !prepared.sources.isEmpty { invocation.emit(.sources(prepared.sources, step: 1)) }
         logger.info("agent started", metadata: ["invocation_id": "\(id)", "workspace": "\(workspace.slug)",

@@ -34,8 +34,9 @@ struct AgentInvocationsController {
         let target = try APICoding.decode(StartRequest.self, from: body.readableBytesView)
         let invoke = try APICoding.decode(AgentInvokeRequest.self, from: body.readableBytesView)
         let workspace = try await chats.requireWorkspace(slug: target.workspace)
-        let invocation = try await engine.start(invoke, workspace: workspace, principal: principal)
-        return streams.watch(invocation.run, after: -1)
+        let outbox = streams.makeOutbox()
+        let invocation = try await engine.start(invoke, workspace: workspace, principal: principal, watcher: outbox, endsWithRun: true)
+        return streams.write(outbox, of: invocation.run)
     }
 
     /// The stored run: status, every step, call, argument, result, duration and usage.

@@ -103,8 +103,8 @@ final class AgentSocketSession: Sendable {
             switch type {
             case "agent_invoke":
                 let request = try APICoding.decode(AgentInvokeRequest.self, from: bytes)
-                let invocation = try await engine.start(request, workspace: workspace, principal: principal)
-                watch(invocation.run, after: -1)
+                let invocation = try await engine.start(request, workspace: workspace, principal: principal, watcher: outbox)
+                watched.withLock { $0[invocation.id] = invocation.run }
             case "tool_result":
                 let command = try APICoding.decode(ToolResultCommand.self, from: bytes)
                 let invocation = try engine.liveInvocation(try required(command.invocationId), workspaceSlug: workspace.slug,

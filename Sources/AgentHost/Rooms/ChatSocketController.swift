@@ -206,10 +206,9 @@ struct ChatSocketSession: Sendable {
             slot.release()
             throw error
         }
-        let run = controller.runner.start(prepared, transport: "ws", room: room, frameExtra: ["user": userTag]) { _ in
-            slot.release()
-        }
-        for member in await bus.members(of: room) { run.attach(member.outbox, after: -1) }
+        let members = await bus.members(of: room)
+        controller.runner.start(prepared, transport: "ws", room: room, frameExtra: ["user": userTag],
+                                watchers: members.map(\.outbox), whenDone: { _ in slot.release() })
     }
 
     /// Replays a generation of this room after `afterSeq`, then live: from memory while it runs

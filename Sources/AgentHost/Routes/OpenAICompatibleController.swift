@@ -117,7 +117,7 @@ struct OpenAICompatibleController {
         let includeUsage = body.streamOptions?.includeUsage == true
         let outbox = Outbox(limit: outboundBuffer)
         outbox.deliver(.message(shape.chunk(delta: ["role": "assistant", "content": ""], finishReason: nil).serializedString))
-        let run = runner.start(prepared, transport: "openai", also: { frame in
+        let run = runner.start(prepared, transport: "openai", whileQueued: { outbox.deliver(.keepAlive) }, also: { frame in
             switch frame.kind {
             case .token(let token):
                 outbox.deliver(.message(shape.chunk(delta: ["content": .string(token)], finishReason: nil).serializedString))
@@ -126,7 +126,7 @@ struct OpenAICompatibleController {
             case .start, .queued, .sources, .complete:
                 break
             }
-        }) { completion in
+        }, whenDone: { completion in
             slot.release()
             if completion.failure == nil {
                 outbox.deliver(.message(shape.chunk(delta: [:], finishReason: "stop").serializedString))
@@ -134,7 +134,7 @@ struct OpenAICompatibleController {
             }
             outbox.deliver(.message("[DONE]"))
             outbox.finish()
-        }
+        })
         let keepAlive = keepAliveInterval
         return SSE.response { writer in
             do {

@@ -50,8 +50,10 @@ struct StreamChatController {
         }
         context.logger.info("chat started", metadata: ["chat_id": "\(prepared.chatId)", "workspace": "\(workspace.slug)"])
         let outbox = Outbox(limit: outboundBuffer)
-        let run = runner.start(prepared, transport: "sse") { _ in slot.release() }
-        run.attach(outbox, after: -1, endsWithRun: true)
+        // While the chat waits for a provider slot no frame flows: a keep-alive a second notices a
+        // client that left (its write fails), so its chat leaves the queue.
+        let run = runner.start(prepared, transport: "sse", watchers: [outbox], endsWithRun: true, whileQueued: { outbox.deliver(.keepAlive) },
+                               whenDone: { _ in slot.release() })
         let keepAlive = keepAliveInterval
         let logger = context.logger
         return SSE.response { writer in

@@ -9,19 +9,21 @@ struct ChatRunner: Sendable {
     /// How long a finished generation stays in memory for fast resumes (then it replays from the log).
     let keepInMemory: Duration
 
-    /// Starts the generation of `prepared`. `frameExtra` fields go into every frame (the room's
-    /// `user` tag); `also` sees every frame as it is published (`/v1` translates them); `whenDone`
-    /// runs once the generation has ended and been stored.
+    /// Starts the generation of `prepared`, watched from its first frame by `watchers` (an SSE
+    /// stream ends with the run). `frameExtra` fields go into every frame (the room's `user` tag); `whileQueued` runs about once a second while the chat waits for a provider slot;
+    /// `also` sees every frame as it is published (`/v1` translates them); `whenDone` runs once the
+    /// generation has ended and been stored.
     @discardableResult
     func start(_ prepared: PreparedChat, transport: String, room: RoomKey? = nil, frameExtra: [String: JSONValue] = [:],
-               also: (@Sendable (ChatFrame) -> Void)? = nil,
-               whenDone: @escaping @Sendable (ChatCompletion) -> Void = { _ in }) -> LiveRun {
+               watchers: [Outbox] = [], endsWithRun: Bool = false, whileQueued: @escaping @Sendable () -> Void = {}, also: (@Sendable (ChatFrame) -> Void)? = nil,
+               whenDone: @escaping @Sendable (ChatCompletion) -> Void) -> LiveRun {
         let record = RunRecord(id: prepared.chatId, kind: .chat, workspaceId: prepared.workspace.id!, userId: prepared.chat.userId,
                                frameExtra: .object(frameExtra), room: room?.description)
         let run = LiveRun(record: record, room: room, log: runs.log)
+        for watcher in watchers { run.attach(watcher, after: -1, endsWithRun: endsWithRun) }
         let pipeline = pipeline
         runs.submit(run, keepInMemory: keepInMemory) {
-            let completion = await pipeline.run(prepared, transport: transport) { frame in
+            let completion = await pipeline.run(prepared, transport: transport, whileQueued: whileQueued) { frame in
                 run.publish(frame, extra: frameExtra)
                 also?(frame)
             }

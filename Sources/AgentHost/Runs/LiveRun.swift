@@ -119,15 +119,21 @@ final class LiveRun: Sendable {
     @discardableResult
     func attach(_ outbox: Outbox, after afterSeq: Int, endsWithRun: Bool = false) -> UUID {
         let id = UUID()
-        state.withLock { state in
+        let replays = state.withLock { state -> Bool in
             for (previous, subscriber) in state.subscribers where subscriber.outbox === outbox {
                 state.subscribers.removeValue(forKey: previous)
             }
-            state.subscribers[id] = Subscriber(outbox: outbox, replayNext: max(afterSeq + 1, 0), resumedAfter: afterSeq,
-                                               endsWithRun: endsWithRun)
             state.unwatchedSince = nil
+            let next = max(afterSeq + 1, 0)
+            // Nothing to replay (a watcher from the start of a new run): live at once.
+            if next >= state.frames.count, !state.outstanding.values.contains(where: { $0.seq <= afterSeq }), !state.isFinished {
+                state.subscribers[id] = Subscriber(outbox: outbox, replayNext: nil, resumedAfter: afterSeq, endsWithRun: endsWithRun)
+                return false
+            }
+            state.subscribers[id] = Subscriber(outbox: outbox, replayNext: next, resumedAfter: afterSeq, endsWithRun: endsWithRun)
+            return true
         }
-        outbox.addReplay(Replay(run: self, subscription: id))
+        if replays { outbox.addReplay(Replay(run: self, subscription: id)) }
         return id
     }
 

@@ -30,8 +30,18 @@ struct RunEventStreams: Sendable {
     /// A live run's frames after `afterSeq`, then live until it ends; leaving the stream leaves the
     /// run as it is (an agent run waits for a resume).
     func watch(_ run: LiveRun, after afterSeq: Int) -> Response {
-        let outbox = Outbox(limit: outboundBuffer)
+        let outbox = makeOutbox()
         run.attach(outbox, after: afterSeq, endsWithRun: true)
+        return write(outbox, of: run)
+    }
+
+    /// An outbox for one stream, under the one outbound policy.
+    func makeOutbox() -> Outbox {
+        Outbox(limit: outboundBuffer)
+    }
+
+    /// The SSE response writing `outbox`, which watches `run`.
+    func write(_ outbox: Outbox, of run: LiveRun) -> Response {
         let keepAlive = keepAliveInterval
         return SSE.response { writer in
             defer { run.detach(outbox) }
