@@ -171,11 +171,15 @@ public final class RunLogWriter: Sendable {
             return (state.batch, state.appended)
         }
         if !batch.isEmpty {
-            do {
-                try await store.write(batch)
-            } catch {
-                logger.error("writing the run log failed", metadata: [
-                    "error": "\(error)", "frames": "\(batch.frameCount)", "runs": "\(batch.frames.count)"])
+            // Also when the loop is being cancelled (the server stops): GRDB refuses to start work in a
+            // cancelled task, and these are the runs' last frames.
+            await ChatPipeline.detachedFromCancellation { [store, logger] in
+                do {
+                    try await store.write(batch)
+                } catch {
+                    logger.error("writing the run log failed", metadata: [
+                        "error": "\(error)", "frames": "\(batch.frameCount)", "runs": "\(batch.frames.count)"])
+                }
             }
         }
         let done = state.withLock { state in
