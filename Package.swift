@@ -9,7 +9,8 @@ let package = Package(
     name: "AgentHost",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "agenthost", targets: ["AgentHost"]),
+        .executable(name: "agenthost", targets: ["AgentHostMain"]),
+        .executable(name: "agenthost-bench", targets: ["AgentHostBench"]),
         .library(name: "ChatBridge", targets: ["ChatBridge"]),
         .library(name: "Tools", targets: ["Tools"]),
     ],
@@ -54,7 +55,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
+        .target(
             name: "AgentHost",
             dependencies: [
                 "ChatBridge",
@@ -76,6 +77,43 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `agenthost`: the server's command line; everything else lives in the AgentHost library.
+        .executableTarget(
+            name: "AgentHostMain",
+            dependencies: ["AgentHost"],
+            swiftSettings: swiftSettings
+        ),
+        // A scripted model server in the vendors' wire formats, shared by the tests and the benchmarks.
+        .target(
+            name: "AgentHostTesting",
+            dependencies: [
+                "ChatBridge",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // `agenthost-bench`: in-process benchmarks against the fake model server; not part of the server.
+        .executableTarget(
+            name: "AgentHostBench",
+            dependencies: [
+                "AgentHost",
+                "AgentHostTesting",
+                "ChatBridge",
+                "Tools",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ChatBridgeTests",
             dependencies: [
@@ -93,6 +131,7 @@ let package = Package(
             name: "AgentHostTests",
             dependencies: [
                 "AgentHost",
+                "AgentHostTesting",
                 "ChatBridge",
                 "Tools",
                 .product(name: "GRDB", package: "GRDB.swift"),
