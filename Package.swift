@@ -9,7 +9,8 @@ let package = Package(
     name: "AgentHost",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "agenthost", targets: ["AgentHost"]),
+        .executable(name: "agenthost", targets: ["AgentHostMain"]),
+        .executable(name: "agenthost-bench", targets: ["AgentHostBench"]),
         .library(name: "ChatBridge", targets: ["ChatBridge"]),
         .library(name: "Tools", targets: ["Tools"]),
     ],
@@ -21,7 +22,6 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
@@ -54,7 +54,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
+        .target(
             name: "AgentHost",
             dependencies: [
                 "ChatBridge",
@@ -62,17 +62,52 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // `agenthost`: the server's command line; everything else lives in the AgentHost library.
+        .executableTarget(
+            name: "AgentHostMain",
+            dependencies: ["AgentHost"],
+            swiftSettings: swiftSettings
+        ),
+        // A scripted model server in the vendors' wire formats, shared by the tests and the benchmarks.
+        .target(
+            name: "AgentHostTesting",
+            dependencies: [
+                "ChatBridge",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // `agenthost-bench`: in-process benchmarks against the fake model server; not part of the server.
+        .executableTarget(
+            name: "AgentHostBench",
+            dependencies: [
+                "AgentHost",
+                "AgentHostTesting",
+                "ChatBridge",
+                "Tools",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -93,11 +128,13 @@ let package = Package(
             name: "AgentHostTests",
             dependencies: [
                 "AgentHost",
+                "AgentHostTesting",
                 "ChatBridge",
                 "Tools",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -42,7 +42,7 @@ func buildApplication(configuration: Configuration, shutdown: ShutdownSignal = S
 }
 
 /// Builds the server over the given dependencies.
-func buildApplication(
+package func buildApplication(
     configuration: Configuration, dependencies: Dependencies, logger: Logger, services: [any Service] = [],
     shutdown: ShutdownSignal = ShutdownSignal()
 ) async throws -> some ApplicationProtocol {

@@ -4,21 +4,21 @@ import Logging
 
 /// Everything the server needs to start, resolved from flags, then `AGENTHOST_*` environment
 /// variables, then defaults (PROTOCOL §7).
-struct Configuration: Sendable {
+package struct Configuration: Sendable {
     static let defaultMaxBodySize = 4 * 1024 * 1024
 
-    var host = "127.0.0.1"
-    var port = 8080
-    var dataDirectory = URL(fileURLWithPath: "data", isDirectory: true)
+    package var host = "127.0.0.1"
+    package var port = 8080
+    package var dataDirectory = URL(fileURLWithPath: "data", isDirectory: true)
     /// HMAC secret of session tokens; read from or generated into the data directory when `nil`.
-    var jwtSecret: String?
+    package var jwtSecret: String?
     var maxBodySize = Configuration.defaultMaxBodySize
-    var logLevel: Logger.Level = .info
+    package var logLevel: Logger.Level = .info
     /// Serve without credentials on a non-loopback address in single-user mode.
     var allowUnauthenticated = false
     var tokenLifetime: TimeInterval = 7 * 86_400
     /// The server's default model provider.
-    var llm = ProviderSettings(kind: .openai, baseURL: Configuration.localModelURL, apiKey: nil, model: Configuration.localModelName)
+    package var llm = ProviderSettings(kind: .openai, baseURL: Configuration.localModelURL, apiKey: nil, model: Configuration.localModelName)
     /// Providers a workspace may switch to besides the default (those with an API key in the environment).
     var otherProviders: [ProviderSettings] = []
     /// Limits of `ws/chat`.
@@ -26,7 +26,7 @@ struct Configuration: Sendable {
     /// Limits of the agent engine.
     var agent = AgentLimits()
     /// Caps on concurrent chat generations per user and per socket.
-    var fairUse = FairUseSettings()
+    package var fairUse = FairUseSettings()
     /// Where the server tools' schemas are; found automatically when `nil`.
     var toolSchemaDirectory: String?
     /// Comment lines keep an SSE stream alive through proxies while the model is silent.
@@ -34,13 +34,16 @@ struct Configuration: Sendable {
     /// Workspace documents: size limit, chunking, context budget and the optional embeddings provider.
     var documents = DocumentSettings()
     /// Per-provider concurrency limits and the queue in front of them.
-    var queue = QueueSettings()
+    package var queue = QueueSettings()
     /// Browser boundary (origins, hosts), login throttling and connection deadlines.
     var security = SecuritySettings()
     /// How a SIGTERM/SIGINT shutdown is bounded.
     var lifecycle = LifecycleSettings()
     /// The durable run log (PROTOCOL §8).
     var runLog = RunLogSettings()
+
+    /// Every setting at its default.
+    package init() {}
 
     /// Where the README's run command starts the bundled local model.
     static let localModelURL = "http://127.0.0.1:8088/v1"
@@ -125,7 +128,7 @@ extension Configuration {
     }
 }
 
-struct ConfigurationError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+package struct ConfigurationError: Error, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }

@@ -7,12 +7,12 @@ import Tools
 
 /// The services the routes are built from. Production opens them from the configuration; tests
 /// pass their own (an in-memory database, a shared HTTP client).
-struct Dependencies: Sendable {
+package struct Dependencies: Sendable {
     var database: any DatabaseWriter
-    var chats: any ChatStore
+    package var chats: any ChatStore
     var accounts: any AccountStore
     var notes: any NoteStore
-    var invocations: any InvocationStore
+    package var invocations: any InvocationStore
     /// The durable run log (PROTOCOL §8).
     var runLog: any RunLogStore
     /// The server tools, paired with their schemas; `search_documents` searches with ``retriever``.
@@ -24,7 +24,7 @@ struct Dependencies: Sendable {
     var retriever: any Retriever
 
     /// `retriever` defaults to BM25 over the workspace documents of `database` (no embedding model).
-    init(database: any DatabaseWriter, httpClient: HTTPClient, tools: ToolRegistry,
+    package init(database: any DatabaseWriter, httpClient: HTTPClient, tools: ToolRegistry,
          retriever: (any Retriever)? = nil, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         let store = SQLiteStore(writer: database)
         self.database = database
@@ -46,7 +46,7 @@ struct Dependencies: Sendable {
     }
 
     /// An HTTP client tuned for streaming model answers: the idle timeout is its read timeout.
-    static func makeHTTPClient(timeouts: ProviderSettings.Timeouts) -> HTTPClient {
+    package static func makeHTTPClient(timeouts: ProviderSettings.Timeouts) -> HTTPClient {
         var configuration = HTTPClient.Configuration(
             timeout: .init(connect: .nanoseconds(timeouts.connect.nanoseconds), read: .nanoseconds(timeouts.idle.nanoseconds)))
         configuration.decompression = .disabled
@@ -64,7 +64,7 @@ struct Dependencies: Sendable {
 
 extension ToolRegistry {
     /// The built-in tools paired with the schemas in `directory` (found by ``ToolRegistry/locateSchemaDirectory(explicit:)``).
-    static func builtIn(schemaDirectory explicit: String?) throws -> ToolRegistry {
+    package static func builtIn(schemaDirectory explicit: String?) throws -> ToolRegistry {
         guard let directory = ToolRegistry.locateSchemaDirectory(explicit: explicit) else {
             throw ConfigurationError(
                 "No tool-schemas directory found. Run from the repository root, or set --tool-schemas / AGENTHOST_TOOL_SCHEMAS.")

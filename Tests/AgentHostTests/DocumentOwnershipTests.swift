@@ -1,3 +1,4 @@
+import AgentHostTesting
 import ChatBridge
 import Foundation
 import Hummingbird

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AgentHostTesting
 import ChatBridge
 import Foundation
 import Logging

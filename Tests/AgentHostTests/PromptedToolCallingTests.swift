@@ -1,3 +1,4 @@
+import AgentHostTesting
 import ArgumentParser
 import ChatBridge
 import Foundation

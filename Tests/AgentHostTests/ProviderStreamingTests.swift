@@ -1,3 +1,4 @@
+import AgentHostTesting
 import AsyncHTTPClient
 @testable import ChatBridge
 import Foundation

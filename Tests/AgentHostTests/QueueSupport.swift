@@ -1,3 +1,4 @@
+import AgentHostTesting
 import AsyncHTTPClient
 import ChatBridge
 import Foundation
@@ -36,9 +37,6 @@ enum QueueTestSupport {
         let frames = parser.parse(bytes.readableBytesView).compactMap { try? JSONValue(parsing: $0.data) }
         return LiveChatResult(status: 200, retryAfter: nil, frames: frames, errorBody: nil)
     }
-
-    /// The most upstream requests that were open at the same moment.
-    static func maxOverlap(_ exchanges: [FakeUpstream.Exchange]) -> Int { QueueBenchmark.maxOverlap(exchanges) }
 
     /// The last user message of an upstream request.
     static func prompt(_ exchange: FakeUpstream.Exchange) -> String? {

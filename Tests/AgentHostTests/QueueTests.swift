@@ -1,3 +1,4 @@
+import AgentHostTesting
 import AsyncHTTPClient
 import CoreMetrics
 import ChatBridge
@@ -32,8 +33,8 @@ struct QueueTests {
                 #expect(results.filter { !$0.frames("chat_queued").isEmpty }.count >= 8, "all but the first two waited")
                 let exchanges = await upstream.waitForEndedExchanges(12)
                 #expect(exchanges.count == 12)
-                #expect(Support.maxOverlap(exchanges) <= 2, "never more than --llm-max-concurrency upstream requests")
-                #expect(Support.maxOverlap(exchanges) == 2, "the two slots are used")
+                #expect(FakeUpstream.maxOverlap(exchanges) <= 2, "never more than --llm-max-concurrency upstream requests")
+                #expect(FakeUpstream.maxOverlap(exchanges) == 2, "the two slots are used")
             }
         }
     }

@@ -1,3 +1,4 @@
+import AgentHostTesting
 import AsyncHTTPClient
 import ChatBridge
 import Foundation

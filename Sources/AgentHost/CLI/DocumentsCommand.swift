@@ -68,14 +68,16 @@ struct DocumentOptions: ParsableArguments {
 }
 
 /// `agenthost documents …`: maintenance of workspace documents.
-struct DocumentsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct DocumentsCommand: AsyncParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "documents", abstract: "Maintain workspace documents.", subcommands: [Reembed.self])
+
+    package init() {}
 
     /// `agenthost documents reembed`: computes the vectors of chunks that have none or were embedded
     /// by another model (after a change of `--embeddings-model`), or of every chunk with `--all`.
-    struct Reembed: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+    package struct Reembed: AsyncParsableCommand {
+        package static let configuration = CommandConfiguration(
             abstract: "Embed document chunks again with the configured embedding model (after a model change).")
 
         @OptionGroup var storage: StorageOptions
@@ -90,7 +92,9 @@ struct DocumentsCommand: AsyncParsableCommand {
         @Option(name: .customLong("batch-size"), help: "Chunks per embeddings request.")
         var batchSize = 64
 
-        func run() async throws {
+        package init() {}
+
+        package func run() async throws {
             guard var embeddings = try documents.settings().embeddings else {
                 throw ValidationError("No embeddings provider: set --embeddings-base-url and --embeddings-model (or AGENTHOST_EMBEDDINGS_*).")
             }
@@ -116,8 +120,8 @@ struct DocumentsCommand: AsyncParsableCommand {
         }
 
         /// Embeds in batches, storing each batch as it comes, so an interrupted run resumes where it stopped.
-        static func reembed(store: SQLiteDocumentStore, embedder: any Embedder, all: Bool, workspaceId: Int64?, batchSize: Int,
-                            progress: ReembedProgress) async throws -> Int {
+        package static func reembed(store: SQLiteDocumentStore, embedder: any Embedder, all: Bool, workspaceId: Int64?, batchSize: Int,
+                                    progress: ReembedProgress) async throws -> Int {
             let total = try await store.countChunksToEmbed(model: embedder.model, all: all, workspaceId: workspaceId)
             var done = 0
             var after: Int64 = 0
@@ -139,10 +143,15 @@ struct DocumentsCommand: AsyncParsableCommand {
 }
 
 /// A one-line progress bar on standard error, redrawn in place; silent when not on a terminal.
-struct ReembedProgress: Sendable {
+package struct ReembedProgress: Sendable {
     let label: String
     let enabled: Bool
     let width = 30
+
+    package init(label: String, enabled: Bool) {
+        self.label = label
+        self.enabled = enabled
+    }
 
     func update(done: Int, total: Int) {
         guard enabled else { return }

@@ -4,16 +4,18 @@ import Foundation
 import Logging
 
 /// The data directory, shared by every command that touches storage.
-struct StorageOptions: ParsableArguments {
+package struct StorageOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "Directory of the database and secrets. Env: AGENTHOST_DATA_DIR. Default: ./data")
     var dataDir: String?
 
-    var directory: URL {
+    package init() {}
+
+    package var directory: URL {
         URL(fileURLWithPath: dataDir ?? Environment.value("AGENTHOST_DATA_DIR") ?? "data", isDirectory: true)
     }
 
     /// The migrated database and a store over it.
-    func openStore() throws -> SQLiteStore {
+    package func openStore() throws -> SQLiteStore {
         var logger = Logger(label: "agenthost")
         logger.logLevel = .warning
         return SQLiteStore(writer: try AppDatabase.openPool(directory: directory, logger: logger))

@@ -2,9 +2,9 @@ import ChatBridge
 import Synchronization
 
 /// Fair use: how many chat generations one user, and one WebSocket, may have in flight at once.
-struct FairUseSettings: Sendable, Equatable {
+package struct FairUseSettings: Sendable, Equatable {
     /// Per user (or API key without a user; single-user mode counts as one user), over every transport.
-    var maxGenerationsPerUser = 8
+    package var maxGenerationsPerUser = 8
     /// Per `ws/chat` connection, which could otherwise start any number with a burst of frames.
     var maxGenerationsPerSocket = 4
     /// The `Retry-After` of a refusal: generations end within seconds to minutes, so a short wait.

@@ -1,3 +1,5 @@
+import AgentHost
+import AgentHostTesting
 import Foundation
 
 /// A deterministic synthetic corpus: a vocabulary of pseudo-words drawn with a Zipf distribution,

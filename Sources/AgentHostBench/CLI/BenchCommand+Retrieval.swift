@@ -1,3 +1,5 @@
+import AgentHost
+import AgentHostTesting
 import ArgumentParser
 import ChatBridge
 import Foundation
@@ -5,7 +7,7 @@ import GRDB
 import Logging
 
 extension BenchCommand {
-    /// `agenthost bench retrieval`: retrieval quality and speed over generated documents whose answers are known.
+    /// `agenthost-bench retrieval`: retrieval quality and speed over generated documents whose answers are known.
     struct Retrieval: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "retrieval",

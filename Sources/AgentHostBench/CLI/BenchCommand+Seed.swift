@@ -1,10 +1,12 @@
+import AgentHost
+import AgentHostTesting
 import ArgumentParser
 import ChatBridge
 import Foundation
 import GRDB
 
 extension BenchCommand {
-    /// `agenthost bench seed`: fills a database with synthetic chats for the search and export benchmarks.
+    /// `agenthost-bench seed`: fills a database with synthetic chats for the search and export benchmarks.
     struct Seed: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "seed",

@@ -1,3 +1,5 @@
+import AgentHost
+import AgentHostTesting
 import AsyncHTTPClient
 import ChatBridge
 import Foundation

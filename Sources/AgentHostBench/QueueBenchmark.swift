@@ -1,9 +1,11 @@
+import AgentHost
+import AgentHostTesting
 import AsyncHTTPClient
 import ChatBridge
 import Foundation
 import NIOCore
 
-/// `agenthost bench queue`: the provider queue under a burst, and what it costs when empty.
+/// `agenthost-bench queue`: the provider queue under a burst, and what it costs when empty.
 ///
 /// (a) `chats` concurrent SSE chats against a fake upstream that AgentHost may call at most `limit`
 /// at a time: the most upstream requests ever open at once (from the upstream's own log), how many
@@ -60,7 +62,7 @@ struct QueueBenchmark: Sendable {
                 var waits = Samples()
                 for result in results { if let wait = result.queueMilliseconds { waits.append(wait) } }
                 var table = BenchTable("(a) \(chats) concurrent chats, upstream limit \(limit)", header: ["measure", "value"])
-                table.add(["most upstream requests open at once", "\(Self.maxOverlap(exchanges)) (limit \(limit))"])
+                table.add(["most upstream requests open at once", "\(FakeUpstream.maxOverlap(exchanges)) (limit \(limit))"])
                 table.add(["chats completed / admitted", "\(results.filter(\.completed).count) / \(results.filter { !$0.refused }.count)"])
                 table.add(["chats that waited (got chat_queued)", "\(results.filter(\.queued).count)"])
                 table.add(["queue wait p50 / p99 / max, ms", "\(BenchFormat.ms(waits.p50)) / \(BenchFormat.ms(waits.p99)) / \(BenchFormat.ms(waits.max))"])
@@ -150,23 +152,5 @@ struct QueueBenchmark: Sendable {
             }
         }
         return result
-    }
-
-    /// The most upstream requests that were open at the same moment, from the fake upstream's log.
-    static func maxOverlap(_ exchanges: [FakeUpstream.Exchange]) -> Int {
-        var events: [(ContinuousClock.Instant, Int)] = []
-        for exchange in exchanges {
-            events.append((exchange.receivedAt, 1))
-            events.append((exchange.endedAt ?? .now, -1))
-        }
-        // Ends sort before starts at the same instant: a slot handed over is not an overlap.
-        events.sort { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
-        var open = 0
-        var most = 0
-        for (_, delta) in events {
-            open += delta
-            most = max(most, open)
-        }
-        return most
     }
 }

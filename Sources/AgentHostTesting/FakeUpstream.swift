@@ -8,20 +8,24 @@ import ServiceLifecycle
 struct UpstreamCut: Error {}
 
 /// A model server on a real loopback socket that answers from scripts, in the vendors' own wire
-/// formats. Tests script it token by token; `agenthost bench` uses it as a zero-delay upstream.
-actor FakeUpstream {
+/// formats. Tests script it token by token; `agenthost-bench` uses it as a zero-delay upstream.
+public actor FakeUpstream {
     /// What the upstream saw of one request.
-    struct Exchange: Sendable {
-        var path: String
-        var body: JSONValue
-        var headers: HTTPFields
+    public struct Exchange: Sendable {
+        /// The request path, e.g. `/v1/chat/completions`.
+        public var path: String
+        /// The request body as ``FakeUpstream/init(fallback:retainBody:parseBody:)`` kept it.
+        public var body: JSONValue
+        /// The request headers.
+        public var headers: HTTPFields
         /// The client closed the connection before the scripted response was written out.
-        var abandoned = false
-        var completed = false
+        public var abandoned = false
+        /// The scripted response was written out to its end.
+        public var completed = false
         /// When the whole request (head and body) had arrived.
-        var receivedAt: ContinuousClock.Instant = .now
+        public var receivedAt: ContinuousClock.Instant = .now
         /// When the response was written out (or abandoned); `nil` while it streams.
-        var endedAt: ContinuousClock.Instant?
+        public var endedAt: ContinuousClock.Instant?
     }
 
     private var scripts: [UpstreamScript] = []
@@ -30,9 +34,11 @@ actor FakeUpstream {
     private let retainBody: (@Sendable (JSONValue) -> JSONValue)?
     /// How a request body becomes the JSON that scripts and ``exchanges`` see; a full JSON parse when `nil`.
     nonisolated let parseBody: (@Sendable (ByteBuffer) -> JSONValue)?
-    private(set) var exchanges: [Exchange] = []
+    /// Every request so far, in arrival order.
+    public private(set) var exchanges: [Exchange] = []
     private var portWaiters: [CheckedContinuation<Int, Never>] = []
-    private(set) var port: Int?
+    /// The bound port, once the server listens.
+    public private(set) var port: Int?
 
     /// - Parameters:
     ///   - fallback: the answer when no script is queued.
@@ -40,19 +46,20 @@ actor FakeUpstream {
     ///     benchmarks keep a small key so thousands of requests do not inflate the process's memory.
     ///   - parseBody: how a request body becomes the JSON scripts see (a full parse when `nil`). Benchmarks
     ///     pass a cheaper extraction (or `.null`), so the fake's own JSON work does not eat the CPU it measures.
-    init(fallback: @escaping @Sendable (JSONValue) -> UpstreamScript = { _ in VendorStream.openAI(tokens: ["ok"]) },
-         retainBody: (@Sendable (JSONValue) -> JSONValue)? = nil, parseBody: (@Sendable (ByteBuffer) -> JSONValue)? = nil) {
+    public init(fallback: @escaping @Sendable (JSONValue) -> UpstreamScript = { _ in VendorStream.openAI(tokens: ["ok"]) },
+                retainBody: (@Sendable (JSONValue) -> JSONValue)? = nil, parseBody: (@Sendable (ByteBuffer) -> JSONValue)? = nil) {
         self.fallback = fallback
         self.retainBody = retainBody
         self.parseBody = parseBody
     }
 
     /// While true, `POST /v1/embeddings` answers HTTP 500, as an embeddings provider that is down.
-    private(set) var embeddingsFailing = false
+    public private(set) var embeddingsFailing = false
     /// Embeddings requests answered with 500.
-    private(set) var embeddingFailures = 0
+    public private(set) var embeddingFailures = 0
 
-    func setEmbeddingsFailing(_ failing: Bool) {
+    /// Makes `POST /v1/embeddings` fail (HTTP 500) or answer again.
+    public func setEmbeddingsFailing(_ failing: Bool) {
         embeddingsFailing = failing
     }
 
@@ -62,21 +69,23 @@ actor FakeUpstream {
     }
 
     /// Queues answers for the next requests, in order.
-    func enqueue(_ scripts: UpstreamScript...) {
+    public func enqueue(_ scripts: UpstreamScript...) {
         self.scripts += scripts
     }
 
-    var baseURL: String {
+    /// `http://127.0.0.1:PORT`, once the server listens.
+    public var baseURL: String {
         get async { "http://127.0.0.1:\(await boundPort())" }
     }
 
-    func boundPort() async -> Int {
+    /// The bound port; waits until the server listens.
+    public func boundPort() async -> Int {
         if let port { return port }
         return await withCheckedContinuation { portWaiters.append($0) }
     }
 
     /// Waits until `count` exchanges have ended (completed or abandoned), for at most `timeout`.
-    func waitForEndedExchanges(_ count: Int, timeout: Duration = .seconds(5)) async -> [Exchange] {
+    public func waitForEndedExchanges(_ count: Int, timeout: Duration = .seconds(5)) async -> [Exchange] {
         let deadline = ContinuousClock.now + timeout
         while exchanges.filter({ $0.abandoned || $0.completed }).count < count, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
@@ -104,7 +113,7 @@ actor FakeUpstream {
     }
 
     /// Serves the upstream for the duration of `body`.
-    static func run<Value: Sendable>(
+    public static func run<Value: Sendable>(
         _ upstream: FakeUpstream, _ body: @escaping @Sendable (FakeUpstream) async throws -> Value
     ) async throws -> Value {
         var logger = Logger(label: "fake-upstream")

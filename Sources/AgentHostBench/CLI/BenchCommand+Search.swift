@@ -1,13 +1,14 @@
+import AgentHost
 import ArgumentParser
 import ChatBridge
 import Foundation
 import GRDB
 
 extension BenchCommand {
-    /// `agenthost bench search`: search latency for common and rare words over a seeded database.
+    /// `agenthost-bench search`: search latency for common and rare words over a seeded database.
     struct Search: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "search", abstract: "Search latency (p50/p99) for common and rare words; run `bench seed` first.")
+            commandName: "search", abstract: "Search latency (p50/p99) for common and rare words; run `agenthost-bench seed` first.")
 
         @OptionGroup var storage: StorageOptions
         @Option(help: "Measured queries per case.") var queries = 200

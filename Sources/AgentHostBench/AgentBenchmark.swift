@@ -1,3 +1,5 @@
+import AgentHost
+import AgentHostTesting
 import ChatBridge
 import Foundation
 import HummingbirdWSClient
@@ -5,7 +7,7 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// `agenthost bench agent`: what the invocation engine adds per tool step, over `ws/agent/{slug}/`,
+/// `agenthost-bench agent`: what the invocation engine adds per tool step, over `ws/agent/{slug}/`,
 /// against a zero-delay fake model server.
 ///
 /// The upstream decides every model step from the request itself (the last user message names the
@@ -162,7 +164,7 @@ struct AgentBenchmark: Sendable {
         let rssAtStart = ProcessMemory.resident
 
         try await BenchEnvironment.run(toolSchemas: options.toolSchemas, upstream: upstream, configure: { configuration in
-            configuration.agent.maxConcurrentPerUser = concurrency + 16
+            configuration.agentMaxConcurrentPerUser = concurrency + 16
         }) { environment in
             let rssAfterSetup = ProcessMemory.resident
             let server = try await sequential(.server, environment: environment)

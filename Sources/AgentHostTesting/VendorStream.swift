@@ -1,51 +1,13 @@
 import ChatBridge
-import Foundation
-
-/// One scripted upstream response: a status and the body, piece by piece, with pauses between.
-struct UpstreamScript: Sendable {
-    enum Part: Sendable {
-        case bytes(String)
-        case pause(Duration)
-        /// Stops writing without ending the response, like a hung model server.
-        case stall
-        /// Closes the connection mid-response, after what was written so far reached the socket,
-        /// like a model server that crashed or a proxy that cut the stream.
-        case close
-        /// Bytes made at the moment they are written (e.g. stamped with the time, to measure latency).
-        case generated(@Sendable () -> String)
-    }
-
-    var status: Int = 200
-    var headers: [String: String] = [:]
-    var parts: [Part]
-
-    /// A plain JSON error response, as vendors send for 4xx/5xx.
-    static func error(status: Int, message: String, headers: [String: String] = [:]) -> UpstreamScript {
-        UpstreamScript(status: status, headers: headers,
-                       parts: [.bytes(#"{"error":{"message":"\#(message)","type":"test_error"}}"#)])
-    }
-
-    /// The script up to its `count`-th part, then a cut connection instead of the rest.
-    func closing(afterParts count: Int) -> UpstreamScript {
-        var copy = self
-        copy.parts = Array(parts.prefix(count)) + [.close]
-        return copy
-    }
-
-    /// Inserts `pause` between consecutive parts.
-    func paced(_ pause: Duration) -> UpstreamScript {
-        var copy = self
-        copy.parts = parts.flatMap { [$0, .pause(pause)] }.dropLast()
-        return copy
-    }
-}
 
 /// Streams in the exact wire formats of the three vendors.
-enum VendorStream {
+public enum VendorStream {
     // MARK: OpenAI chat.completion.chunk
 
-    static func openAI(tokens: [String], usage: Usage? = Usage(promptTokens: 5, completionTokens: 3),
-                       finishReason: String = "stop") -> UpstreamScript {
+    /// An OpenAI `chat.completion.chunk` stream: a role chunk, one chunk per token, the finish reason,
+    /// the usage chunk when `usage` is given, then `[DONE]`.
+    public static func openAI(tokens: [String], usage: Usage? = Usage(promptTokens: 5, completionTokens: 3),
+                              finishReason: String = "stop") -> UpstreamScript {
         var parts = [openAIChunk(delta: ["role": "assistant", "content": ""])]
         parts += tokens.map { openAIChunk(delta: ["content": .string($0)]) }
         parts.append(openAIChunk(delta: [:], finishReason: finishReason))
@@ -55,8 +17,8 @@ enum VendorStream {
     }
 
     /// Tool calls split across chunks; with `repeatIdentity`, every chunk repeats `id` and `name` as llama.cpp does.
-    static func openAIToolCalls(_ calls: [(id: String, name: String, arguments: String)], repeatIdentity: Bool = false,
-                                splitEvery: Int = 4) -> UpstreamScript {
+    public static func openAIToolCalls(_ calls: [(id: String, name: String, arguments: String)], repeatIdentity: Bool = false,
+                                       splitEvery: Int = 4) -> UpstreamScript {
         var parts = [openAIChunk(delta: ["role": "assistant", "content": .null])]
         for (index, call) in calls.enumerated() {
             var first: [String: JSONValue] = ["index": .number(Double(index)), "id": .string(call.id), "type": "function",
@@ -77,7 +39,8 @@ enum VendorStream {
         return UpstreamScript(parts: parts)
     }
 
-    static func openAIChunk(delta: JSONValue, finishReason: String? = nil) -> UpstreamScript.Part {
+    /// One OpenAI `chat.completion.chunk` event with `delta`.
+    public static func openAIChunk(delta: JSONValue, finishReason: String? = nil) -> UpstreamScript.Part {
         let chunk: JSONValue = [
             "id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": "fake",
             "choices": [["index": 0, "delta": delta, "finish_reason": finishReason.map { .string($0) } ?? .null]],
@@ -85,7 +48,8 @@ enum VendorStream {
         return .bytes("data: \(chunk.serializedString)\n\n")
     }
 
-    static func openAIUsage(_ usage: Usage) -> UpstreamScript.Part {
+    /// The OpenAI usage chunk (empty `choices`), as sent with `stream_options.include_usage`.
+    public static func openAIUsage(_ usage: Usage) -> UpstreamScript.Part {
         let chunk: JSONValue = [
             "id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": "fake", "choices": [],
             "usage": ["prompt_tokens": .number(Double(usage.promptTokens)), "completion_tokens": .number(Double(usage.completionTokens)),
@@ -96,8 +60,10 @@ enum VendorStream {
 
     // MARK: Anthropic Messages
 
-    static func anthropic(tokens: [String], toolCalls: [(id: String, name: String, arguments: String)] = [],
-                          inputTokens: Int = 7, outputTokens: Int = 4) -> UpstreamScript {
+    /// An Anthropic Messages stream: `message_start`, a text block of `tokens` (with a `ping`), one
+    /// `tool_use` block per call with its input as `input_json_delta` pieces, `message_delta`, `message_stop`.
+    public static func anthropic(tokens: [String], toolCalls: [(id: String, name: String, arguments: String)] = [],
+                                 inputTokens: Int = 7, outputTokens: Int = 4) -> UpstreamScript {
         var parts: [UpstreamScript.Part] = [
             anthropicEvent("message_start", ["type": "message_start", "message": [
                 "id": "msg_test", "type": "message", "role": "assistant", "content": [], "model": "claude-test",
@@ -134,14 +100,17 @@ enum VendorStream {
         return UpstreamScript(parts: parts)
     }
 
-    static func anthropicEvent(_ name: String, _ data: JSONValue) -> UpstreamScript.Part {
+    /// One named Anthropic server-sent event.
+    public static func anthropicEvent(_ name: String, _ data: JSONValue) -> UpstreamScript.Part {
         .bytes("event: \(name)\ndata: \(data.serializedString)\n\n")
     }
 
     // MARK: Cohere v2
 
-    static func cohere(tokens: [String], toolCalls: [(id: String, name: String, arguments: String)] = [],
-                       usage: Usage = Usage(promptTokens: 9, completionTokens: 6)) -> UpstreamScript {
+    /// A Cohere v2 chat stream: `message-start`, a text content block of `tokens`, one tool call per
+    /// call in `tool-call-*` events, then `message-end` with the finish reason and token counts.
+    public static func cohere(tokens: [String], toolCalls: [(id: String, name: String, arguments: String)] = [],
+                              usage: Usage = Usage(promptTokens: 9, completionTokens: 6)) -> UpstreamScript {
         var parts: [UpstreamScript.Part] = [
             cohereEvent("message-start", ["type": "message-start", "id": "c-test",
                                           "delta": ["message": ["role": "assistant", "content": [], "tool_plan": "", "tool_calls": []]]]),
@@ -173,14 +142,15 @@ enum VendorStream {
         return UpstreamScript(parts: parts)
     }
 
-    static func cohereEvent(_ name: String, _ data: JSONValue) -> UpstreamScript.Part {
+    /// One named Cohere v2 server-sent event.
+    public static func cohereEvent(_ name: String, _ data: JSONValue) -> UpstreamScript.Part {
         .bytes("event: \(name)\ndata: \(data.serializedString)\n\n")
     }
 }
 
 extension String {
-    /// Consecutive pieces of at most `size` characters.
-    func chunked(_ size: Int) -> [String] {
+    /// Consecutive pieces of at most `size` characters (how the streams split tool-call arguments).
+    fileprivate func chunked(_ size: Int) -> [String] {
         var pieces: [String] = []
         var current = ""
         for character in self {

@@ -1,12 +1,14 @@
+import AgentHost
 import ArgumentParser
 import Foundation
 import Logging
 
-/// `agenthost bench`: in-process benchmarks against a zero-delay fake model server. They print
+/// `agenthost-bench`: in-process benchmarks against a zero-delay fake model server. They print
 /// numbers and ratios next to their targets; they never fail on a timing.
+@main
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
+        commandName: "agenthost-bench",
         abstract: "Measure AgentHost's own overhead against an in-process zero-delay model server.",
         discussion: """
             Clients, AgentHost and the fake upstream run in this one process and share its cores, over real \

@@ -1,7 +1,8 @@
+import AgentHost
 import ArgumentParser
 
 extension BenchCommand {
-    /// `agenthost bench queue`: the provider queue under a burst of chats, and its cost when empty.
+    /// `agenthost-bench queue`: the provider queue under a burst of chats, and its cost when empty.
     struct Queue: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Concurrent chats against an upstream limited to a few at a time: upstream concurrency, completions, queue wait p50/p99, and the added TTFT of an empty queue.")

@@ -1,12 +1,14 @@
+import AgentHost
+import AgentHostTesting
 import ArgumentParser
 import ChatBridge
 import Foundation
 
 extension BenchCommand {
-    /// `agenthost bench export`: export throughput and memory per format over a seeded database.
+    /// `agenthost-bench export`: export throughput and memory per format over a seeded database.
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "export", abstract: "Export throughput (MB/s) and RSS growth per format; run `bench seed` first.")
+            commandName: "export", abstract: "Export throughput (MB/s) and RSS growth per format; run `agenthost-bench seed` first.")
 
         @OptionGroup var storage: StorageOptions
         @Option(help: "Comma-separated formats.") var formats = ExportFormat.allCases.map(\.rawValue).joined(separator: ",")

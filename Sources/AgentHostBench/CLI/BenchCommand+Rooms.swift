@@ -1,7 +1,8 @@
+import AgentHost
 import ArgumentParser
 
 extension BenchCommand {
-    /// `agenthost bench rooms`: idle `ws/chat` connections and room fan-out against a child server process.
+    /// `agenthost-bench rooms`: idle `ws/chat` connections and room fan-out against a child server process.
     struct Rooms: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Server memory with many idle ws/chat connections, and fan-out latency to a room's members.")

@@ -1,3 +1,5 @@
+import AgentHost
+import AgentHostTesting
 import AsyncHTTPClient
 import ChatBridge
 import Foundation
@@ -8,7 +10,7 @@ import NIOPosix
 import Synchronization
 import WSClient
 
-/// `agenthost bench rooms`: `ws/chat` at scale, against a separate `agenthost serve` process so its
+/// `agenthost-bench rooms`: `ws/chat` at scale, against a separate `agenthost serve` process so its
 /// memory is measured alone.
 ///
 /// 1. Idle connections: RSS of the server with N open, idle `ws/chat` connections.
@@ -66,16 +68,18 @@ struct RoomBenchmark {
     private func measureIdle(server: BenchServer, logger: Logger) async throws {
         let before = server.rss()
         let connected = SharedValue(0)
-        let release = CancelSignal()
+        let release = OneShot<Bool>()
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
+            // However this ends, the clients let go, so the group can finish.
+            defer { release.set(true) }
             for index in 0..<idleConnections {
                 group.addTask {
                     try await WebSocketClient.connect(url: "ws://127.0.0.1:\(server.port)/ws/chat/idle/", logger: logger) { inbound, _, _ in
                         var frames = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
                         _ = try await frames.next()  // `connected`
                         connected.withLock { $0 += 1 }
-                        await release.wait()
+                        _ = await release.value
                     }
                 }
                 // Pace connection setup a little so the listen backlog is not overrun.
@@ -92,7 +96,7 @@ struct RoomBenchmark {
             print("idle connections: \(open) open in \(String(format: "%.1f", setup.milliseconds / 1000)) s; server RSS "
                   + "\(BenchServer.megabytes(after)) total (target < 200 MB), +\(BenchServer.megabytes(after - before)) for the connections, "
                   + "\(String(format: "%.1f", Double(after - before) / Double(max(open, 1)) / 1024)) KB each")
-            release.request()
+            release.set(true)
             try await group.waitForAll()
         }
     }
@@ -188,7 +192,7 @@ final class BenchServer: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let port = try freePort()
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.executableURL = try serverExecutable()
         var arguments = ["serve", "--port", "\(port)", "--data-dir", directory.path, "--log-level", "error",
                          "--llm-provider", "openai", "--llm-base-url", upstreamURL, "--llm-model", "fake"]
         if let schemas = ToolRegistry.locateSchemaDirectory(explicit: nil) { arguments += ["--tool-schemas", schemas.path] }
@@ -201,6 +205,17 @@ final class BenchServer: Sendable {
         }
         server.stop()
         throw ConfigurationError("The benchmark server did not start on port \(port).")
+    }
+
+    /// The `agenthost` binary SwiftPM builds next to this one (`swift build --product agenthost`).
+    private static func serverExecutable() throws -> URL {
+        let own = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let server = own.deletingLastPathComponent().appendingPathComponent("agenthost")
+        guard FileManager.default.isExecutableFile(atPath: server.path) else {
+            throw ConfigurationError("The rooms benchmark runs `agenthost serve` from \(server.path); build it first "
+                                     + "(swift build -c release --product agenthost).")
+        }
+        return server
     }
 
     func stop() {
