@@ -24,7 +24,7 @@ package struct Configuration: Sendable {
     /// Limits of `ws/chat`.
     var chatSocket = ChatSocketLimits()
     /// Limits of the agent engine.
-    var agent = AgentLimits()
+    package var agent = AgentLimits()
     /// Caps on concurrent chat generations per user and per socket.
     package var fairUse = FairUseSettings()
     /// Where the server tools' schemas are; found automatically when `nil`.

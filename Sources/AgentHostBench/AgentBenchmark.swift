@@ -164,7 +164,7 @@ struct AgentBenchmark: Sendable {
         let rssAtStart = ProcessMemory.resident
 
         try await BenchEnvironment.run(toolSchemas: options.toolSchemas, upstream: upstream, configure: { configuration in
-            configuration.agentMaxConcurrentPerUser = concurrency + 16
+            configuration.agent.maxConcurrentPerUser = concurrency + 16
         }) { environment in
             let rssAfterSetup = ProcessMemory.resident
             let server = try await sequential(.server, environment: environment)

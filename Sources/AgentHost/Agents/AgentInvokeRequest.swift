@@ -45,9 +45,9 @@ struct AgentInvokeRequest: Decodable, Sendable {
 }
 
 /// Limits of the agent engine, all configurable.
-struct AgentLimits: Sendable {
+package struct AgentLimits: Sendable {
     var maxStepsCap = 50
-    var maxConcurrentPerUser = 4
+    package var maxConcurrentPerUser = 4
     /// How long a run with no connection watching waits for a `resume`.
     var resumeGrace: Duration = .seconds(120)
     /// How long a finished run's frames stay replayable in memory.

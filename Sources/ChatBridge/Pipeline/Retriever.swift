@@ -41,10 +41,3 @@ public protocol Retriever: Sendable {
     /// mode, administrator API keys) means the documents without an owner, never "everyone's".
     func retrieve(query: String, workspace: Workspace, ownerId: Int64?) async throws -> Retrieval
 }
-
-/// The retriever of a workspace without documents.
-public struct NoDocumentsRetriever: Retriever {
-    public init() {}
-
-    public func retrieve(query: String, workspace: Workspace, ownerId: Int64?) async throws -> Retrieval { .empty }
-}
