@@ -6,12 +6,37 @@ import Foundation
 import NIOCore
 import Synchronization
 
-/// `agenthost bench chat`: what AgentHost's SSE chat path adds on top of a zero-delay model server.
+/// `agenthost bench chat`: what AgentHost's streaming chat path adds on top of a zero-delay model server.
 ///
 /// (a) time to first token, sequential, direct against the fake upstream vs through
-/// `POST /api/chats/stream_chat/`; (b) tokens per second delivered to C concurrent clients, direct
-/// vs through AgentHost; (c) the process's resident memory. Prints numbers; asserts nothing.
+/// `POST /api/chats/stream_chat/` or `POST /v1/chat/completions` (``Endpoint``); (b) tokens per second
+/// delivered to C concurrent clients, direct vs through AgentHost; (c) resident memory. AgentHost runs
+/// in this process or as a child `agenthost serve` process (``Placement``), which can be pinned to its
+/// own core and whose CPU time is read from `/proc`. Prints numbers; asserts nothing.
 struct ChatBenchmark: Sendable {
+    /// The AgentHost endpoint the "via" path streams from.
+    enum Endpoint: String, Sendable, CaseIterable {
+        /// `POST /api/chats/stream_chat/`, AgentHost's own SSE frames.
+        case streamChat = "stream_chat"
+        /// `POST /v1/chat/completions` with `stream: true`, OpenAI's chunks.
+        case v1
+
+        var path: String {
+            switch self {
+            case .streamChat: "/api/chats/stream_chat/"
+            case .v1: "/v1/chat/completions"
+            }
+        }
+    }
+
+    /// Where AgentHost runs.
+    enum Placement: Sendable {
+        /// In this process, sharing its cores and event loops with the clients and the upstream.
+        case inProcess
+        /// A child `agenthost serve` process (this executable), pinned with `taskset -c cpus` when given.
+        case childProcess(cpus: String?)
+    }
+
     struct Options: Sendable {
         /// Tokens in every scripted answer.
         var tokens = 200
@@ -24,6 +49,8 @@ struct ChatBenchmark: Sendable {
         /// Earlier chats sent to the model with every message; the workspace default when `nil`.
         var historyLength: Int?
         var toolSchemas: String?
+        var endpoint = Endpoint.streamChat
+        var placement = Placement.inProcess
     }
 
     let options: Options
@@ -41,6 +68,8 @@ struct ChatBenchmark: Sendable {
         var timeToFirstToken: Duration?
         /// Milliseconds of process CPU time (all threads) from sending to the first token.
         var cpuToFirstToken: Double?
+        /// Milliseconds of process CPU time (all threads) from sending to the last byte.
+        var cpu: Double
         var duration: Duration
         var tokens: Int
     }
@@ -51,9 +80,28 @@ struct ChatBenchmark: Sendable {
     }
 
     /// Which end a request goes to.
-    enum Path: String, Sendable {
-        case direct = "direct upstream"
-        case agentHost = "via AgentHost SSE"
+    enum Path: Sendable {
+        case direct, agentHost
+    }
+
+    /// How a path is named in the output.
+    func name(_ path: Path) -> String {
+        switch path {
+        case .direct: "direct upstream"
+        case .agentHost: "via AgentHost \(options.endpoint.path)"
+        }
+    }
+
+    /// The ends the clients stream from, and AgentHost's own process when it has one.
+    struct Target: Sendable {
+        var upstreamURL: String
+        var serverURL: String
+        var workspaceSlug: String
+        /// The child `agenthost serve` process; `nil` when AgentHost runs in this process.
+        var serverPID: Int32?
+
+        /// CPU seconds (user + system, all threads) AgentHost's own process has used, from `/proc/PID/stat`.
+        var serverCPU: Double? { serverPID.flatMap(ChildServer.cpuSeconds) }
     }
 
     func run() async throws {
@@ -78,65 +126,109 @@ struct ChatBenchmark: Sendable {
         let rssAtStart = ProcessMemory.resident
         let historyLength = options.historyLength ?? Workspace.defaultHistoryLength
         print("AgentHost chat benchmark: \(options.tokens) tokens per answer, \(options.requests) sequential requests per path, "
-              + "clients \(options.clients.map(String.init).joined(separator: ","))")
+              + "clients \(options.clients.map(String.init).joined(separator: ",")), via \(options.endpoint.path)")
         print(BenchFormat.environmentNote())
-        print("Upstream: in-process fake OpenAI server, zero delay. AgentHost: single-user mode, SQLite (WAL) in a temp dir, "
-              + "workspace history_length \(historyLength) (earlier chats of the thread sent with every message).\n")
+        let history = options.endpoint == .v1
+            ? "/v1 sends only the client's messages (one user message here), no stored history"
+            : "workspace history_length \(historyLength) (earlier chats of the thread sent with every message)"
+        switch options.placement {
+        case .inProcess:
+            print("Upstream: in-process fake OpenAI server, zero delay. AgentHost: in this process, single-user mode, SQLite (WAL) "
+                  + "in a temp dir; \(history).\n")
+        case .childProcess(let cpus):
+            print("Upstream: in-process fake OpenAI server, zero delay. AgentHost: a child `agenthost serve` process"
+                  + (cpus.map { " pinned to CPU(s) \($0) (taskset)" } ?? "") + ", single-user mode, SQLite (WAL) in a temp dir; "
+                  + "\(history). Its CPU time is read from /proc/PID/stat; this process's CPU columns are clients + upstream only.\n")
+        }
 
         let maxClients = options.clients.max() ?? 1
-        try await BenchEnvironment.run(toolSchemas: options.toolSchemas, upstream: upstream,
-                                       // Single-user mode: every client is the same user; the fair-use cap must not refuse them.
-                                       configure: { $0.fairUse.maxGenerationsPerUser = maxClients + 16 },
-                                       workspace: { $0.historyLength = historyLength }) { environment in
-            let client = HTTPClient.benchClient(connections: maxClients * 2)
-            do {
-                let rssAfterSetup = ProcessMemory.resident
-                try await measureTimeToFirstToken(environment, client: client)
-                let rssAfterTTFT = ProcessMemory.resident
-                let peakReset = ProcessMemory.resetPeak()
-                try await measureThroughput(environment, client: client, phase: phase)
-                let rssAtEnd = ProcessMemory.resident
-                var memory = BenchTable("(c) Resident memory of the whole process (clients + AgentHost + upstream)",
-                                        header: ["point", "VmRSS", "growth since setup"])
-                memory.add(["start (before setup)", ProcessMemory.format(rssAtStart), ""])
-                memory.add(["after setup", ProcessMemory.format(rssAfterSetup), ProcessMemory.formatDelta(from: rssAfterSetup, to: rssAfterSetup)])
-                memory.add(["after (a) TTFT", ProcessMemory.format(rssAfterTTFT), ProcessMemory.formatDelta(from: rssAfterSetup, to: rssAfterTTFT)])
-                memory.add(["after (b) throughput", ProcessMemory.format(rssAtEnd), ProcessMemory.formatDelta(from: rssAfterSetup, to: rssAtEnd)])
-                memory.add([peakReset ? "peak during (b) (VmHWM)" : "peak of the process (VmHWM)", ProcessMemory.format(ProcessMemory.peak),
-                            ProcessMemory.formatDelta(from: rssAfterSetup, to: ProcessMemory.peak)])
-                memory.print()
-                try await client.shutdown()
-            } catch {
-                try? await client.shutdown()
-                throw error
+        switch options.placement {
+        case .inProcess:
+            try await BenchEnvironment.run(toolSchemas: options.toolSchemas, upstream: upstream,
+                                           // Single-user mode: every client is the same user; the fair-use cap must not refuse them.
+                                           configure: { $0.fairUse.maxGenerationsPerUser = maxClients + 16 },
+                                           workspace: { $0.historyLength = historyLength }) { environment in
+                try await measure(Target(upstreamURL: environment.upstreamURL, serverURL: environment.serverURL,
+                                         workspaceSlug: environment.workspace.slug),
+                                  phase: phase, rssAtStart: rssAtStart)
             }
+        case .childProcess(let cpus):
+            try await FakeUpstream.run(upstream) { upstream in
+                let server = try await ChildServer.start(
+                    upstreamPort: await upstream.boundPort(), maxGenerationsPerUser: maxClients + 16, historyLength: historyLength,
+                    cpus: cpus, toolSchemas: options.toolSchemas)
+                do {
+                    try await measure(server.target, phase: phase, rssAtStart: rssAtStart)
+                    await server.stop()
+                } catch {
+                    await server.stop()
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// (a), (b) and (c) against a running AgentHost.
+    private func measure(_ target: Target, phase: LockedBox<Phase>, rssAtStart: Int?) async throws {
+        let client = HTTPClient.benchClient(connections: (options.clients.max() ?? 1) * 2)
+        do {
+            let rssAfterSetup = ProcessMemory.resident
+            try await measureTimeToFirstToken(target, client: client)
+            let rssAfterTTFT = ProcessMemory.resident
+            let peakReset = ProcessMemory.resetPeak()
+            try await measureThroughput(target, client: client, phase: phase)
+            let rssAtEnd = ProcessMemory.resident
+            let whose = target.serverPID == nil ? "the whole process (clients + AgentHost + upstream)" : "this process (clients + upstream)"
+            var memory = BenchTable("(c) Resident memory of \(whose)", header: ["point", "VmRSS", "growth since setup"])
+            memory.add(["start (before setup)", ProcessMemory.format(rssAtStart), ""])
+            memory.add(["after setup", ProcessMemory.format(rssAfterSetup), ProcessMemory.formatDelta(from: rssAfterSetup, to: rssAfterSetup)])
+            memory.add(["after (a) TTFT", ProcessMemory.format(rssAfterTTFT), ProcessMemory.formatDelta(from: rssAfterSetup, to: rssAfterTTFT)])
+            memory.add(["after (b) throughput", ProcessMemory.format(rssAtEnd), ProcessMemory.formatDelta(from: rssAfterSetup, to: rssAtEnd)])
+            memory.add([peakReset ? "peak during (b) (VmHWM)" : "peak of the process (VmHWM)", ProcessMemory.format(ProcessMemory.peak),
+                        ProcessMemory.formatDelta(from: rssAfterSetup, to: ProcessMemory.peak)])
+            if let pid = target.serverPID {
+                memory.add(["AgentHost process after (b) (VmRSS)", ProcessMemory.format(ChildServer.memory(pid, "VmRSS")), ""])
+                memory.add(["AgentHost process peak (VmHWM)", ProcessMemory.format(ChildServer.memory(pid, "VmHWM")), ""])
+            }
+            memory.print()
+            try await client.shutdown()
+        } catch {
+            try? await client.shutdown()
+            throw error
         }
     }
 
     // MARK: (a) Time to first token
 
-    private func measureTimeToFirstToken(_ environment: BenchEnvironment, client: HTTPClient) async throws {
+    private func measureTimeToFirstToken(_ target: Target, client: HTTPClient) async throws {
         var direct = Samples()
         var viaAgentHost = Samples()
         var paired = Samples()
         var cpuDirect = Samples()
         var cpuViaAgentHost = Samples()
+        var requestCPUDirect = Samples()
+        var requestCPUVia = Samples()
+        var requestCPUPaired = Samples()
         var failures = 0
+        var serverCPUAtStart: Double?
         for index in 0..<(options.warmup + options.requests) {
+            if index == options.warmup { serverCPUAtStart = target.serverCPU }
             // Alternate which path goes first so neither always runs on a warmer cache.
             let order: [Path] = index.isMultiple(of: 2) ? [.direct, .agentHost] : [.agentHost, .direct]
             var pair: [Path: Double] = [:]
             var cpu: [Path: Double] = [:]
+            var requestCPU: [Path: Double] = [:]
             for path in order {
                 do {
-                    let result = try await stream(path, environment: environment, client: client, label: "ttft-\(index)")
+                    let result = try await stream(path, target: target, client: client, label: "ttft-\(index)")
                     if let ttft = result.timeToFirstToken, result.tokens == options.tokens {
                         pair[path] = ttft.milliseconds
                         cpu[path] = result.cpuToFirstToken
+                        requestCPU[path] = result.cpu
                     }
                 } catch {
                     failures += 1
-                    if failures <= 3 { print("  request failed (\(path.rawValue)): \(error)") }
+                    if failures <= 3 { print("  request failed (\(name(path))): \(error)") }
                 }
             }
             guard index >= options.warmup, let first = pair[.direct], let second = pair[.agentHost] else { continue }
@@ -147,11 +239,21 @@ struct ChatBenchmark: Sendable {
                 cpuDirect.append(first)
                 cpuViaAgentHost.append(second)
             }
+            if let first = requestCPU[.direct], let second = requestCPU[.agentHost] {
+                requestCPUDirect.append(first)
+                requestCPUVia.append(second)
+                requestCPUPaired.append(second - first)
+            }
+        }
+        // Sequential: between the measured requests AgentHost is idle, so its CPU time over the phase is its cost per request.
+        var serverCPUPerRequest: Double?
+        if let start = serverCPUAtStart, let end = target.serverCPU {
+            serverCPUPerRequest = (end - start) * 1000 / Double(options.requests)
         }
         var table = BenchTable(
             "(a) Time to first content token, \(direct.count) sequential request pairs (after \(options.warmup) warm-up pairs), ms",
             header: ["path", "p50", "p99", "mean", "min", "max"])
-        for (name, samples) in [(Path.direct.rawValue, direct), (Path.agentHost.rawValue, viaAgentHost)] {
+        for (name, samples) in [(name(.direct), direct), (name(.agentHost), viaAgentHost)] {
             table.add([name, BenchFormat.ms(samples.p50), BenchFormat.ms(samples.p99), BenchFormat.ms(samples.mean),
                        BenchFormat.ms(samples.min), BenchFormat.ms(samples.max)])
         }
@@ -163,11 +265,25 @@ struct ChatBenchmark: Sendable {
                    BenchFormat.ms(cpuDirect.mean), BenchFormat.ms(cpuDirect.min), BenchFormat.ms(cpuDirect.max)])
         table.add(["process CPU time to first token, via AgentHost", BenchFormat.ms(cpuViaAgentHost.p50), BenchFormat.ms(cpuViaAgentHost.p99),
                    BenchFormat.ms(cpuViaAgentHost.mean), BenchFormat.ms(cpuViaAgentHost.min), BenchFormat.ms(cpuViaAgentHost.max)])
+        for (name, samples) in [("process CPU time per request (send to last byte), direct", requestCPUDirect),
+                                ("process CPU time per request (send to last byte), via AgentHost", requestCPUVia),
+                                ("  paired via - direct" + (target.serverPID == nil ? " (= AgentHost's CPU per request)" : ""), requestCPUPaired)] {
+            table.add([name, BenchFormat.ms(samples.p50), BenchFormat.ms(samples.p99), BenchFormat.ms(samples.mean),
+                       BenchFormat.ms(samples.min), BenchFormat.ms(samples.max)])
+        }
+        if let serverCPUPerRequest {
+            table.add(["AgentHost process CPU per request (/proc, phase total / requests)", "", "", BenchFormat.ms(serverCPUPerRequest), "", ""])
+        }
         table.print()
         print("The upstream pauses \(Int(Self.firstTokenPause.milliseconds)) ms after the first token in (a), so the rest of the answer does not "
               + "compete with its delivery.")
         print("CPU time to first token: CPU time of all the process's threads from sending to the first token, i.e. the "
               + "work done, whatever the scheduling; mostly sequential here, so the CPU AgentHost adds bounds its added TTFT from below.")
+        print(target.serverPID == nil
+              ? "CPU per request: this process's CPU time from sending to the last byte; the client and upstream work is the same "
+                + "on both paths, so via - direct is AgentHost's own CPU per request."
+              : "CPU per request: this process's (clients + upstream) CPU time from sending to the last byte; AgentHost's own is "
+                + "read from /proc/PID/stat (10 ms ticks, summed over the phase).")
         let added = paired.p50
         print("Target: added TTFT p50 < \(BenchFormat.ms(Self.targetAddedTTFT)) ms -> paired p50 \(BenchFormat.ms(added)) ms: "
               + "\(BenchFormat.verdict(added < Self.targetAddedTTFT))"
@@ -176,11 +292,12 @@ struct ChatBenchmark: Sendable {
 
     // MARK: (b) Throughput
 
-    private func measureThroughput(_ environment: BenchEnvironment, client: HTTPClient, phase: LockedBox<Phase>) async throws {
+    private func measureThroughput(_ target: Target, client: HTTPClient, phase: LockedBox<Phase>) async throws {
         var table = BenchTable(
             "(b) Throughput: C concurrent streams of \(options.tokens) tokens; tokens/s = all tokens received by all clients / wall time",
             header: ["clients", "streams", "direct s", "direct tok/s", "via s", "via tok/s", "via/direct",
                      "via stream p50 ms", "via stream p99 ms", "cores busy direct/via", "CPU us/token direct/via",
+                     target.serverPID == nil ? "AgentHost CPU ms/req (via-direct)" : "AgentHost CPU ms/req (/proc)",
                      "errors", "warm-up s direct/via", "listen overflows"])
         var bestVia = 0.0
         for clients in options.clients where clients > 0 {
@@ -190,15 +307,15 @@ struct ChatBenchmark: Sendable {
             let overflowsBefore = KernelCounters.listenOverflows
             phase.withLock { $0 = .warmup }
             let directWarmup = try await concurrentStreams(.direct, clients: clients, rounds: 1, tokens: 1,
-                                                           environment: environment, client: client)
+                                                           target: target, client: client)
             let viaWarmup = try await concurrentStreams(.agentHost, clients: clients, rounds: 1, tokens: 1,
-                                                        environment: environment, client: client)
+                                                        target: target, client: client)
             phase.withLock { $0 = .throughput }
             let overflowsAfterWarmup = KernelCounters.listenOverflows
             let direct = try await concurrentStreams(.direct, clients: clients, rounds: rounds, tokens: options.tokens,
-                                                     environment: environment, client: client)
+                                                     target: target, client: client)
             let via = try await concurrentStreams(.agentHost, clients: clients, rounds: rounds, tokens: options.tokens,
-                                                  environment: environment, client: client)
+                                                  target: target, client: client)
             let overflowsAfter = KernelCounters.listenOverflows
             var overflows = "n/a"
             if let overflowsBefore, let overflowsAfterWarmup, let overflowsAfter {
@@ -207,20 +324,28 @@ struct ChatBenchmark: Sendable {
             let directRate = Double(direct.tokens) / direct.wall.seconds
             let viaRate = Double(via.tokens) / via.wall.seconds
             bestVia = max(bestVia, viaRate)
+            let streams = Double(max(clients * rounds, 1))
+            let serverCPUPerRequest = via.serverCPU.map { $0 * 1000 / streams } ?? (via.cpu - direct.cpu) * 1000 / streams
             table.add([String(clients), String(clients * rounds), String(format: "%.3f", direct.wall.seconds),
                        BenchFormat.number(directRate), String(format: "%.3f", via.wall.seconds), BenchFormat.number(viaRate),
                        String(format: "%.2f", viaRate / directRate), BenchFormat.ms(via.streamDurations.p50),
                        BenchFormat.ms(via.streamDurations.p99),
                        String(format: "%.2f/%.2f", direct.cpu / direct.wall.seconds, via.cpu / via.wall.seconds),
                        String(format: "%.1f/%.1f", direct.cpu * 1e6 / Double(max(direct.tokens, 1)), via.cpu * 1e6 / Double(max(via.tokens, 1))),
-                       "\(direct.errors)/\(via.errors)",
+                       String(format: "%.2f", serverCPUPerRequest), "\(direct.errors)/\(via.errors)",
                        String(format: "%.2f/%.2f", directWarmup.wall.seconds, viaWarmup.wall.seconds), overflows])
         }
         table.print()
         print("Target: > \(BenchFormat.number(Self.targetTokensPerSecond)) tokens/s total via AgentHost -> best \(BenchFormat.number(bestVia)): "
               + "\(BenchFormat.verdict(bestVia > Self.targetTokensPerSecond))")
-        print("Cores busy: process CPU time / wall time (all threads: clients, AgentHost, upstream). CPU us/token: process CPU "
-              + "time per delivered token; via minus direct is roughly AgentHost's own cost per token.")
+        if target.serverPID == nil {
+            print("Cores busy: process CPU time / wall time (all threads: clients, AgentHost, upstream). CPU us/token: process CPU "
+                  + "time per delivered token; via minus direct is roughly AgentHost's own cost per token. AgentHost CPU ms/req: "
+                  + "(process CPU of the via level - of the direct level) / streams.")
+        } else {
+            print("Cores busy and CPU us/token: this process's CPU (clients + upstream; AgentHost runs in its own process). "
+                  + "AgentHost CPU ms/req: the AgentHost process's CPU time over the via level (/proc/PID/stat) / streams.")
+        }
         print("Errors: failed or short streams, direct/via. Warm-up: the unmeasured first round (one 1-token stream per client, "
               + "opening the connections). Listen overflows: connections the kernel dropped (system-wide) because an accept "
               + "queue was full, during warm-up/measured rounds; each costs its client a >= 1 s SYN retransmit.\n")
@@ -229,18 +354,21 @@ struct ChatBenchmark: Sendable {
     /// What one level of concurrent streams delivered.
     struct LevelResult: Sendable {
         var wall: Duration
-        /// CPU seconds the whole process used meanwhile (clients, AgentHost and upstream).
+        /// CPU seconds this process used meanwhile (clients and upstream, and AgentHost when it runs in-process).
         var cpu: Double
+        /// CPU seconds AgentHost's own process used meanwhile; `nil` in-process.
+        var serverCPU: Double?
         var tokens: Int
         var errors: Int
         var streamDurations: Samples
     }
 
     /// `clients` concurrent clients, each streaming `rounds` answers of `tokens` tokens one after another.
-    private func concurrentStreams(_ path: Path, clients: Int, rounds: Int, tokens expected: Int, environment: BenchEnvironment,
+    private func concurrentStreams(_ path: Path, clients: Int, rounds: Int, tokens expected: Int, target: Target,
                                    client: HTTPClient) async throws -> LevelResult {
         let started = ContinuousClock.now
         let cpuBefore = ProcessCPU.seconds
+        let serverCPUBefore = target.serverCPU
         let perClient = await withTaskGroup(of: (tokens: Int, errors: Int, durations: [Double]).self) { group in
             for clientIndex in 0..<clients {
                 group.addTask {
@@ -249,7 +377,7 @@ struct ChatBenchmark: Sendable {
                     var durations: [Double] = []
                     for round in 0..<rounds {
                         do {
-                            let result = try await stream(path, environment: environment, client: client,
+                            let result = try await stream(path, target: target, client: client,
                                                           label: "load-\(clients)-\(clientIndex)-\(round)")
                             tokens += result.tokens
                             durations.append(result.duration.milliseconds)
@@ -266,27 +394,36 @@ struct ChatBenchmark: Sendable {
             return all
         }
         let wall = started.duration(to: .now)
-        return LevelResult(wall: wall, cpu: ProcessCPU.seconds - cpuBefore, tokens: perClient.reduce(0) { $0 + $1.tokens }, errors: perClient.reduce(0) { $0 + $1.errors },
-                           streamDurations: Samples(perClient.flatMap(\.durations)))
+        var serverCPU: Double?
+        if let serverCPUBefore, let serverCPUAfter = target.serverCPU { serverCPU = serverCPUAfter - serverCPUBefore }
+        return LevelResult(wall: wall, cpu: ProcessCPU.seconds - cpuBefore, serverCPU: serverCPU, tokens: perClient.reduce(0) { $0 + $1.tokens },
+                           errors: perClient.reduce(0) { $0 + $1.errors }, streamDurations: Samples(perClient.flatMap(\.durations)))
     }
 
     // MARK: One stream
 
     /// Sends one streaming chat request and counts the content tokens as they arrive (without parsing JSON).
-    private func stream(_ path: Path, environment: BenchEnvironment, client: HTTPClient, label: String) async throws -> StreamResult {
+    private func stream(_ path: Path, target: Target, client: HTTPClient, label: String) async throws -> StreamResult {
         var request: HTTPClientRequest
         var counter: PatternCounter
         switch path {
         case .direct:
-            request = HTTPClientRequest(url: environment.upstreamURL + "/v1/chat/completions")
+            request = HTTPClientRequest(url: target.upstreamURL + "/v1/chat/completions")
             let body: JSONValue = ["model": "fake-model", "stream": true, "stream_options": ["include_usage": true],
                                    "messages": [["role": "user", "content": .string("bench \(label)")]]]
             request.body = .bytes(ByteBuffer(bytes: body.serialized()))
             // Chunks serialize with sorted keys: `{"content":"tok…"}` is a content token, the role chunk has `""`.
             counter = PatternCounter(#""content":"tok"#)
+        case .agentHost where options.endpoint == .v1:
+            // The same request and counter as direct; the model is the workspace.
+            request = HTTPClientRequest(url: target.serverURL + Endpoint.v1.path)
+            let body: JSONValue = ["model": .string(target.workspaceSlug), "stream": true, "stream_options": ["include_usage": true],
+                                   "messages": [["role": "user", "content": .string("bench \(label)")]]]
+            request.body = .bytes(ByteBuffer(bytes: body.serialized()))
+            counter = PatternCounter(#""content":"tok"#)
         case .agentHost:
-            request = HTTPClientRequest(url: environment.serverURL + "/api/chats/stream_chat/")
-            let body: JSONValue = ["message": .string("bench \(label)"), "workspace": .string(environment.workspace.slug)]
+            request = HTTPClientRequest(url: target.serverURL + Endpoint.streamChat.path)
+            let body: JSONValue = ["message": .string("bench \(label)"), "workspace": .string(target.workspaceSlug)]
             request.body = .bytes(ByteBuffer(bytes: body.serialized()))
             counter = PatternCounter("event: chat_token\n")
         }
@@ -299,7 +436,7 @@ struct ChatBenchmark: Sendable {
         let response = try await client.execute(request, timeout: .seconds(120))
         guard response.status == .ok else {
             let text = try await response.body.collect(upTo: 1 << 16)
-            throw BenchError("\(path.rawValue) answered \(response.status.code): \(String(buffer: text).prefix(300))")
+            throw BenchError("\(name(path)) answered \(response.status.code): \(String(buffer: text).prefix(300))")
         }
         var firstToken: Duration?
         var cpuToFirstToken: Double?
@@ -309,8 +446,8 @@ struct ChatBenchmark: Sendable {
                 cpuToFirstToken = (ProcessCPU.seconds - cpuStart) * 1000
             }
         }
-        return StreamResult(timeToFirstToken: firstToken, cpuToFirstToken: cpuToFirstToken, duration: started.duration(to: .now),
-                            tokens: counter.count)
+        return StreamResult(timeToFirstToken: firstToken, cpuToFirstToken: cpuToFirstToken, cpu: (ProcessCPU.seconds - cpuStart) * 1000,
+                            duration: started.duration(to: .now), tokens: counter.count)
     }
 }
 
@@ -318,4 +455,128 @@ struct ChatBenchmark: Sendable {
 struct BenchError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// `agenthost serve` (this executable) as a child process for ``ChatBenchmark``: single-user mode on a free
+/// loopback port, a temporary data directory, the fake upstream as its OpenAI provider with no concurrency
+/// limit, optionally pinned to CPUs with `taskset`, so its CPU time is its own and readable from `/proc`.
+struct ChildServer: Sendable {
+    let process: Process
+    let directory: URL
+    let target: ChatBenchmark.Target
+
+    static func start(upstreamPort: Int, maxGenerationsPerUser: Int, historyLength: Int, cpus: String?,
+                      toolSchemas: String?) async throws -> ChildServer {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("agenthost-bench-serve-\(UUID().uuidString.lowercased())", isDirectory: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let port = try freeLoopbackPort()
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        var arguments = [
+            "serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir", directory.path, "--log-level", "warning",
+            "--llm-provider", "openai", "--llm-base-url", "http://127.0.0.1:\(upstreamPort)/v1", "--llm-api-key", "bench",
+            "--llm-model", "fake-model", "--llm-max-concurrency", "0",
+            "--max-generations-per-user", String(maxGenerationsPerUser),
+            "--jwt-secret", "agenthost-bench-secret-that-is-long-enough-for-hs256",
+        ]
+        if let toolSchemas { arguments += ["--tool-schemas", toolSchemas] }
+        let process = Process()
+        if let cpus {
+            // taskset execs the server, so the child's PID is the server's.
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+            process.arguments = ["-c", cpus, executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let serverURL = "http://127.0.0.1:\(port)"
+        let client = HTTPClient.benchClient(connections: 2)
+        do {
+            // Up when /api/health answers; then the workspace the benchmark chats in.
+            let deadline = ContinuousClock.now + .seconds(60)
+            while true {
+                guard process.isRunning else { throw BenchError("agenthost serve exited with status \(process.terminationStatus)") }
+                guard ContinuousClock.now < deadline else { throw BenchError("agenthost serve did not answer /api/health within 60 s") }
+                if let response = try? await client.execute(HTTPClientRequest(url: serverURL + "/api/health"), timeout: .seconds(2)),
+                   response.status == .ok {
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            var request = HTTPClientRequest(url: serverURL + "/api/workspaces")
+            request.method = .POST
+            request.headers.add(name: "content-type", value: "application/json")
+            let body: JSONValue = ["name": "Bench", "history_length": .number(Double(historyLength))]
+            request.body = .bytes(ByteBuffer(bytes: body.serialized()))
+            let response = try await client.execute(request, timeout: .seconds(10))
+            let answer = try await response.body.collect(upTo: 1 << 20)
+            guard (200..<300).contains(response.status.code),
+                  let slug = (try? JSONValue(parsing: answer.readableBytesView))?["slug"]?.stringValue else {
+                throw BenchError("creating the workspace answered \(response.status.code): \(String(buffer: answer).prefix(300))")
+            }
+            try await client.shutdown()
+            return ChildServer(process: process, directory: directory, target: .init(
+                upstreamURL: "http://127.0.0.1:\(upstreamPort)", serverURL: serverURL, workspaceSlug: slug,
+                serverPID: process.processIdentifier))
+        } catch {
+            try? await client.shutdown()
+            await ChildServer(process: process, directory: directory, target: .init(
+                upstreamURL: "", serverURL: serverURL, workspaceSlug: "", serverPID: nil)).stop()
+            throw error
+        }
+    }
+
+    /// SIGTERM, then SIGKILL after 10 s; removes the data directory.
+    func stop() async {
+        if process.isRunning { process.terminate() }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while process.isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// User + system CPU seconds of all threads of process `pid` (`/proc/PID/stat` fields 14 and 15, in clock ticks).
+    static func cpuSeconds(_ pid: Int32) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let end = text.lastIndex(of: ")") else { return nil }
+        // After "pid (comm)" come the fields from 3 (state) on: utime is field 14, stime 15.
+        let fields = text[text.index(after: end)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// A memory field of process `pid` in bytes (`VmRSS`, `VmHWM` of `/proc/PID/status`).
+    static func memory(_ pid: Int32, _ field: String) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
+            let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard parts.count >= 2, let kilobytes = Int(parts[1]) else { return nil }
+            return kilobytes * 1024
+        }
+        return nil
+    }
+
+    /// A port no one listens on now (bound to port 0 and closed), for the child to listen on.
+    private static func freeLoopbackPort() throws -> Int {
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socketFD >= 0 else { throw BenchError("socket() failed: errno \(errno)") }
+        defer { close(socketFD) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                bind(socketFD, raw, length) == 0 && getsockname(socketFD, raw, &length) == 0
+            }
+        }
+        guard bound else { throw BenchError("could not bind a loopback port: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
 }

@@ -28,7 +28,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     struct Chat: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Time to first token and token throughput of the SSE chat, direct vs through AgentHost.")
+            abstract: "Time to first token, token throughput and CPU per request of the streaming chat, direct vs through AgentHost.")
 
         @Option(help: "Tokens in every scripted answer.")
         var tokens = 200
@@ -48,7 +48,19 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(name: .customLong("tool-schemas"), help: "Directory of the server tools' JSON schemas. Default: ./tool-schemas, else next to the build")
         var toolSchemas: String?
 
+        @Option(help: "The AgentHost endpoint measured: stream_chat (POST /api/chats/stream_chat/, SSE) or v1 (POST /v1/chat/completions, streaming).")
+        var endpoint = ChatBenchmark.Endpoint.streamChat.rawValue
+
+        @Option(help: "Where AgentHost runs: in-process (this process, sharing its cores with the clients and the upstream) or process (a child `agenthost serve`, CPU time from /proc).")
+        var server = "in-process"
+
+        @Option(name: .customLong("server-cpus"), help: "With --server process: the CPUs the server is pinned to (taskset -c LIST), e.g. 0; pin the bench itself to the others (taskset -c 1 agenthost bench chat ...). Default: not pinned")
+        var serverCPUs: String?
+
         func validate() throws {
+            guard ChatBenchmark.Endpoint(rawValue: endpoint) != nil else { throw ValidationError("--endpoint is stream_chat or v1.") }
+            guard ["in-process", "process"].contains(server) else { throw ValidationError("--server is in-process or process.") }
+            if serverCPUs != nil, server != "process" { throw ValidationError("--server-cpus needs --server process.") }
             guard tokens >= 1 else { throw ValidationError("--tokens must be at least 1.") }
             guard requests >= 1 else { throw ValidationError("--requests must be at least 1.") }
             guard warmup >= 0 else { throw ValidationError("--warmup cannot be negative.") }
@@ -72,7 +84,8 @@ struct BenchCommand: AsyncParsableCommand {
             BenchCommand.raiseFileLimit()
             try await ChatBenchmark(options: .init(
                 tokens: tokens, requests: requests, warmup: warmup, clients: try clientCounts(), historyLength: historyLength,
-                toolSchemas: toolSchemas)).run()
+                toolSchemas: toolSchemas, endpoint: ChatBenchmark.Endpoint(rawValue: endpoint) ?? .streamChat,
+                placement: server == "process" ? .childProcess(cpus: serverCPUs) : .inProcess)).run()
         }
     }
 
