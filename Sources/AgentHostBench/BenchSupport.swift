@@ -386,3 +386,17 @@ final class LockedBox<Value: Sendable>: Sendable {
 
     var value: Value { mutex.withLock { $0 } }
 }
+
+/// The server binary the process benchmarks start.
+enum ServerExecutable {
+    /// `agenthost`, which SwiftPM builds next to `agenthost-bench` (`swift build --product agenthost`).
+    static func sibling() throws -> URL {
+        let own = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let server = own.deletingLastPathComponent().appendingPathComponent("agenthost")
+        guard FileManager.default.isExecutableFile(atPath: server.path) else {
+            throw ConfigurationError("This benchmark runs `agenthost serve` from \(server.path); build it first "
+                                     + "(swift build -c release --product agenthost).")
+        }
+        return server
+    }
+}

@@ -6,7 +6,7 @@ import Foundation
 import NIOCore
 import Synchronization
 
-/// `agenthost bench chat`: what AgentHost's streaming chat path adds on top of a zero-delay model server.
+/// `agenthost-bench chat`: what AgentHost's streaming chat path adds on top of a zero-delay model server.
 ///
 /// (a) time to first token, sequential, direct against the fake upstream vs through
 /// `POST /api/chats/stream_chat/` or `POST /v1/chat/completions` (``Endpoint``); (b) tokens per second
@@ -33,7 +33,7 @@ struct ChatBenchmark: Sendable {
     enum Placement: Sendable {
         /// In this process, sharing its cores and event loops with the clients and the upstream.
         case inProcess
-        /// A child `agenthost serve` process (this executable), pinned with `taskset -c cpus` when given.
+        /// A child `agenthost serve` process (the binary built next to this one), pinned with `taskset -c cpus` when given.
         case childProcess(cpus: String?)
     }
 
@@ -457,7 +457,7 @@ struct BenchError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// `agenthost serve` (this executable) as a child process for ``ChatBenchmark``: single-user mode on a free
+/// `agenthost serve` (the binary built next to this one) as a child process for ``ChatBenchmark``: single-user mode on a free
 /// loopback port, a temporary data directory, the fake upstream as its OpenAI provider with no concurrency
 /// limit, optionally pinned to CPUs with `taskset`, so its CPU time is its own and readable from `/proc`.
 struct ChildServer: Sendable {
@@ -471,7 +471,7 @@ struct ChildServer: Sendable {
             .appendingPathComponent("agenthost-bench-serve-\(UUID().uuidString.lowercased())", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let port = try freeLoopbackPort()
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let executable = try ServerExecutable.sibling().path
         var arguments = [
             "serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir", directory.path, "--log-level", "warning",
             "--llm-provider", "openai", "--llm-base-url", "http://127.0.0.1:\(upstreamPort)/v1", "--llm-api-key", "bench",

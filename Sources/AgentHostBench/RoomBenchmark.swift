@@ -192,7 +192,7 @@ final class BenchServer: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let port = try freePort()
         let process = Process()
-        process.executableURL = try serverExecutable()
+        process.executableURL = try ServerExecutable.sibling()
         var arguments = ["serve", "--port", "\(port)", "--data-dir", directory.path, "--log-level", "error",
                          "--llm-provider", "openai", "--llm-base-url", upstreamURL, "--llm-model", "fake"]
         if let schemas = ToolRegistry.locateSchemaDirectory(explicit: nil) { arguments += ["--tool-schemas", schemas.path] }
@@ -205,17 +205,6 @@ final class BenchServer: Sendable {
         }
         server.stop()
         throw ConfigurationError("The benchmark server did not start on port \(port).")
-    }
-
-    /// The `agenthost` binary SwiftPM builds next to this one (`swift build --product agenthost`).
-    private static func serverExecutable() throws -> URL {
-        let own = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        let server = own.deletingLastPathComponent().appendingPathComponent("agenthost")
-        guard FileManager.default.isExecutableFile(atPath: server.path) else {
-            throw ConfigurationError("The rooms benchmark runs `agenthost serve` from \(server.path); build it first "
-                                     + "(swift build -c release --product agenthost).")
-        }
-        return server
     }
 
     func stop() {
