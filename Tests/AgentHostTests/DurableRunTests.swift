@@ -24,13 +24,7 @@ struct DurableRunTests {
     /// the replay equals the live frames, the pending call is sent again, its result finishes the
     /// run on the rebuilt conversation, and `seq` runs on without a gap.
     @Test func anAgentRunWaitingOnAClientToolSurvivesKill9() async throws {
-        let directory = try ServerProcess.temporaryDataDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try await FakeUpstream.run(FakeUpstream()) { upstream in
-            let base = await upstream.baseURL
-            let server = try await ServerProcess.start(dataDirectory: directory, upstream: base)
-            defer { server.forceKill() }
-            #expect(try await server.request(.POST, "/api/workspaces", json: ["name": "Ops"]).status == 201)
+        try await Self.withServer(workspace: "Ops") { server, upstream, restart in
             await upstream.enqueue(AgentScripts.calls([("c1", "get_location", #"{"precision": "city"}"#)]),
                                    AgentScripts.answer("You are in Lyon."))
 
@@ -47,7 +41,7 @@ struct DurableRunTests {
             server.send(signal: SIGKILL)
             _ = try #require(await server.waitForExit(timeout: .seconds(5)))
 
-            let restarted = try await ServerProcess.start(dataDirectory: directory, upstream: base)
+            let restarted = try await restart()
             defer { restarted.forceKill() }
             let waiting = try await restarted.request(.GET, "/api/agent/invocations/\(invocationId)")
             #expect(waiting.body["status"] == "waiting")
@@ -94,13 +88,7 @@ struct DurableRunTests {
     /// A chat cut by `kill -9` mid-stream: after the restart it is `interrupted` with the tokens the
     /// log holds, and its replay is those frames plus the terminal frame the repair wrote.
     @Test func aChatCutMidStreamIsInterruptedAndReplaysAfterARestart() async throws {
-        let directory = try ServerProcess.temporaryDataDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try await FakeUpstream.run(FakeUpstream()) { upstream in
-            let base = await upstream.baseURL
-            let server = try await ServerProcess.start(dataDirectory: directory, upstream: base)
-            defer { server.forceKill() }
-            #expect(try await server.request(.POST, "/api/workspaces", json: ["name": "Docs"]).status == 201)
+        try await Self.withServer(workspace: "Docs") { server, upstream, restart in
             await upstream.enqueue(LifecycleTests.slowAnswer)
             var chat = SSEReader(try await server.openStream("/api/chats/stream_chat", json: ["workspace": "docs", "message": "count"]))
             try await chat.read(5, of: "chat_token")
@@ -110,7 +98,7 @@ struct DurableRunTests {
             server.send(signal: SIGKILL)
             _ = try #require(await server.waitForExit(timeout: .seconds(5)))
 
-            let restarted = try await ServerProcess.start(dataDirectory: directory, upstream: base)
+            let restarted = try await restart()
             defer { restarted.forceKill() }
             var replay = SSEReader(try await restarted.openStream("/api/runs/\(chatId)/events?after_seq=-1", method: .GET))
             await replay.drain()
@@ -132,13 +120,7 @@ struct DurableRunTests {
 
     /// A finished run replays whole after a restart, from the log, frame for frame.
     @Test func aFinishedRunReplaysWholeAfterARestart() async throws {
-        let directory = try ServerProcess.temporaryDataDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try await FakeUpstream.run(FakeUpstream()) { upstream in
-            let base = await upstream.baseURL
-            let server = try await ServerProcess.start(dataDirectory: directory, upstream: base)
-            defer { server.forceKill() }
-            #expect(try await server.request(.POST, "/api/workspaces", json: ["name": "Docs"]).status == 201)
+        try await Self.withServer(workspace: "Docs") { server, upstream, restart in
             await upstream.enqueue(VendorStream.openAI(tokens: (0..<120).map { "w\($0) " }))
             var chat = SSEReader(try await server.openStream("/api/chats/stream_chat", json: ["workspace": "docs", "message": "count"]))
             await chat.drain()
@@ -149,7 +131,7 @@ struct DurableRunTests {
             server.send(signal: SIGTERM)
             _ = try #require(await server.waitForExit(timeout: .seconds(5)))
 
-            let restarted = try await ServerProcess.start(dataDirectory: directory, upstream: base)
+            let restarted = try await restart()
             defer { restarted.forceKill() }
             var replay = SSEReader(try await restarted.openStream("/api/runs/\(chatId)/events", method: .GET))
             await replay.drain()
@@ -157,6 +139,22 @@ struct DurableRunTests {
             var tail = SSEReader(try await restarted.openStream("/api/runs/\(chatId)/events?after_seq=100", method: .GET))
             await tail.drain()
             #expect(tail.events == Array(live.dropFirst(101)))
+        }
+    }
+
+    /// A server with one workspace on a fresh data directory and a fake upstream; `restart` starts a
+    /// new process on the same data directory and upstream.
+    static func withServer(workspace: String,
+                           _ body: @escaping @Sendable (ServerProcess, FakeUpstream, _ restart: @Sendable () async throws -> ServerProcess) async throws -> Void)
+        async throws {
+        let directory = try ServerProcess.temporaryDataDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await FakeUpstream.run(FakeUpstream()) { upstream in
+            let base = await upstream.baseURL
+            let server = try await ServerProcess.start(dataDirectory: directory, upstream: base)
+            defer { server.forceKill() }
+            #expect(try await server.request(.POST, "/api/workspaces", json: ["name": .string(workspace)]).status == 201)
+            try await body(server, upstream) { try await ServerProcess.start(dataDirectory: directory, upstream: base) }
         }
     }
 

@@ -168,22 +168,13 @@ struct AgentEngine: Sendable {
         var firstStep = 1
         if case .within(let step, let calls, let known, let awaitingApproval) = start {
             // A continued run: finish the step its client was answering, then go on.
-            let results = await withTaskGroup(of: (Int, ToolResult).self) { group in
-                for (position, call) in calls.enumerated() {
-                    group.addTask {
-                        if let result = known[call.id] { return (position, result) }
-                        let phase: CallPhase = awaitingApproval.contains(call.id) ? .awaitingApproval : .awaitingResult
-                        return (position, await perform(call, step: step, run: run, phase: phase))
-                    }
-                }
-                var results: [(Int, ToolResult)] = []
-                for await result in group { results.append(result) }
-                return results.sorted { $0.0 < $1.0 }.map(\.1)
+            let results = await performAll(calls) { call in
+                if let result = known[call.id] { return result }
+                let phase: CallPhase = awaitingApproval.contains(call.id) ? .awaitingApproval : .awaitingResult
+                return await perform(call, step: step, run: run, phase: phase)
             }
             if Task.isCancelled { return .cancelled }
-            for (call, result) in zip(calls, results) {
-                messages.append(.tool(callId: call.id, name: call.name, output: result.output.serializedString, isError: result.isError))
-            }
+            messages += zip(calls, results).map(Self.resultMessage)
             firstStep = step + 1
             guard firstStep <= run.maxSteps else { return .maxSteps }
         }
@@ -243,20 +234,27 @@ struct AgentEngine: Sendable {
             if toolCalls.isEmpty { return .completed(text) }
 
             messages.append(.assistant(text, toolCalls: toolCalls))
-            let results = await withTaskGroup(of: (Int, ToolResult).self) { group in
-                for (position, call) in toolCalls.enumerated() {
-                    group.addTask { (position, await perform(call, step: step, run: run)) }
-                }
-                var results: [(Int, ToolResult)] = []
-                for await result in group { results.append(result) }
-                return results.sorted { $0.0 < $1.0 }.map(\.1)
-            }
+            let results = await performAll(toolCalls) { call in await perform(call, step: step, run: run) }
             if Task.isCancelled { return .cancelled }
-            for (call, result) in zip(toolCalls, results) {
-                messages.append(.tool(callId: call.id, name: call.name, output: result.output.serializedString, isError: result.isError))
-            }
+            messages += zip(toolCalls, results).map(Self.resultMessage)
         }
         return .maxSteps
+    }
+
+    /// The calls of one model step, run concurrently; the results in the calls' order.
+    private func performAll(_ calls: [ToolCall], _ perform: @escaping @Sendable (ToolCall) async -> ToolResult) async -> [ToolResult] {
+        await withTaskGroup(of: (Int, ToolResult).self) { group in
+            for (position, call) in calls.enumerated() {
+                group.addTask { (position, await perform(call)) }
+            }
+            var results: [(Int, ToolResult)] = []
+            for await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+
+    private static func resultMessage(_ call: ToolCall, _ result: ToolResult) -> LLMMessage {
+        .tool(callId: call.id, name: call.name, output: result.output.serializedString, isError: result.isError)
     }
 
     // MARK: Tool calls

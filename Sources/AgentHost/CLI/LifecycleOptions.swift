@@ -9,14 +9,8 @@ struct LifecycleOptions: ParsableArguments {
     /// Flags first, then the environment, then defaults.
     func settings() throws -> LifecycleSettings {
         var settings = LifecycleSettings()
-        let text = Environment.value("AGENTHOST_SHUTDOWN_TIMEOUT")
-        if let seconds = try shutdownTimeout ?? text.map({ text -> Double in
-            guard let value = Double(text) else {
-                throw ValidationError("AGENTHOST_SHUTDOWN_TIMEOUT must be a number of seconds; got '\(text)'.")
-            }
-            return value
-        }) {
-            guard seconds > 0, seconds <= 3600 else { throw ValidationError("The shutdown timeout must be from 0 to 3600 seconds.") }
+        if let seconds = try Environment.decimal(shutdownTimeout, "AGENTHOST_SHUTDOWN_TIMEOUT", above: 0, upTo: 3600,
+                                                 flagName: "--shutdown-timeout") {
             settings.shutdownTimeout = .milliseconds(Int64((seconds * 1000).rounded()))
         }
         return settings

@@ -9,14 +9,8 @@ struct RunLogOptions: ParsableArguments {
     /// Flags first, then the environment, then defaults.
     func settings() throws -> RunLogSettings {
         var settings = RunLogSettings()
-        let text = Environment.value("AGENTHOST_RUN_LOG_RETENTION")
-        if let days = try retentionDays ?? text.map({ text -> Double in
-            guard let value = Double(text) else {
-                throw ValidationError("AGENTHOST_RUN_LOG_RETENTION must be a number of days; got '\(text)'.")
-            }
-            return value
-        }) {
-            guard days > 0, days <= 3650 else { throw ValidationError("--run-log-retention must be from 0 to 3650 days.") }
+        if let days = try Environment.decimal(retentionDays, "AGENTHOST_RUN_LOG_RETENTION", above: 0, upTo: 3650,
+                                              flagName: "--run-log-retention") {
             settings.retention = .seconds(Int64((days * 86_400).rounded(.up)))
         }
         return settings

@@ -3,8 +3,9 @@ import Logging
 import Synchronization
 
 /// Appends runs' frames to the ``RunLogStore`` in batches: frames go out to watchers at once and
-/// reach the log within ``interval`` (PROTOCOL §8 allows 100 ms), every run's frames of one interval
-/// in one transaction, so the log costs the token path a lock and an array append.
+/// reach the log within ``interval`` (PROTOCOL §8 allows 100 ms) or as soon as ``maxBatchFrames``
+/// wait, every run's frames of one batch in one transaction, so the log costs the token path a lock
+/// and an array append.
 ///
 /// ``flush()`` writes at once, for frames that must be durable before the run relies on them (a run
 /// that starts waiting on its client, a terminal frame). One loop (``run()``) does every write, so a
@@ -30,10 +31,13 @@ public final class RunLogWriter: Sendable {
     private let logger: Logger
     /// How long frames may wait to be batched.
     public let interval: Duration
+    /// How many frames may wait: a burst beyond is written at once rather than held for the interval.
+    public let maxBatchFrames: Int
 
-    public init(store: any RunLogStore, interval: Duration = .milliseconds(50), logger: Logger) {
+    public init(store: any RunLogStore, interval: Duration = .milliseconds(50), maxBatchFrames: Int = 4096, logger: Logger) {
         self.store = store
         self.interval = interval
+        self.maxBatchFrames = maxBatchFrames
         self.logger = logger
     }
 
@@ -60,13 +64,19 @@ public final class RunLogWriter: Sendable {
     }
 
     private func enqueue(_ change: (inout State) -> Void) {
-        let wake = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let wakers = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             change(&state)
             state.appended += 1
-            defer { state.wake = nil }
-            return state.wake
+            var wakers = [state.wake].compactMap { $0 }
+            state.wake = nil
+            if state.appended - state.written >= maxBatchFrames {
+                state.urgent = true
+                if let waiting = state.urgentWaiter { wakers.append(waiting) }
+                state.urgentWaiter = nil
+            }
+            return wakers
         }
-        wake?.resume()
+        for waker in wakers { waker.resume() }
     }
 
     /// Returns once everything appended before the call is stored (or its write failed, which is logged).
