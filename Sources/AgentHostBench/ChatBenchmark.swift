@@ -33,8 +33,9 @@ struct ChatBenchmark: Sendable {
     enum Placement: Sendable {
         /// In this process, sharing its cores and event loops with the clients and the upstream.
         case inProcess
-        /// A child `agenthost serve` process (the binary built next to this one), pinned with `taskset -c cpus` when given.
-        case childProcess(cpus: String?)
+        /// A child `agenthost serve` process, pinned with `taskset -c cpus` when given. `executable` is the
+        /// `agenthost` binary to run; by default the `agenthost` next to this executable (which may be it).
+        case childProcess(cpus: String?, executable: String?)
     }
 
     struct Options: Sendable {
@@ -135,7 +136,7 @@ struct ChatBenchmark: Sendable {
         case .inProcess:
             print("Upstream: in-process fake OpenAI server, zero delay. AgentHost: in this process, single-user mode, SQLite (WAL) "
                   + "in a temp dir; \(history).\n")
-        case .childProcess(let cpus):
+        case .childProcess(let cpus, _):
             print("Upstream: in-process fake OpenAI server, zero delay. AgentHost: a child `agenthost serve` process"
                   + (cpus.map { " pinned to CPU(s) \($0) (taskset)" } ?? "") + ", single-user mode, SQLite (WAL) in a temp dir; "
                   + "\(history). Its CPU time is read from /proc/PID/stat; this process's CPU columns are clients + upstream only.\n")
@@ -152,11 +153,11 @@ struct ChatBenchmark: Sendable {
                                          workspaceSlug: environment.workspace.slug),
                                   phase: phase, rssAtStart: rssAtStart)
             }
-        case .childProcess(let cpus):
+        case .childProcess(let cpus, let executable):
             try await FakeUpstream.run(upstream) { upstream in
                 let server = try await ChildServer.start(
                     upstreamPort: await upstream.boundPort(), maxGenerationsPerUser: maxClients + 16, historyLength: historyLength,
-                    cpus: cpus, toolSchemas: options.toolSchemas)
+                    cpus: cpus, executable: executable, toolSchemas: options.toolSchemas)
                 do {
                     try await measure(server.target, phase: phase, rssAtStart: rssAtStart)
                     await server.stop()
@@ -465,22 +466,25 @@ struct ChildServer: Sendable {
     let directory: URL
     let target: ChatBenchmark.Target
 
-    static func start(upstreamPort: Int, maxGenerationsPerUser: Int, historyLength: Int, cpus: String?,
+    static func start(upstreamPort: Int, maxGenerationsPerUser: Int, historyLength: Int, cpus: String?, executable: String?,
                       toolSchemas: String?) async throws -> ChildServer {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("agenthost-bench-serve-\(UUID().uuidString.lowercased())", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let port = try freeLoopbackPort()
-        let executable = try ServerExecutable.sibling().path
+        let executable = try executable ?? ServerExecutable.sibling().path
         var arguments = [
             "serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir", directory.path, "--log-level", "warning",
             "--llm-provider", "openai", "--llm-base-url", "http://127.0.0.1:\(upstreamPort)/v1", "--llm-api-key", "bench",
-            "--llm-model", "fake-model", "--llm-max-concurrency", "0",
-            "--max-generations-per-user", String(maxGenerationsPerUser),
-            "--jwt-secret", "agenthost-bench-secret-that-is-long-enough-for-hs256",
+            "--llm-model", "fake-model", "--jwt-secret", "agenthost-bench-secret-that-is-long-enough-for-hs256",
         ]
         if let toolSchemas { arguments += ["--tool-schemas", toolSchemas] }
         let process = Process()
+        // Limits that came later go in through the environment, which an older server (--server-binary) ignores
+        // instead of refusing an unknown flag: no local-model slot limit on the loopback fake (unlimited, as a
+        // vendor), and room for every client of the single user.
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            ["AGENTHOST_LLM_MAX_CONCURRENCY": "0", "AGENTHOST_MAX_GENERATIONS_PER_USER": String(maxGenerationsPerUser)]) { _, new in new }
         if let cpus {
             // taskset execs the server, so the child's PID is the server's.
             process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")

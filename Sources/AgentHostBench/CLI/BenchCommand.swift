@@ -57,10 +57,15 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(name: .customLong("server-cpus"), help: "With --server process: the CPUs the server is pinned to (taskset -c LIST), e.g. 0; pin the bench itself to the others (taskset -c 1 agenthost bench chat ...). Default: not pinned")
         var serverCPUs: String?
 
+        @Option(name: .customLong("server-binary"), help: "With --server process: the agenthost binary to run as the server, e.g. an older build to compare with. Default: the agenthost next to this executable")
+        var serverBinary: String?
+
         func validate() throws {
             guard ChatBenchmark.Endpoint(rawValue: endpoint) != nil else { throw ValidationError("--endpoint is stream_chat or v1.") }
             guard ["in-process", "process"].contains(server) else { throw ValidationError("--server is in-process or process.") }
-            if serverCPUs != nil, server != "process" { throw ValidationError("--server-cpus needs --server process.") }
+            if serverCPUs != nil || serverBinary != nil, server != "process" {
+                throw ValidationError("--server-cpus and --server-binary need --server process.")
+            }
             guard tokens >= 1 else { throw ValidationError("--tokens must be at least 1.") }
             guard requests >= 1 else { throw ValidationError("--requests must be at least 1.") }
             guard warmup >= 0 else { throw ValidationError("--warmup cannot be negative.") }
@@ -85,7 +90,7 @@ struct BenchCommand: AsyncParsableCommand {
             try await ChatBenchmark(options: .init(
                 tokens: tokens, requests: requests, warmup: warmup, clients: try clientCounts(), historyLength: historyLength,
                 toolSchemas: toolSchemas, endpoint: ChatBenchmark.Endpoint(rawValue: endpoint) ?? .streamChat,
-                placement: server == "process" ? .childProcess(cpus: serverCPUs) : .inProcess)).run()
+                placement: server == "process" ? .childProcess(cpus: serverCPUs, executable: serverBinary) : .inProcess)).run()
         }
     }
 
