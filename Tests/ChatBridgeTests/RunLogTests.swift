@@ -92,3 +92,14 @@ struct RunLogTests {
         #expect(AgentLogState(frames: opening + [event(2, .approvalRequired(server))]).isWaitingOnClient, "an approval")
     }
 }
+
+@Suite("Frames serialized for the run log")
+struct FrameSerializationTests {
+    @Test(arguments: [[:], ["user": JSONValue.string("ana")], ["user": .null, "aaa": .number(1)]] as [[String: JSONValue]])
+    func aTokenFrameWrittenDirectlyEqualsItsJSONObject(extra: [String: JSONValue]) {
+        for token in ["plain", "quote \" and \\ back", "line\nbreak\ttab\u{1}", "ünïcödé 🙂", ""] {
+            let frame = ChatFrame(chatId: "c-1", seq: 42, kind: .token(token))
+            #expect(frame.serialized(extra: extra) == frame.json(extra: extra).serializedString)
+        }
+    }
+}

@@ -116,11 +116,12 @@ struct OpenAICompatibleController {
         // stream gets OpenAI's chunks for its frames, through the same bounded outbox as every stream.
         let includeUsage = body.streamOptions?.includeUsage == true
         let outbox = Outbox(limit: outboundBuffer)
+        let content = ContentChunks(shape)
         outbox.deliver(.message(shape.chunk(delta: ["role": "assistant", "content": ""], finishReason: nil).serializedString))
         let run = runner.start(prepared, transport: "openai", whileQueued: { outbox.deliver(.keepAlive) }, also: { frame in
             switch frame.kind {
             case .token(let token):
-                outbox.deliver(.message(shape.chunk(delta: ["content": .string(token)], finishReason: nil).serializedString))
+                outbox.deliver(.message(content.chunk(token)))
             case .error(let error, _):
                 outbox.deliver(["error": .object(error.streamFields)])
             case .start, .queued, .sources, .complete:
@@ -145,6 +146,33 @@ struct OpenAICompatibleController {
                 throw error
             }
         }
+    }
+}
+
+/// The chunk of one token, written from a template made once per stream: the bulk of a stream is
+/// tokens, and building and sorting a nested object for each costs more than relaying it.
+private struct ContentChunks: Sendable {
+    private let prefix: [UInt8]
+    private let suffix: [UInt8]
+
+    init(_ shape: ChunkShape) {
+        let marker = "\u{1}content\u{1}"
+        var template: [UInt8] = []
+        shape.chunk(delta: ["content": .string(marker)], finishReason: nil).write(to: &template)
+        var written: [UInt8] = []
+        JSONValue.writeString(marker, to: &written)
+        let start = template.firstRange(of: written)!
+        prefix = Array(template[..<start.lowerBound])
+        suffix = Array(template[start.upperBound...])
+    }
+
+    /// `shape.chunk(delta: ["content": token], finishReason: nil)`, serialized.
+    func chunk(_ token: String) -> String {
+        var bytes = prefix
+        bytes.reserveCapacity(prefix.count + suffix.count + token.utf8.count + 2)
+        JSONValue.writeString(token, to: &bytes)
+        bytes.append(contentsOf: suffix)
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

@@ -6,7 +6,7 @@ import ChatBridge
 struct ChatRunner: Sendable {
     let pipeline: ChatPipeline
     let runs: RunService
-    /// How long a finished generation stays in memory for fast resumes (then it replays from the log).
+    /// How long a finished `ws/chat` generation stays in memory for fast resumes (then it replays from the log).
     let keepInMemory: Duration
 
     /// Starts the generation of `prepared`, watched from its first frame by `watchers` (an SSE
@@ -22,7 +22,9 @@ struct ChatRunner: Sendable {
         let run = LiveRun(record: record, room: room, log: runs.log)
         for watcher in watchers { run.attach(watcher, after: -1, endsWithRun: endsWithRun) }
         let pipeline = pipeline
-        runs.submit(run, keepInMemory: keepInMemory) {
+        // A room's generations stay in memory for the members' quick resumes; an SSE or /v1 stream's
+        // watcher is the one request, and a later replay reads the log.
+        runs.submit(run, keepInMemory: room == nil ? .zero : keepInMemory) {
             let completion = await pipeline.run(prepared, transport: transport, whileQueued: whileQueued) { frame in
                 run.publish(frame, extra: frameExtra)
                 also?(frame)
@@ -44,7 +46,7 @@ extension LiveRun {
         return publish(terminal: terminal) { seq in
             var frame = frame
             frame.seq = seq
-            return RunFrame(seq: seq, type: frame.type, json: frame.json(extra: extra).serializedString)
+            return RunFrame(seq: seq, type: frame.type, json: frame.serialized(extra: extra))
         }
     }
 }

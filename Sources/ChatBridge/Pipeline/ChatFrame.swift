@@ -32,6 +32,35 @@ public struct ChatFrame: Sendable, Equatable {
         }
     }
 
+    /// The frame serialized, as ``json(extra:)`` would serialize it: tokens, the bulk of every stream,
+    /// are written straight to bytes instead of through a dictionary of fields.
+    public func serialized(extra: [String: JSONValue] = [:]) -> String {
+        guard case .token(let token) = kind else { return json(extra: extra).serializedString }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(token.utf8.count + chatId.utf8.count + 64)
+        bytes.append(UInt8(ascii: "{"))
+        // The keys in sorted order, as JSONValue writes objects.
+        let fixed = ["chat_id", "seq", "token", "type"]
+        let keys = extra.isEmpty ? fixed : (fixed.filter { extra[$0] == nil } + extra.keys).sorted()
+        for (index, key) in keys.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            JSONValue.writeString(key, to: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            if let value = extra[key] {
+                value.write(to: &bytes)
+                continue
+            }
+            switch key {
+            case "chat_id": JSONValue.writeString(chatId, to: &bytes)
+            case "seq": bytes.append(contentsOf: String(seq).utf8)
+            case "token": JSONValue.writeString(token, to: &bytes)
+            default: JSONValue.writeString(type, to: &bytes)
+            }
+        }
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// The frame's JSON object, with any transport-specific `extra` fields (such as the room's `user`).
     public func json(extra: [String: JSONValue] = [:]) -> JSONValue {
         var fields: [String: JSONValue] = ["type": .string(type), "chat_id": .string(chatId), "seq": .number(Double(seq))]
