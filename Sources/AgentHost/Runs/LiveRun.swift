@@ -106,9 +106,10 @@ final class LiveRun: Sendable {
         _ = state.withLock { $0.outstanding.removeValue(forKey: key) }
     }
 
-    /// Returns once every frame published so far is in the log.
-    func waitUntilLogged() async {
-        await log.flush()
+    /// Returns once every frame published so far is in the log: written at once when `urgent` (the
+    /// run relies on it, as when it starts waiting on its client), else with the batch they are in.
+    func waitUntilLogged(urgent: Bool = true) async {
+        await log.flush(urgent: urgent)
     }
 
     // MARK: Watching

@@ -87,7 +87,9 @@ struct RunService: Service {
                 group.cancelAll()
             }
         }
-        await run.waitUntilLogged()
+        // Its end goes out with the next batch (a finished run's watchers already have it); only then
+        // may the run leave memory, as replays then come from the log.
+        await run.waitUntilLogged(urgent: false)
         // Keep the finished run for fast resumes, then serve it from the log.
         try? await Task.sleep(for: job.keepInMemory)
         registry.remove(run.id)

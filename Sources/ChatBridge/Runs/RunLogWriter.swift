@@ -79,8 +79,9 @@ public final class RunLogWriter: Sendable {
         for waker in wakers { waker.resume() }
     }
 
-    /// Returns once everything appended before the call is stored (or its write failed, which is logged).
-    public func flush() async {
+    /// Returns once everything appended before the call is stored (or its write failed, which is
+    /// logged). `urgent` writes at once; otherwise the caller waits for the batch it is in.
+    public func flush(urgent: Bool = true) async {
         enum Action { case done, wait, writeHere }
         let action: Action = state.withLock { state in
             if state.written >= state.appended { return .done }
@@ -97,6 +98,7 @@ public final class RunLogWriter: Sendable {
                 let (ready, wakers) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
                     if state.written >= state.appended || !state.loopRunning { return (true, []) }
                     state.flushes.append((state.appended, continuation))
+                    guard urgent else { return (false, []) }
                     state.urgent = true
                     defer { state.wake = nil; state.urgentWaiter = nil }
                     return (false, [state.wake, state.urgentWaiter].compactMap { $0 })
