@@ -159,6 +159,11 @@ struct WebSocketFuzzTests {
         try await TestHarness.withUpstream(configure: {
             $0.chatSocket.maxFrameBytes = Self.messageLimit
             $0.agent.maxFrameBytes = Self.messageLimit
+            // The live test client opens its HTTP connection when the test starts and first sends on it
+            // at the end (the health check); past the request-head deadline (--http-idle-timeout, 30 s)
+            // the server rightly closes a connection that never sent a request, and a loaded machine
+            // takes longer than that over 100,000 frames.
+            $0.security.httpIdleTimeout = .seconds(600)
         }) { harness, upstream in
             try await harness.addWorkspace("Team")
             // The real chat and invoke at the end get the upstream's default answer, "ok".

@@ -52,15 +52,9 @@ final class RequestHeadDeadlineHandler: ChannelInboundHandler, RemovableChannelH
                 previous = (previous.1, byte)
             }
         }
-        if headComplete {
-            // Cancelled here, not only when the handler leaves: an upgrade to a WebSocket reworks the
-            // pipeline around this handler, and a deadline left armed closed busy sockets after the timeout.
-            deadline?.cancel()
-            deadline = nil
-        }
         context.fireChannelRead(data)
         // Its job is done once the head is in: leave the read path of the connection (and of the
-        // WebSocket it may become).
+        // WebSocket it may become). handlerRemoved cancels the deadline.
         if headComplete {
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         }
@@ -68,11 +62,9 @@ final class RequestHeadDeadlineHandler: ChannelInboundHandler, RemovableChannelH
 
     private func arm(context: ChannelHandlerContext) {
         guard deadline == nil, !headComplete else { return }
-        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         deadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
-            // A head that completed since never closes its connection, whatever became of the pipeline.
-            guard !loopBound.value.handler.headComplete else { return }
-            loopBound.value.context.close(promise: nil)
+            loopBound.value.close(promise: nil)
         }
     }
 }

@@ -78,15 +78,8 @@ struct RunService: Service {
 
     private func execute(_ job: Job) async {
         let run = job.run
-        await shutdown.cancellingOnShutdown {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await job.work() }
-                group.addTask { await run.cancellation.wait() }
-                // The work ends the group; a cancel request cancels the work (it stores what it has).
-                await group.next()
-                group.cancelAll()
-            }
-        }
+        // A cancel request or shutdown cancels the work; it stores what it has and publishes its end.
+        await shutdown.cancellingOnShutdown(orWhen: { await run.cancellation.wait() }) { await job.work() }
         // Its end goes out with the next batch (a finished run's watchers already have it); only then
         // may the run leave memory, as replays then come from the log.
         await run.waitUntilLogged(urgent: false)

@@ -40,7 +40,7 @@ public struct ChatPipeline: Sendable {
     let telemetry: ChatTelemetry
     let limits: ChatLimits
     let logger: Logger
-    /// Server shutdown cancels every run in flight; they are stored as `interrupted`.
+    /// Tells an interruption by server shutdown from a client's cancel (both cancel the run's task).
     let shutdown: ShutdownSignal
 
     public static let defaultSystemPrompt =
@@ -122,25 +122,18 @@ public struct ChatPipeline: Sendable {
                             ticket: ticket)
     }
 
-    /// Streams the answer through `emit`, stores it and records telemetry. Awaiting `emit` is the
-    /// back-pressure: a slow consumer slows the upstream read. When the task is cancelled (the client
-    /// left, or asked to stop) the upstream request is cancelled and the partial answer stored.
+    /// Streams the answer through `emit`, stores it and records telemetry. When the task is cancelled
+    /// (the client left or asked to stop, or the server shuts down: the run's owner cancels it) the
+    /// upstream request is cancelled and the partial answer stored, as `interrupted` once the
+    /// shutdown signal is triggered (PROTOCOL §8).
     ///
     /// `whileQueued` runs a few times a second while the chat waits for a provider slot, sending no
     /// frame: SSE writes a keep-alive comment there, so a client that left is noticed (by the failed
     /// write) and its chat leaves the queue.
-    ///
-    /// Server shutdown cancels the run like a client leaving, but stores it as `interrupted` (PROTOCOL §8).
     @discardableResult
     public func run(_ prepared: PreparedChat, transport: String, whileQueued: @Sendable () async -> Void = {},
                     emit: @Sendable (ChatFrame) async -> Void) async -> ChatCompletion {
-        await withoutActuallyEscaping(emit) { emit in
-            await withoutActuallyEscaping(whileQueued) { whileQueued in
-                await shutdown.cancellingOnShutdown {
-                    await runToEnd(prepared, transport: transport, whileQueued: whileQueued, emit: emit)
-                }
-            }
-        }
+        await runToEnd(prepared, transport: transport, whileQueued: whileQueued, emit: emit)
     }
 
     private func runToEnd(_ prepared: PreparedChat, transport: String, whileQueued: @Sendable () async -> Void,

@@ -36,15 +36,28 @@ public final class ShutdownSignal: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Runs `body` to its end, cancelling it when the signal is triggered (or the calling task is
-    /// cancelled); `body` is expected to store its outcome even when cancelled.
-    public func cancellingOnShutdown<Value: Sendable>(_ body: @escaping @Sendable () async -> Value) async -> Value {
+    /// Runs `body` to its end, cancelling it when the signal is triggered, when `stop` returns (a
+    /// client's cancel request), or when the calling task is cancelled; `body` is expected to store
+    /// its outcome even when cancelled. `body` is the one child task on the way to the work.
+    public func cancellingOnShutdown<Value: Sendable>(
+        orWhen stop: (@Sendable () async -> Void)? = nil, _ body: @escaping @Sendable () async -> Value
+    ) async -> Value {
         state.withLock { $0.active += 1 }
         defer { state.withLock { $0.active -= 1 } }
         return await withTaskGroup(of: Value?.self) { group in
             group.addTask { await body() }
             group.addTask {
-                await self.wait()
+                guard let stop else {
+                    await self.wait()
+                    return nil
+                }
+                // Whichever comes first; the loser is cancelled with this group.
+                await withTaskGroup(of: Void.self) { either in
+                    either.addTask { await self.wait() }
+                    either.addTask { await stop() }
+                    await either.next()
+                    either.cancelAll()
+                }
                 return nil
             }
             var result: Value?
