@@ -243,10 +243,11 @@ struct ChatSocketTests {
     }
 
     @Test func aSlowReaderIsCutOffWhileAFastOneGetsEverything() async throws {
-        try await TestHarness.withUpstream(configure: { $0.chatSocket.outboundBuffer = 32 }) { harness, upstream in
+        try await TestHarness.withUpstream(configure: { $0.chatSocket.outboundBuffer = 128 }) { harness, upstream in
             try await harness.addWorkspace("Team")
-            // ~24 MB in 6 s: far more than socket buffers plus 32 queued frames hold for a reader that
-            // pauses 12 s, yet slow enough that the fast reader keeps up on a loaded 2-core machine.
+            // ~24 MB in 6 s: far more than socket buffers plus 128 queued frames (2 MB) hold for a reader
+            // that pauses 12 s, yet slow enough that the fast reader keeps up on a loaded 2-core machine
+            // (publishing a frame does not wait, so the tokens arrive at the upstream's own pace).
             let big = String(repeating: "x", count: 16_384)
             let tokens = (0..<1500).map { "\($0):" + big }
             await upstream.enqueue(VendorStream.openAI(tokens: tokens).paced(.milliseconds(4)))
