@@ -212,18 +212,11 @@ struct LifecycleTests {
     /// server closes; returns the last frame that carried a `status`.
     static func socket(_ path: String, server: ServerProcess,
                        _ body: @escaping @Sendable (TestSocket) async throws -> Void) async throws -> JSONValue? {
-        var logger = Logger(label: "ws-test")
-        logger.logLevel = .critical
-        let result = LastFrame()
-        try await WebSocketClient.connect(url: "ws://127.0.0.1:\(server.port)/\(path)", configuration: .init(maxFrameSize: 1 << 22),
-                                          logger: logger) { inbound, outbound, _ in
-            let socket = TestSocket(inbound: inbound, outbound: outbound)
+        let frames = try await DurableRunTests.socket(path, port: server.port) { socket in
             try await body(socket)
-            while let frame = try? await socket.next() {
-                if frame["status"] != nil { result.set(frame) }
-            }
+            while (try? await socket.next()) != nil {}
         }
-        return result.frame
+        return frames.last { $0["status"] != nil }
     }
 }
 
@@ -238,13 +231,6 @@ final class Signalled: @unchecked Sendable {
         lock.withLock { instant = .now }
         server.send(signal: signal)
     }
-}
-
-final class LastFrame: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: JSONValue?
-    var frame: JSONValue? { lock.withLock { value } }
-    func set(_ frame: JSONValue) { lock.withLock { value = frame } }
 }
 
 /// Runs `body`, failing when it has not finished within `limit`.
