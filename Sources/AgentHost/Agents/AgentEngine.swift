@@ -458,6 +458,7 @@ struct AgentEngine: Sendable {
             }
         }
         await run.invocation.run.waitUntilLogged()
+        run.invocation.run.suspend()
         logger.info("agent run left waiting for its client across the restart", metadata: ["invocation_id": "\(run.invocation.id)"])
     }
 

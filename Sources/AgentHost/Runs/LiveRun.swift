@@ -101,6 +101,18 @@ final class LiveRun: Sendable {
         }
     }
 
+    /// The run stops in this process without ending (it waits on its client across a restart):
+    /// streams that end with the run end now, so shutdown need not wait for them; the client picks
+    /// the run up again after the restart.
+    func suspend() {
+        let ending = state.withLock { state -> [Outbox] in
+            let ending = state.subscribers.values.filter(\.endsWithRun).map(\.outbox)
+            state.subscribers = state.subscribers.filter { !$0.value.endsWithRun }
+            return ending
+        }
+        for outbox in ending { outbox.finish() }
+    }
+
     /// Forgets an outstanding request without a frame (the engine gave up on it).
     func settle(_ key: String) {
         _ = state.withLock { $0.outstanding.removeValue(forKey: key) }
