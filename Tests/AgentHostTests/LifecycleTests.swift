@@ -96,6 +96,17 @@ struct LifecycleTests {
         #expect(throws: (any Error).self) { try ServeCommand.parse(["--shutdown-timeout", "0"]).makeConfiguration() }
     }
 
+    @Test func runLogFlags() throws {
+        let defaults = try ServeCommand.parse([]).makeConfiguration().runLog
+        #expect(defaults.retention == .seconds(7 * 86_400))
+        #expect(defaults.batchInterval == .milliseconds(50))
+        let set = try ServeCommand.parse(["--run-log-retention", "0.5", "--run-log-batch-ms", "20"]).makeConfiguration().runLog
+        #expect(set.retention == .seconds(43_200))
+        #expect(set.batchInterval == .milliseconds(20))
+        #expect(throws: (any Error).self) { try ServeCommand.parse(["--run-log-retention", "0"]).makeConfiguration() }
+        #expect(throws: (any Error).self) { try ServeCommand.parse(["--run-log-batch-ms", "101"]).makeConfiguration() }
+    }
+
     enum OpenStream: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case sseChat, restAgentWaitingOnTool, socketChat, socketAgentWaitingOnTool
         var testDescription: String { rawValue }
