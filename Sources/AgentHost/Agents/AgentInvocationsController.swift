@@ -90,7 +90,8 @@ enum InvocationRepresentation {
     static func json(_ record: AgentInvocation, steps: [AgentStep], live: Invocation?) -> JSONValue {
         var status = record.status
         if let live, !live.isFinished, status == .running || status == .waiting {
-            status = live.isWaitingOnClient ? .waiting : .running
+            // The one definition of waiting, as shutdown and start-up repair read it: from the frames.
+            status = AgentLogState(frames: live.run.frames).isWaitingOnClient ? .waiting : .running
         }
         var object: [String: JSONValue] = [
             "invocation_id": .string(record.id), "status": .string(status.rawValue), "message": .string(record.message),

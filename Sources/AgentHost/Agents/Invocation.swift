@@ -61,11 +61,6 @@ final class Invocation: Sendable {
         return run.publish(terminal: event.isTerminal, request: request) { seq in event.frame(invocationId: id, seq: seq) }
     }
 
-    /// Whether the run waits on its client for an answer or an approval.
-    var isWaitingOnClient: Bool {
-        state.withLock { !$0.pendingClientCalls.isEmpty || !$0.pendingApprovals.isEmpty }
-    }
-
     // MARK: Client tool results
 
     /// Suspends until the client answers `callId`; `.cancelled` if the waiting task is cancelled.

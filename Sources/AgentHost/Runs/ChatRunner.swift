@@ -15,18 +15,20 @@ struct ChatRunner: Sendable {
     /// generation has ended and been stored.
     @discardableResult
     func start(_ prepared: PreparedChat, transport: String, room: RoomKey? = nil, frameExtra: [String: JSONValue] = [:],
-               watchers: [Outbox] = [], endsWithRun: Bool = false, whileQueued: @escaping @Sendable () -> Void = {}, also: (@Sendable (ChatFrame) -> Void)? = nil,
+               watchers: [Outbox] = [], endsWithRun: Bool = false, whileQueued: @escaping @Sendable () -> Void = {},
+               also: (@Sendable (ChatFrame) -> Void)? = nil,
                whenDone: @escaping @Sendable (ChatCompletion) -> Void) -> LiveRun {
         let record = RunRecord(id: prepared.chatId, kind: .chat, workspaceId: prepared.workspace.id!, userId: prepared.chat.userId,
                                frameExtra: .object(frameExtra), room: room?.description)
         let run = LiveRun(record: record, room: room, log: runs.log)
         for watcher in watchers { run.attach(watcher, after: -1, endsWithRun: endsWithRun) }
         let pipeline = pipeline
+        let sortedExtra = frameExtra.sorted { $0.key < $1.key }
         // A room's generations stay in memory for the members' quick resumes; an SSE or /v1 stream's
         // watcher is the one request, and a later replay reads the log.
         runs.submit(run, keepInMemory: room == nil ? .zero : keepInMemory) {
             let completion = await pipeline.run(prepared, transport: transport, whileQueued: whileQueued) { frame in
-                run.publish(frame, extra: frameExtra)
+                run.publish(frame, sortedExtra: sortedExtra)
                 also?(frame)
             }
             whenDone(completion)
@@ -36,9 +38,10 @@ struct ChatRunner: Sendable {
 }
 
 extension LiveRun {
-    /// Publishes a frame of a chat generation; `chat_complete` and `error` end it.
+    /// Publishes a frame of a chat generation, with the stream's extra fields sorted by key;
+    /// `chat_complete` and `error` end it.
     @discardableResult
-    func publish(_ frame: ChatFrame, extra: [String: JSONValue] = [:]) -> RunFrame {
+    func publish(_ frame: ChatFrame, sortedExtra: [(key: String, value: JSONValue)]) -> RunFrame {
         let terminal: Bool = switch frame.kind {
         case .complete, .error: true
         case .start, .queued, .token, .sources: false
@@ -46,7 +49,7 @@ extension LiveRun {
         return publish(terminal: terminal) { seq in
             var frame = frame
             frame.seq = seq
-            return RunFrame(seq: seq, type: frame.type, json: frame.serialized(extra: extra))
+            return RunFrame(seq: seq, type: frame.type, json: frame.serialized(sortedExtra: sortedExtra))
         }
     }
 }

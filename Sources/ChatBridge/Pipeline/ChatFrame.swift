@@ -32,34 +32,55 @@ public struct ChatFrame: Sendable, Equatable {
         }
     }
 
-    /// The frame serialized, as ``json(extra:)`` would serialize it: tokens, the bulk of every stream,
-    /// are written straight to bytes instead of through a dictionary of fields.
+    /// The frame serialized, as ``json(extra:)`` would serialize it.
     public func serialized(extra: [String: JSONValue] = [:]) -> String {
-        guard case .token(let token) = kind else { return json(extra: extra).serializedString }
+        serialized(sortedExtra: extra.sorted { $0.key < $1.key })
+    }
+
+    /// The frame serialized with `extra` fields given sorted by key (a stream sorts them once, not
+    /// per frame). Tokens, the bulk of every stream, are written straight to bytes, merging the fixed
+    /// keys with the extra ones in sorted order as JSONValue writes objects; other frames go through
+    /// ``json(extra:)``.
+    public func serialized(sortedExtra extra: [(key: String, value: JSONValue)]) -> String {
+        guard case .token(let token) = kind else {
+            return json(extra: Dictionary(extra, uniquingKeysWith: { _, last in last })).serializedString
+        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(token.utf8.count + chatId.utf8.count + 64)
         bytes.append(UInt8(ascii: "{"))
-        // The keys in sorted order, as JSONValue writes objects.
-        let fixed = ["chat_id", "seq", "token", "type"]
-        let keys = extra.isEmpty ? fixed : (fixed.filter { extra[$0] == nil } + extra.keys).sorted()
-        for (index, key) in keys.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            JSONValue.writeString(key, to: &bytes)
+        var first = true
+        func key(_ name: String) {
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            first = false
+            JSONValue.writeString(name, to: &bytes)
             bytes.append(UInt8(ascii: ":"))
-            if let value = extra[key] {
-                value.write(to: &bytes)
-                continue
+        }
+        var next = extra.startIndex
+        for fixed in Self.tokenKeys {
+            while next < extra.endIndex, extra[next].key < fixed {
+                key(extra[next].key)
+                extra[next].value.write(to: &bytes)
+                next += 1
             }
-            switch key {
+            if next < extra.endIndex, extra[next].key == fixed { continue }  // an extra field replaces it
+            key(fixed)
+            switch fixed {
             case "chat_id": JSONValue.writeString(chatId, to: &bytes)
             case "seq": bytes.append(contentsOf: String(seq).utf8)
             case "token": JSONValue.writeString(token, to: &bytes)
             default: JSONValue.writeString(type, to: &bytes)
             }
         }
+        for field in extra[next...] {
+            key(field.key)
+            field.value.write(to: &bytes)
+        }
         bytes.append(UInt8(ascii: "}"))
         return String(decoding: bytes, as: UTF8.self)
     }
+
+    /// The keys of a `chat_token` frame, sorted.
+    private static let tokenKeys = ["chat_id", "seq", "token", "type"]
 
     /// The frame's JSON object, with any transport-specific `extra` fields (such as the room's `user`).
     public func json(extra: [String: JSONValue] = [:]) -> JSONValue {
