@@ -5,7 +5,8 @@
 #
 #   scripts/test.sh              everything
 #   SKIP_E2E=1 scripts/test.sh   Swift suites only
-#   SKIP_SWIFT=1 scripts/test.sh end-to-end suite only (builds the server if needed)
+#   SKIP_SWIFT=1 scripts/test.sh Python suites only (builds the server if needed)
+#   SKIP_INTEROP=1               skip the interoperability and browser suite (Tests/interop, fake model)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo="$(pwd)"
@@ -32,10 +33,29 @@ else
   swift build --product agenthost >&2
 fi
 
+if [[ "${SKIP_E2E:-}" == 1 && "${SKIP_INTEROP:-}" == 1 ]]; then exit 0; fi
+
+scripts/llm-venv.sh >/dev/null
+# The Python suites' own packages go into the same venv; a marker keyed on the requirements file
+# makes this a no-op when nothing changed.
+requirements="Tests/interop/requirements.txt"
+marker=".venv/.agenthost-test-requirements"
+wanted="$(sha256sum "$requirements" | cut -d' ' -f1)"
+if [[ "$(cat "$marker" 2>/dev/null)" != "$wanted" ]]; then
+  echo "== Installing the test suites' Python packages" >&2
+  .venv/bin/python -m pip install -q -r "$requirements" >&2
+  echo "$wanted" > "$marker"
+fi
+
+if [[ "${SKIP_INTEROP:-}" != 1 ]]; then
+  echo "== Interoperability and browser tests (real server, fake model)" >&2
+  AGENTHOST_BIN="$(swift build --show-bin-path)/agenthost" \
+    .venv/bin/python -m pytest -q -p no:cacheprovider Tests/interop
+fi
+
 if [[ "${SKIP_E2E:-}" == 1 ]]; then exit 0; fi
 
 echo "== End-to-end tests (real local model)" >&2
-scripts/llm-venv.sh >/dev/null
 work="$(mktemp -d)"
 free_port() { "$repo/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 llm_port="$(free_port)"
