@@ -55,7 +55,7 @@ package func buildApplication(
     let router = components.httpRouter()
     let address = "\(configuration.host):\(configuration.port)"
     return Application(
-        router: router,
+        responder: RequestTaskResponder(responder: router.buildResponder()),
         server: .http1WebSocketUpgrade(
             webSocketRouter: components.webSocketRouter(),
             webSocket: .init(maxFrameSize: configuration.webSocketMaxFrameSize,
@@ -130,10 +130,14 @@ struct Components: Sendable {
     /// Every HTTP route, behind the request and auth middleware.
     func httpRouter() -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
-        router.add(middleware: CORSMiddleware(policy: browserPolicy))
-        router.add(middleware: RequestMiddleware(bodyLimit: configuration.maxBodySize, metrics: metricsFactory))
-        router.add(middleware: BrowserBoundaryMiddleware(policy: browserPolicy, accounts: dependencies.accounts))
-        router.add(middleware: JSONBodyMiddleware())
+        // One fixed-type stack rather than four dynamic layers: fewer async frames per request, and a
+        // keep-alive connection keeps its deepest request's frames for as long as it stays open.
+        router.addMiddleware {
+            CORSMiddleware(policy: browserPolicy)
+            RequestMiddleware(bodyLimit: configuration.maxBodySize, metrics: metricsFactory)
+            BrowserBoundaryMiddleware(policy: browserPolicy, accounts: dependencies.accounts)
+            JSONBodyMiddleware()
+        }
         HealthController().addRoutes(to: router.group("api"))
         MetricsController(registry: dependencies.metrics).addRoutes(to: router)
         AuthController(authenticator: authenticator, throttle: loginThrottle).addRoutes(to: router.group("api/auth"))
@@ -164,9 +168,11 @@ struct Components: Sendable {
     /// WebSocket routes: authenticated before the upgrade (PROTOCOL §2).
     func webSocketRouter() -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
-        router.add(middleware: RequestMiddleware(bodyLimit: configuration.maxBodySize, metrics: metricsFactory))
-        router.add(middleware: BrowserBoundaryMiddleware(policy: browserPolicy, accounts: dependencies.accounts))
-        router.add(middleware: AuthMiddleware(authenticator: authenticator))
+        router.addMiddleware {
+            RequestMiddleware(bodyLimit: configuration.maxBodySize, metrics: metricsFactory)
+            BrowserBoundaryMiddleware(policy: browserPolicy, accounts: dependencies.accounts)
+            AuthMiddleware(authenticator: authenticator)
+        }
         AgentSocketController(engine: agentEngine, chats: dependencies.chats).addRoutes(to: router)
         ChatSocketController(chats: dependencies.chats, pipeline: pipeline, bus: roomBus, runner: chatRunner, runs: runs,
                              runLog: dependencies.runLog, slots: generationSlots, limits: configuration.chatSocket,

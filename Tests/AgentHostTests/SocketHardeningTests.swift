@@ -117,8 +117,12 @@ struct SocketHardeningTests {
                     try await outbound.write(.text(AgentSocketTests.invoke("flood").serializedString))
                     var messages = inbound.messages(maxSize: 1 << 26).makeAsyncIterator()
                     if case .text(let text)? = try await messages.next() { await invocation.set([try JSONValue(parsing: text)]) }
-                    // Stop reading; the server must not queue the run's frames for us without bound.
-                    try? await Task.sleep(for: .seconds(8))
+                    // Stop reading until the run has produced everything (the server must not queue its
+                    // frames for us without bound): until the upstream wrote its whole answer, which a
+                    // loaded machine can take much longer than any fixed pause.
+                    for _ in 0..<600 where await upstream.exchanges.first?.completed != true {
+                        try? await Task.sleep(for: .milliseconds(100))
+                    }
                     // Then read what got through, until the server's close (or the run's end, had it kept us).
                     var sawComplete = false
                     do {

@@ -20,7 +20,8 @@ struct AgentSocketController {
         } onUpgrade: { inbound, outbound, context in
             let principal = try context.requestContext.identity()
             let slug = try context.requestContext.parameters.require("slug")
-            let workspace = try await chats.requireWorkspace(slug: slug)
+            // A short-lived task for the lookup: the connection's task keeps its deepest stack while open.
+            let workspace = try await ShortLivedTask.run { try await chats.requireWorkspace(slug: slug) }
             var logger = context.logger
             logger[metadataKey: "workspace"] = .string(slug)
             let session = AgentSocketSession(engine: engine, workspace: workspace, principal: principal,
@@ -60,21 +61,16 @@ final class AgentSocketSession: Sendable {
             for run in watched.withLock({ $0.values }) { run.detach(outbox) }
         }
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    try await self.outbox.pump(to: outbound, channel: channel) {
-                        self.logger.warning("closing slow agent websocket")
-                    }
+            let outbox = outbox, logger = logger
+            try await WebSocketConnection.serve(channel: channel) {
+                try await outbox.pump(to: outbound, channel: channel) {
+                    logger.warning("closing slow agent websocket")
                 }
-                group.addTask {
-                    try await WebSocketMessageReader.forEachText(in: inbound, maxBytes: self.engine.limits.maxFrameBytes,
-                                                                 refuse: { self.send($0.frame()) }) { bytes in
-                        await self.handle(bytes)
-                    }
+            } read: {
+                try await WebSocketMessageReader.forEachText(in: inbound, maxBytes: engine.limits.maxFrameBytes,
+                                                             refuse: { self.send($0.frame()) }) { bytes in
+                    await self.handle(bytes)
                 }
-                // Whichever ends first (the client left, or was too slow) ends the connection.
-                defer { group.cancelAll() }
-                try await group.next()
             }
         } catch is CancellationError {}
     }

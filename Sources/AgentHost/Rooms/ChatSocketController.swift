@@ -23,7 +23,10 @@ struct ChatSocketLimits: Sendable {
 /// with `user`; typing goes to the others; generations are runs (PROTOCOL §8) that outlive the socket
 /// that started them (a reconnecting client resumes, after a restart too); a client that cannot
 /// keep up is closed with code 4001.
-struct ChatSocketController {
+///
+/// A class: every connection's task and session refer to it, and as a value (900 bytes of
+/// dependencies) it was copied into frames an open connection keeps.
+final class ChatSocketController: Sendable {
     let chats: any ChatStore
     let pipeline: ChatPipeline
     let bus: any RoomBus
@@ -35,7 +38,21 @@ struct ChatSocketController {
     let limits: ChatSocketLimits
     let metrics: any MetricsFactory
 
+    init(chats: any ChatStore, pipeline: ChatPipeline, bus: any RoomBus, runner: ChatRunner, runs: RunRegistry,
+         runLog: any RunLogStore, slots: GenerationSlots, limits: ChatSocketLimits, metrics: any MetricsFactory) {
+        self.chats = chats
+        self.pipeline = pipeline
+        self.bus = bus
+        self.runner = runner
+        self.runs = runs
+        self.runLog = runLog
+        self.slots = slots
+        self.limits = limits
+        self.metrics = metrics
+    }
+
     func addRoutes(to router: Router<AppRequestContext>) {
+        let chats = chats, outboundBuffer = limits.outboundBuffer
         router.ws("ws/chat/:slug") { request, context in
             let principal = try context.identity()
             let workspace = try await chats.requireWorkspace(slug: context.parameters.require("slug"))
@@ -43,14 +60,18 @@ struct ChatSocketController {
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let principal = try context.requestContext.identity()
-            let workspace = try await chats.requireWorkspace(slug: context.requestContext.parameters.require("slug"))
-            let thread = try await chats.requireThread(slug: QueryParameters(context.request).string("thread"), in: workspace,
-                                                       viewer: principal.viewer)
+            let slug = try context.requestContext.parameters.require("slug")
+            let threadSlug = try QueryParameters(context.request).string("thread")
+            // The lookups run in a short-lived task: the connection's task keeps its deepest stack while open.
+            let (workspace, thread) = try await ShortLivedTask.run {
+                let workspace = try await chats.requireWorkspace(slug: slug)
+                return (workspace, try await chats.requireThread(slug: threadSlug, in: workspace, viewer: principal.viewer))
+            }
             let room = RoomKey(workspaceId: workspace.id!, threadId: thread?.id,
                                defaultThreadOwner: thread == nil ? principal.userId : nil)
             let session = ChatSocketSession(
                 controller: self, workspace: workspace, thread: thread, room: room, principal: principal,
-                member: RoomMember(userId: principal.userId, username: principal.username, bufferLimit: limits.outboundBuffer),
+                member: RoomMember(userId: principal.userId, username: principal.username, bufferLimit: outboundBuffer),
                 logger: context.logger)
             try await session.run(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
         }
@@ -58,7 +79,11 @@ struct ChatSocketController {
 }
 
 /// One `ws/chat` connection.
-struct ChatSocketSession: Sendable {
+///
+/// A class, so the connection's tasks and closures share one copy: as a struct (1.4 KB with the
+/// controller's dependencies inline) it was copied into each child task's closure and kept in the
+/// async frames an idle connection holds for as long as it is open.
+final class ChatSocketSession: Sendable {
     let controller: ChatSocketController
     let workspace: Workspace
     let thread: ChatThread?
@@ -66,6 +91,17 @@ struct ChatSocketSession: Sendable {
     let principal: Principal
     let member: RoomMember
     let logger: Logger
+
+    init(controller: ChatSocketController, workspace: Workspace, thread: ChatThread?, room: RoomKey, principal: Principal,
+         member: RoomMember, logger: Logger) {
+        self.controller = controller
+        self.workspace = workspace
+        self.thread = thread
+        self.room = room
+        self.principal = principal
+        self.member = member
+        self.logger = logger
+    }
 
     private var bus: any RoomBus { controller.bus }
     private var userTag: JSONValue { principal.username.map(JSONValue.string) ?? .null }
@@ -101,7 +137,8 @@ struct ChatSocketSession: Sendable {
 
     private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
         let metrics = controller.metrics
-        let welcome = try await controller.chats.welcomeMessages(forUserId: principal.userId)
+        let chats = controller.chats, userId = principal.userId
+        let welcome = try await ShortLivedTask.run { try await chats.welcomeMessages(forUserId: userId) }
         let running = controller.runs.runningGenerations(in: room)
         member.deliver([
             "generations": .array(running.map { ["chat_id": .string($0.chatId), "seq": .number(Double($0.lastSeq))] }),
@@ -114,23 +151,18 @@ struct ChatSocketSession: Sendable {
         ])
         let framesOut = Counter(label: "agenthost_ws_chat_frames_total", dimensions: [("direction", "out")], factory: metrics)
         let framesIn = Counter(label: "agenthost_ws_chat_frames_total", dimensions: [("direction", "in")], factory: metrics)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                try await member.outbox.pump(to: outbound, channel: channel, onFrame: { framesOut.increment() }) {
-                    Counter(label: "agenthost_ws_chat_slow_disconnects_total", factory: metrics).increment()
-                    logger.warning("closing slow websocket", metadata: ["connection_id": "\(member.id)"])
-                }
+        let member = member, logger = logger
+        try await WebSocketConnection.serve(channel: channel) {
+            try await member.outbox.pump(to: outbound, channel: channel, onFrame: { framesOut.increment() }) {
+                Counter(label: "agenthost_ws_chat_slow_disconnects_total", factory: metrics).increment()
+                logger.warning("closing slow websocket", metadata: ["connection_id": "\(member.id)"])
             }
-            group.addTask {
-                try await WebSocketMessageReader.forEachText(in: inbound, maxBytes: controller.limits.maxFrameBytes,
-                                                             refuse: { member.deliver($0.frame()) }) { bytes in
-                    framesIn.increment()
-                    await handle(bytes)
-                }
+        } read: {
+            try await WebSocketMessageReader.forEachText(in: inbound, maxBytes: controller.limits.maxFrameBytes,
+                                                         refuse: { member.deliver($0.frame()) }) { bytes in
+                framesIn.increment()
+                await self.handle(bytes)
             }
-            // Whichever ends first (the client left, or was too slow) ends the connection.
-            defer { group.cancelAll() }
-            try await group.next()
         }
     }
 
