@@ -34,9 +34,11 @@ def user(text):
 
 
 def read_events(response, limit=None):
-    """The stream's events as (id, event JSON); stops after `limit` events when given."""
+    """The stream's events as (id, event JSON); stops after `limit` events when given. `response`
+    may be a line iterator, to read on where an earlier call stopped."""
     events, current_id = [], None
-    for line in response.iter_lines():
+    lines = response.iter_lines() if isinstance(response, httpx.Response) else response
+    for line in lines:
         if line.startswith("id:"):
             current_id = int(line[3:].strip())
         elif line.startswith("data:"):
@@ -258,3 +260,46 @@ def test_invalid_json_unknown_workspace_and_taken_run_id(server, llm):
     assert response.status_code == 409 and response.json()["error"]["code"] == "conflict"
     response = httpx.get(f"{server.url}/api/agui/runs/no-such-run/events")
     assert response.status_code == 404
+
+
+def login(server, username, password):
+    response = httpx.post(f"{server.url}/api/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def test_auth_daily_limit_and_run_cap_apply_as_on_other_transports(start_server, llm):
+    server = start_server(args=["--agent-max-runs-per-user", "1"])
+    server.cli("users", "add", "admin", "--password", "admin-password-1", "--role", "admin")
+    server.cli("users", "add", "alice", "--password", "alice-password-1", "--daily-limit", "2")
+    server.cli("users", "add", "bob", "--password", "bob-password-1")
+    admin, alice, bob = (login(server, "admin", "admin-password-1"), login(server, "alice", "alice-password-1"),
+                         login(server, "bob", "bob-password-1"))
+    slug = httpx.post(f"{server.url}/api/workspaces", json={"name": "team"}, headers=admin).json()["slug"]
+
+    body = run_input("t-auth", "r-alice-1", [user("Hi")])
+    response = httpx.post(f"{server.url}/api/agui/{slug}", json=body)
+    assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
+
+    # Per-user run cap: alice's slow run occupies her one slot.
+    llm.enqueue(Answer.text([f"x{i} " for i in range(20)], delay=0.1))
+    with httpx.stream("POST", f"{server.url}/api/agui/{slug}", json=body, headers=alice, timeout=TIMEOUT) as slow:
+        assert slow.status_code == 200
+        lines = slow.iter_lines()
+        head = read_events(lines, limit=3)
+        second = httpx.post(f"{server.url}/api/agui/{slug}", json=run_input("t-auth", "r-alice-2", [user("Again")]), headers=alice)
+        assert second.status_code == 429 and second.json()["error"]["code"] == "rate_limited"
+        # Another user can neither resume alice's run nor reuse its id.
+        stolen = httpx.get(f"{server.url}/api/agui/runs/r-alice-1/events", headers=bob)
+        assert stolen.status_code in (403, 404)
+        reused = httpx.post(f"{server.url}/api/agui/{slug}", json=body, headers={**bob, "Last-Event-ID": "0"})
+        assert reused.status_code == 409
+        tail = read_events(lines)
+    check_stream(head + tail)
+
+    # Daily limit: alice's limit is 2 messages; the second run was refused, so one is left.
+    llm.enqueue(Answer.text("second"))
+    check_stream(post_run(server, slug, run_input("t-auth", "r-alice-3", [user("Two")]), headers=alice))
+    over = httpx.post(f"{server.url}/api/agui/{slug}", json=run_input("t-auth", "r-alice-4", [user("Three")]), headers=alice)
+    assert over.status_code == 429 and over.json()["error"]["code"] == "rate_limited"
+    assert over.json()["error"]["limit"] == 2 and over.json()["error"]["used"] == 2, over.json()
