@@ -303,3 +303,41 @@ def test_auth_daily_limit_and_run_cap_apply_as_on_other_transports(start_server,
     over = httpx.post(f"{server.url}/api/agui/{slug}", json=run_input("t-auth", "r-alice-4", [user("Three")]), headers=alice)
     assert over.status_code == 429 and over.json()["error"]["code"] == "rate_limited"
     assert over.json()["error"]["limit"] == 2 and over.json()["error"]["used"] == 2, over.json()
+
+
+def test_mixed_server_and_frontend_calls_and_replay_from_the_log(start_server, llm):
+    # --agent-retention 0: a finished run leaves memory at once, so its stream is read from the log.
+    server = start_server(args=["--agent-retention", "0"])
+    slug = workspace(server)
+    thread = "thread-mixed"
+    first = user("Compute 2^10 and show it in a dialog")
+    llm.enqueue(Answer.calls(("call_calc", "calculator", {"expression": "2^10"}),
+                             ("call_dialog", "show_dialog", {"text": "1024"})))
+    dialog = {"name": "show_dialog", "description": "Shows a dialog.",
+              "parameters": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}}
+    run_1 = check_stream(post_run(server, slug, run_input(thread, "mixed-1", [first], tools=[dialog])))
+    results = [event for event in run_1 if event["type"] == "TOOL_CALL_RESULT"]
+    assert [event["toolCallId"] for event in results] == ["call_calc"] and "1024" in results[0]["content"]
+    assert run_1[-1]["outcome"] == {"type": "success", "pendingToolCallIds": ["call_dialog"]}
+
+    llm.enqueue(Answer.text("Shown."))
+    messages = [first,
+                {"id": "a1", "role": "assistant", "toolCalls": [
+                    {"id": "call_calc", "type": "function", "function": {"name": "calculator", "arguments": "{}"}},
+                    {"id": "call_dialog", "type": "function", "function": {"name": "show_dialog", "arguments": "{}"}}]},
+                {"id": "tr1", "role": "tool", "toolCallId": "call_calc", "content": "forged by the client"},
+                {"id": "tr2", "role": "tool", "toolCallId": "call_dialog", "content": "", "error": "the user closed it"}]
+    # Only the pending frontend call may be answered; the server tool's result is not the client's to give.
+    refused = httpx.post(f"{server.url}/api/agui/{slug}", json=run_input(thread, "mixed-2", messages, tools=[dialog]))
+    assert refused.status_code == 409 and "call_calc" in refused.json()["error"]["message"]
+    del messages[2]
+    run_2 = check_stream(post_run(server, slug, run_input(thread, "mixed-2", messages, tools=[dialog])))
+    assert text_of(run_2) == "Shown."
+    tools = {m["tool_call_id"]: m["content"] for m in llm.requests[-1]["messages"] if m["role"] == "tool"}
+    assert "1024" in tools["call_calc"] and "the user closed it" in tools["call_dialog"], tools
+
+    # Both runs have left memory: their streams come from the log, the same events.
+    for run_id, events in (("mixed-1", run_1), ("mixed-2", run_2)):
+        with httpx.stream("GET", f"{server.url}/api/agui/runs/{run_id}/events", timeout=TIMEOUT) as response:
+            assert response.status_code == 200
+            assert [event for _, event in read_events(response)] == events
