@@ -341,3 +341,17 @@ def test_mixed_server_and_frontend_calls_and_replay_from_the_log(start_server, l
         with httpx.stream("GET", f"{server.url}/api/agui/runs/{run_id}/events", timeout=TIMEOUT) as response:
             assert response.status_code == 200
             assert [event for _, event in read_events(response)] == events
+
+
+def test_context_reaches_the_model_and_is_bounded(start_server, llm):
+    server = start_server(args=["--agui-max-context-chars", "120"])
+    slug = workspace(server)
+    llm.enqueue(Answer.text("Noted."))
+    context = [{"description": "Current page", "value": "/settings/billing"}]
+    check_stream(post_run(server, slug, run_input("t-ctx", "r-ctx", [user("Where am I?")], context=context)))
+    system = llm.requests[-1]["messages"][0]
+    assert system["role"] == "system" and "- Current page: /settings/billing" in system["content"]
+    big = [{"description": "Blob", "value": "x" * 200}]
+    response = httpx.post(f"{server.url}/api/agui/{slug}", json=run_input("t-ctx", "r-ctx-2", [user("Hi")], context=big))
+    assert response.status_code == 400 and response.json()["error"]["code"] == "validation_failed"
+    assert "--agui-max-context-chars" in response.json()["error"]["message"]

@@ -17,6 +17,7 @@ struct AGUIController {
     let chats: any ChatStore
     let invocations: any InvocationStore
     let streams: RunEventStreams
+    let settings: AGUISettings
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("runs/:runId/events", use: events)
@@ -29,7 +30,7 @@ struct AGUIController {
         let body = try await request.body.collect(upTo: context.maxUploadSize)
         let input = try APICoding.decode(RunAgentInput.self, from: body.readableBytesView)
         let turn = try input.validatedTurn()
-        try input.validateExtras()
+        try input.validateContext(maxCharacters: settings.maxContextCharacters)
         let workspace = try await chats.requireWorkspace(slug: try context.parameters.require("workspace"))
 
         if let existing = try await existingRun(input.runId) {

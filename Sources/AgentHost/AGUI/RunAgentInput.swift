@@ -46,7 +46,6 @@ struct RunAgentInput: Decodable, Sendable {
     /// `runId` becomes the agent invocation's id; `threadId` names our thread.
     static let runIdPattern = #"^[A-Za-z0-9._:-]{1,128}$"#
     static let maxThreadIdLength = 200
-    static let maxContextCharacters = 20_000
 
     /// Validates the ids and reads the turn from the end of `messages`: the last message is the
     /// user's new one, or the trailing tool messages answer pending frontend calls. The rest of the
@@ -91,10 +90,10 @@ struct RunAgentInput: Decodable, Sendable {
         return "Context from the application:\n" + context.map { "- \($0.description): \($0.value)" }.joined(separator: "\n")
     }
 
-    /// Checks what is not a message: the frontend tools (as client tools, below) and the context's size.
-    func validateExtras() throws {
-        if let instructions = contextInstructions, instructions.count > Self.maxContextCharacters {
-            throw APIError.validation("context is \(instructions.count) characters; at most \(Self.maxContextCharacters) are accepted.")
+    /// The context's size (the frontend tools are checked as the engine's client tools).
+    func validateContext(maxCharacters: Int) throws {
+        if let instructions = contextInstructions, instructions.count > maxCharacters {
+            throw APIError.validation("context is \(instructions.count) characters; at most \(maxCharacters) are accepted (--agui-max-context-chars).")
         }
     }
 
