@@ -393,7 +393,8 @@ struct AgentEngine: Sendable {
     private func finish(_ run: AgentRun, end: RunEnd, progress: RunProgress) async {
         run.firstTicket?.release()
         let invocation = run.invocation
-        if end == .interrupted, AgentLogState(frames: invocation.run.frames).isWaitingOnClient {
+        // A run that hands its client calls back never waits on its client: it ends here.
+        if end == .interrupted, !run.handsBackClientCalls, AgentLogState(frames: invocation.run.frames).isWaitingOnClient {
             return await suspend(run, progress: progress)
         }
         var response = progress.lastText
