@@ -157,6 +157,9 @@ struct Components: Sendable {
                                    streams: runStreams)
             .addRoutes(to: api.group("agent/invocations"))
         RunsController(streams: runStreams).addRoutes(to: api.group("runs"))
+        AGUIController(engine: agentEngine, chats: dependencies.chats, invocations: dependencies.invocations, streams: runStreams,
+                       settings: configuration.agui)
+            .addRoutes(to: api.group("agui"))
 
         let openAI = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
         OpenAICompatibleController(chats: dependencies.chats, pipeline: pipeline, slots: generationSlots, runner: chatRunner,

@@ -41,6 +41,8 @@ package struct Configuration: Sendable {
     var lifecycle = LifecycleSettings()
     /// The durable run log (PROTOCOL §8).
     var runLog = RunLogSettings()
+    /// The AG-UI endpoint (PROTOCOL §10).
+    var agui = AGUISettings()
 
     /// Every setting at its default.
     package init() {}

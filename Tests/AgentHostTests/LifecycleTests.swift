@@ -107,6 +107,12 @@ struct LifecycleTests {
         #expect(throws: (any Error).self) { try ServeCommand.parse(["--run-log-batch-ms", "101"]).makeConfiguration() }
     }
 
+    @Test func aguiFlags() throws {
+        #expect(try ServeCommand.parse([]).makeConfiguration().agui.maxContextCharacters == 20_000)
+        #expect(try ServeCommand.parse(["--agui-max-context-chars", "500"]).makeConfiguration().agui.maxContextCharacters == 500)
+        #expect(throws: (any Error).self) { try ServeCommand.parse(["--agui-max-context-chars", "-1"]).makeConfiguration() }
+    }
+
     enum OpenStream: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case sseChat, restAgentWaitingOnTool, socketChat, socketAgentWaitingOnTool
         var testDescription: String { rawValue }

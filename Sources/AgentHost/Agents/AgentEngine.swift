@@ -37,7 +37,7 @@ struct AgentEngine: Sendable {
     /// Validates, stores and starts a run, watched from its first frame by `watcher` (an SSE stream
     /// ends with the run, a socket does not).
     func start(_ request: AgentInvokeRequest, workspace: Workspace, principal: Principal, watcher: Outbox,
-               endsWithRun: Bool = false) async throws -> Invocation {
+               endsWithRun: Bool = false, options: AgentStartOptions = AgentStartOptions()) async throws -> Invocation {
         let message = request.message.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !message.isEmpty else { throw APIError.validation("Field 'message' must not be empty.") }
         let serverTools = try serverToolSpecs(requested: request.tools, workspace: workspace)
@@ -56,7 +56,7 @@ struct AgentEngine: Sendable {
         }
         let thread = try await chats.requireThread(slug: request.thread, in: workspace, viewer: principal.viewer)
 
-        let id = UUID().uuidString.lowercased()
+        let id = options.id ?? UUID().uuidString.lowercased()
         let live = LiveRun(record: RunRecord(id: id, kind: .agent, workspaceId: workspace.id!, userId: principal.userId),
                            log: runs.log)
         let invocation = Invocation(run: live, workspaceSlug: workspace.slug)
@@ -65,7 +65,8 @@ struct AgentEngine: Sendable {
         do {
             // The shared pipeline: validation, daily limit and stored prompt, documents and history.
             prepared = try await pipeline.prepare(
-                ChatRequest(message: message, mode: .chat, clientSystemPrompt: Self.agentInstructions),
+                ChatRequest(message: message, mode: .chat,
+                            clientSystemPrompt: [Self.agentInstructions, options.instructions].compactMap { $0 }.joined(separator: "\n\n")),
                 workspace: workspace, threadId: thread?.id, caller: principal.chatCaller)
         } catch {
             registry.remove(id)
@@ -99,7 +100,7 @@ struct AgentEngine: Sendable {
         let run = AgentRun(invocation: invocation, record: record, workspace: workspace, viewer: principal.viewer,
                            chat: prepared.chat, provider: provider, model: opening.model, messages: opening.messages,
                            tools: offered, firstToolChoice: toolChoice, maxSteps: maxSteps, started: .now,
-                           firstTicket: prepared.ticket)
+                           firstTicket: prepared.ticket, handsBackClientCalls: options.handsBackClientCalls)
         submit(run, from: .fresh, progress: RunProgress())
         return invocation
     }
@@ -236,6 +237,8 @@ struct AgentEngine: Sendable {
             messages.append(.assistant(text, toolCalls: toolCalls))
             let results = await performAll(toolCalls) { call in await perform(call, step: step, run: run) }
             if Task.isCancelled { return .cancelled }
+            // Frontend tools (AG-UI): the run ends here with the calls pending; the next run continues.
+            if results.contains(where: \.isHandedBack) { return .completed(text) }
             messages += zip(toolCalls, results).map(Self.resultMessage)
         }
         return .maxSteps
@@ -262,6 +265,8 @@ struct AgentEngine: Sendable {
     struct ToolResult: Sendable {
         var output: JSONValue
         var isError: Bool
+        /// A client call handed back to the client unanswered (``AgentRun/handsBackClientCalls``).
+        var isHandedBack = false
     }
 
     /// How far a call had got: a fresh one, or one of a continued run that already asked its client.
@@ -343,6 +348,8 @@ struct AgentEngine: Sendable {
         }
 
         switch spec.executor {
+        case .client where run.handsBackClientCalls:
+            return ToolResult(output: .null, isError: false, isHandedBack: true)
         case .client:
             let outcome = await withTimeout(spec.effectiveTimeout) { await invocation.awaitResult(callId: call.id) }
             switch outcome {
@@ -386,7 +393,8 @@ struct AgentEngine: Sendable {
     private func finish(_ run: AgentRun, end: RunEnd, progress: RunProgress) async {
         run.firstTicket?.release()
         let invocation = run.invocation
-        if end == .interrupted, AgentLogState(frames: invocation.run.frames).isWaitingOnClient {
+        // A run that hands its client calls back never waits on its client: it ends here.
+        if end == .interrupted, !run.handsBackClientCalls, AgentLogState(frames: invocation.run.frames).isWaitingOnClient {
             return await suspend(run, progress: progress)
         }
         var response = progress.lastText

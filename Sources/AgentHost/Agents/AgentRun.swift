@@ -23,6 +23,8 @@ struct AgentRun: Sendable {
     let started: ContinuousClock.Instant
     /// The provider-queue place the pipeline reserved for the first step; `nil` for a continued run.
     let firstTicket: QueueTicket?
+    /// Client calls end the run with the calls pending instead of being waited for (AG-UI).
+    var handsBackClientCalls = false
 
     var toolDefinitions: [ToolDefinition] {
         tools.values.sorted { $0.name < $1.name }.map(\.definition)

@@ -15,6 +15,10 @@ final class InvocationRegistry: Sendable {
     /// (a run continued after a restart is registered regardless).
     func register(_ invocation: Invocation, enforcingLimit: Bool = true) throws {
         try live.withLock { live in
+            // Ids named by clients (AG-UI's runId) may collide; two runs under one id never run.
+            guard live[invocation.id] == nil else {
+                throw APIError(.conflict, "A run with id '\(invocation.id)' is already in progress.")
+            }
             let running = live.values.filter { $0.ownerId == invocation.ownerId && !$0.isFinished }.count
             guard running < maxConcurrentPerUser || !enforcingLimit else {
                 throw APIError(.rateLimited, "You already have \(running) agent runs in progress; the limit is \(maxConcurrentPerUser). "

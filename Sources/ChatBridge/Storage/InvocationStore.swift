@@ -8,6 +8,8 @@ public protocol InvocationStore: Sendable {
     func finishInvocation(_ invocation: AgentInvocation) async throws
     /// A run and its steps in order, when the viewer may see it.
     func invocation(id: String, viewer: Viewer) async throws -> (AgentInvocation, [AgentStep])?
+    /// The latest run in a thread and its steps, when the viewer may see it (AG-UI continues it).
+    func latestInvocation(threadId: Int64, viewer: Viewer) async throws -> (AgentInvocation, [AgentStep])?
 }
 
 extension SQLiteStore: InvocationStore {
@@ -32,6 +34,16 @@ extension SQLiteStore: InvocationStore {
                 return nil
             }
             let steps = try AgentStep.filter(Column("invocation_id") == id).order(Column("id")).fetchAll(db)
+            return (invocation, steps)
+        }
+    }
+
+    public func latestInvocation(threadId: Int64, viewer: Viewer) async throws -> (AgentInvocation, [AgentStep])? {
+        try await writer.read { db in
+            guard let invocation = try AgentInvocation.filter(Column("thread_id") == threadId)
+                .order(Column("created_at").desc, Column.rowID.desc).fetchOne(db),
+                viewer.mayAccess(ownerId: invocation.userId) else { return nil }
+            let steps = try AgentStep.filter(Column("invocation_id") == invocation.id).order(Column("id")).fetchAll(db)
             return (invocation, steps)
         }
     }
