@@ -20,7 +20,7 @@ extension AgentInvocationsController {
             responses: [200: .eventStream(
                 "PROTOCOL §6 events (`agent_start`, `agent_queued`, `agent_token`, `tool_call`, `approval_required`, `tool_result`, "
                     + "`sources`, `agent_complete`, `error`), each with `invocation_id` and `seq`; `id:` is the `seq`. Answer client "
-                    + "tool calls and approvals with the `tool_results` and `approvals` routes.")],
+                    + "tool calls and approvals with the `tool_results` and `approvals` routes.", events: APISchemas.agentEvents)],
             errors: [.notFound, .rateLimited, .overloaded]),
         APIOperation(.get, "/api/agent/invocations/{id}", id: "getInvocation", tag: "Agents",
                      summary: "A run: status, steps, tool calls, usage", parameters: [invocationId],
@@ -28,7 +28,8 @@ extension AgentInvocationsController {
         APIOperation(.get, "/api/agent/invocations/{id}/events", id: "invocationEvents", tag: "Agents",
                      summary: "Replay a run's events after `after_seq`, then follow it live (SSE)",
                      parameters: [invocationId, RunsController.afterSeq],
-                     responses: [200: .eventStream("The run's frames with a larger `seq`, then live ones until it ends.")],
+                     responses: [200: .eventStream("The run's frames with a larger `seq`, then live ones until it ends.",
+                                                   events: APISchemas.agentEvents)],
                      errors: [.notFound]),
         APIOperation(
             .post, "/api/agent/invocations/{id}/tool_results", id: "postToolResult", tag: "Agents",

@@ -59,12 +59,22 @@ extension OpenAPI.Response {
         OpenAPI.Response(description: description, headers: headers, content: [.json: .content(schema)])
     }
 
-    /// A server-sent event stream: `event: <type>` / `id: <seq>` / `data: <json frame>` blocks and
-    /// `:` keep-alive comments. OpenAPI 3.1 cannot type the events of a stream, so `description` says
-    /// what they are.
-    static func eventStream(_ description: String) -> OpenAPI.Response {
+    /// A server-sent event stream of run frames: `event: <type>` / `id: <seq>` / `data: <json frame>`
+    /// blocks, and `:` keep-alive comments. OpenAPI 3.1 has no way to type the items of a stream; the
+    /// schema describes ONE event (the convention of OpenAPI 3.2's `itemSchema`, which schemathesis
+    /// applies to 3.1 documents too), and `description` says what the frames are.
+    static func eventStream(_ description: String, events: [String]) -> OpenAPI.Response {
         OpenAPI.Response(description: description, content: [
-            .eventStream: .content(.string(description: "SSE text; see the response description.")),
+            .eventStream: .content(.object(
+                description: "One event of the stream (the body is `text/event-stream`).",
+                properties: [
+                    "event": .string(required: false, description: "The frame's `type`.",
+                                     allowedValues: events.map { AnyCodable($0) }),
+                    "id": .string(required: false, description: "The frame's `seq`.", pattern: "^[0-9]+$"),
+                    "data": .string(description: "The frame, a JSON object with `type` and `seq`.",
+                                    contentMediaType: .json),
+                    "retry": .integer(required: false),
+                ])),
         ])
     }
 

@@ -149,5 +149,11 @@ enum APISchemas {
         "Accepted": .object(properties: ["accepted": .boolean(allowedValues: true)]),
     ]
 
+    /// The `type`s of chat generation frames (PROTOCOL §4; `ChatFrame.type`).
+    static let chatEvents = ["chat_start", "chat_queued", "chat_token", "sources", "chat_complete", "error"]
+    /// The `type`s of agent run frames (PROTOCOL §6; `AgentEvent.type`).
+    static let agentEvents = ["agent_start", "agent_queued", "agent_token", "sources", "approval_required", "tool_call",
+                              "tool_result", "agent_complete", "error"]
+
     static let chatStatus = JSONSchema.string(allowedValues: "streaming", "completed", "cancelled", "failed", "interrupted")
 }

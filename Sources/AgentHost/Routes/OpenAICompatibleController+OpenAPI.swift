@@ -30,7 +30,9 @@ extension OpenAICompatibleController {
                         ])),
                         "usage": .object(properties: ["prompt_tokens": .integer, "completion_tokens": .integer, "total_tokens": .integer]),
                     ])),
-                    .eventStream: .content(.string),
+                    .eventStream: .content(.object(
+                        description: "One event of the stream: a `chat.completion.chunk` as JSON, or `[DONE]` last.",
+                        properties: ["data": .string]))
                 ])],
             errors: [.notFound, .rateLimited, .overloaded, .providerError]),
         APIOperation(

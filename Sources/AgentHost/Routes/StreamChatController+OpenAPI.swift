@@ -15,7 +15,7 @@ extension StreamChatController {
             responses: [200: .eventStream(
                 "PROTOCOL §4 frames: `chat_start`, `chat_queued` while waiting for a provider slot, `chat_token`s, `sources`, "
                     + "then `chat_complete` or `error` (the partial answer is stored; `db_id` set). A client that disconnects "
-                    + "cancels the generation.")],
+                    + "cancels the generation.", events: APISchemas.chatEvents)],
             errors: [.notFound, .rateLimited, .overloaded]),
     ]
 }
