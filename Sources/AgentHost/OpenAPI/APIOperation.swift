@@ -63,15 +63,16 @@ extension OpenAPI.Response {
     /// blocks, and `:` keep-alive comments. OpenAPI 3.1 has no way to type the items of a stream; the
     /// schema describes ONE event (the convention of OpenAPI 3.2's `itemSchema`, which schemathesis
     /// applies to 3.1 documents too), and `description` says what the frames are.
-    static func eventStream(_ description: String, events: [String]) -> OpenAPI.Response {
+    /// `events`: the `event:` names the stream uses; empty when its events carry only `id:` and `data:`.
+    static func eventStream(_ description: String, events: [String] = []) -> OpenAPI.Response {
         OpenAPI.Response(description: description, content: [
             .eventStream: .content(.object(
                 description: "One event of the stream (the body is `text/event-stream`).",
                 properties: [
                     "event": .string(required: false, description: "The frame's `type`.",
-                                     allowedValues: events.map { AnyCodable($0) }),
+                                     allowedValues: events.isEmpty ? nil : events.map { AnyCodable($0) }),
                     "id": .string(required: false, description: "The frame's `seq`.", pattern: "^[0-9]+$"),
-                    "data": .string(description: "The frame, a JSON object with `type` and `seq`.",
+                    "data": .string(description: "The frame, as JSON.",
                                     contentMediaType: .json),
                     "retry": .integer(required: false),
                 ])),
