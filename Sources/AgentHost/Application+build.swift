@@ -95,6 +95,8 @@ struct Components: Sendable {
     let loginThrottle: LoginThrottle
     /// Fair use: caps on concurrent chat generations, shared by `ws/chat`, SSE and `/v1`.
     let generationSlots: GenerationSlots
+    /// `GET /openapi.json`, encoded once.
+    let openAPI: OpenAPIController
 
     init(configuration: Configuration, dependencies: Dependencies, logger: Logger,
          shutdown: ShutdownSignal = ShutdownSignal()) async throws {
@@ -125,6 +127,7 @@ struct Components: Sendable {
             registry: InvocationRegistry(maxConcurrentPerUser: configuration.agent.maxConcurrentPerUser),
             runs: runService, runLog: dependencies.runLog, limits: configuration.agent, logger: logger)
         generationSlots = GenerationSlots(settings: configuration.fairUse)
+        openAPI = try OpenAPIController()
     }
 
     /// Every HTTP route, behind the request and auth middleware.
@@ -139,6 +142,7 @@ struct Components: Sendable {
             JSONBodyMiddleware()
         }
         HealthController().addRoutes(to: router.group("api"))
+        openAPI.addRoutes(to: router)
         MetricsController(registry: dependencies.metrics).addRoutes(to: router)
         AuthController(authenticator: authenticator, throttle: loginThrottle).addRoutes(to: router.group("api/auth"))
 

@@ -64,6 +64,29 @@ struct AgentRESTTests {
         }
     }
 
+    /// Schemathesis found it: `after_seq=9223372036854775807` on a run still in memory overflowed
+    /// `after_seq + 1` and killed the server. It replays nothing (the run has ended: the stream ends).
+    @Test func theLargestAfterSeqReplaysNothing() async throws {
+        try await TestHarness.withUpstream { harness, upstream in
+            try await harness.addWorkspace("Ops")
+            await upstream.enqueue(AgentScripts.answer("Done."))
+            try await harness.testLive { client in
+                let run = try await client.send(.post, "/api/agent/invocations", json: #"{"workspace": "ops", "message": "Hi"}"#)
+                #expect(run.events.last?.event == "agent_complete")
+                let start = try #require(run.events.first?.data)
+                let id = try #require(try JSONValue(parsing: start)["invocation_id"]?.stringValue)
+                for path in ["/api/agent/invocations/\(id)/events", "/api/runs/\(id)/events"] {
+                    let replay = try await client.send(.get, "\(path)?after_seq=\(Int.max)")
+                    #expect(replay.status == .ok)
+                    #expect(replay.events.isEmpty, "\(replay.text.prefix(300))")
+                }
+                let everything = try await client.send(.get, "/api/runs/\(id)/events?after_seq=-1")
+                #expect(everything.events.count == run.events.count)
+                #expect(try await client.send(.get, "/api/health").status == .ok)
+            }
+        }
+    }
+
     @Test func cancelOverHTTPAndErrors() async throws {
         try await TestHarness.withUpstream { harness, upstream in
             try await harness.addWorkspace("Ops")

@@ -45,6 +45,34 @@ struct MultipartBoundaryTests {
         }
     }
 
+    /// Schemathesis found it: multipart-kit 4.7.1 indexes a 128-entry table with each header-name
+    /// byte, so a byte of 0x80 or more where a part header's name goes trapped and killed the server.
+    @Test func aNonASCIIHeaderNameIsA400NotACrash() async throws {
+        let harness = try await TestHarness()
+        try await harness.addWorkspace("Docs")
+        let boundary = "e4137dba587a6de6f6fe1c62393e2858"
+        let bodies: [[UInt8]] = [
+            // The fuzzer's body: a non-ASCII first byte right after the opening delimiter.
+            Array("--\(boundary)\r\n".utf8) + [0xF4, 0x8A, 0xB1, 0xB1, 0x03] + Array("\r\n--\(boundary)--\r\n".utf8),
+            // After a valid header, and in the second part.
+            Array("--\(boundary)\r\nContent-Type: text/plain\r\n\u{E9}t\u{E9}: x\r\n\r\nhello\r\n--\(boundary)--\r\n".utf8),
+            Self.body(boundary: boundary, file: "one", closed: false)
+                + Array("\r\n--\(boundary)\r\nX-\u{FF}: y\r\n\r\ntwo\r\n--\(boundary)--\r\n".utf8),
+        ]
+        try await harness.testLive { client in
+            for body in bodies {
+                let response = try await Self.post(client, contentType: "multipart/form-data; boundary=\(boundary)", body: body)
+                #expect(response.status == .badRequest, "\(response.text.prefix(300))")
+                #expect(response.errorCode == "validation_failed")
+            }
+            // Non-ASCII header VALUES (a UTF-8 filename) are fine, and the server is still up.
+            let utf8Name = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"caf\u{E9}.txt\"\r\n\r\nhello\r\n--\(boundary)--\r\n".utf8)
+            let accepted = try await Self.post(client, contentType: "multipart/form-data; boundary=\(boundary)", body: utf8Name)
+            #expect(accepted.status == .created, "\(accepted.text)")
+            #expect(try accepted.json["name"]?.stringValue == "caf\u{E9}.txt")
+        }
+    }
+
     @Test func boundaryRulesFollowRFC2046() async throws {
         let harness = try await TestHarness()
         try await harness.addWorkspace("Docs")

@@ -19,6 +19,7 @@ enum MultipartForm {
             throw APIError.validation("A multipart/form-data body needs a boundary parameter in its Content-Type.")
         }
         try checkBoundary(boundary)
+        try checkHeaderNames(body, boundary: boundary)
         let malformed = APIError.validation("The multipart/form-data body is malformed (boundary '\(boundary)').")
         var parts: [Part] = []
         var current = Part(data: [])

@@ -137,7 +137,8 @@ final class LiveRun: Sendable {
                 state.subscribers.removeValue(forKey: previous)
             }
             state.unwatchedSince = nil
-            let next = max(afterSeq + 1, 0)
+            // `after_seq` comes from clients, any Int: Int.max replays nothing rather than overflowing.
+            let next = afterSeq == .max ? afterSeq : max(afterSeq + 1, 0)
             // Nothing to replay (a watcher from the start of a new run): live at once.
             if next >= state.frames.count, !state.outstanding.values.contains(where: { $0.seq <= afterSeq }), !state.isFinished {
                 state.subscribers[id] = Subscriber(outbox: outbox, replayNext: nil, resumedAfter: afterSeq, endsWithRun: endsWithRun)
