@@ -22,6 +22,7 @@ enum OpenAPIDescription {
             + WelcomeMessagesController.openAPIOperations
             + AgentInvocationsController.openAPIOperations
             + RunsController.openAPIOperations
+            + AGUIController.openAPIOperations
             + OpenAICompatibleController.openAPIOperations
             + AgentSocketController.openAPIOperations
             + ChatSocketController.openAPIOperations
