@@ -133,6 +133,7 @@ struct Components: Sendable {
         router.add(middleware: CORSMiddleware(policy: browserPolicy))
         router.add(middleware: RequestMiddleware(bodyLimit: configuration.maxBodySize, metrics: metricsFactory))
         router.add(middleware: BrowserBoundaryMiddleware(policy: browserPolicy, accounts: dependencies.accounts))
+        if let console = consoleMiddleware() { router.add(middleware: console) }
         router.add(middleware: JSONBodyMiddleware())
         HealthController().addRoutes(to: router.group("api"))
         MetricsController(registry: dependencies.metrics).addRoutes(to: router)

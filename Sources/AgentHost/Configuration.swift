@@ -41,6 +41,8 @@ package struct Configuration: Sendable {
     var lifecycle = LifecycleSettings()
     /// The durable run log (PROTOCOL §8).
     var runLog = RunLogSettings()
+    /// The web console at `/` (PROTOCOL §11).
+    var console = ConsoleSettings()
 
     /// Every setting at its default.
     package init() {}

@@ -8,6 +8,8 @@ public protocol InvocationStore: Sendable {
     func finishInvocation(_ invocation: AgentInvocation) async throws
     /// A run and its steps in order, when the viewer may see it.
     func invocation(id: String, viewer: Viewer) async throws -> (AgentInvocation, [AgentStep])?
+    /// The runs the viewer may see, newest first, one page at a time (`InvocationStore+List.swift`).
+    func invocations(_ query: InvocationListQuery, viewer: Viewer) async throws -> InvocationPage
 }
 
 extension SQLiteStore: InvocationStore {
