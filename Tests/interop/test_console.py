@@ -14,21 +14,22 @@ import pytest
 
 from conftest import REPO, Answer
 
-webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.common.exceptions import NoAlertPresentException, TimeoutException  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException, TimeoutException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
 
 SHOTS = REPO / ".build" / "test-output" / "console"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="chromium and chromium-driver are not installed")
 
 
 @pytest.fixture()
 def browser():
+    # Not a skip: scripts/test.sh installs them, and a missing browser must not pass silently.
+    assert CHROMIUM and CHROMEDRIVER, "install chromium and chromium-driver (scripts/test.sh does it with apt-get)"
     downloads = tempfile.mkdtemp(prefix="agenthost-console-downloads-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -228,7 +229,11 @@ def test_agent_answers_a_browser_tool_and_an_approval_and_the_run_is_inspectable
     assert pasted == {"text": "ERROR: disk full on /var"}
     paste_card = browser.find_element(By.CSS_SELECTOR, "li.tool-call[data-name='read_pasted_text']")
     assert "approved" in paste_card.text and "disk full on /var" in paste_card.text
+    # The whole run in one picture (this one is the README's screenshot of the agent view).
+    browser.set_window_size(1280, 1500)
+    browser.execute_script("window.scrollTo(0, 0)")
     screenshot(browser, "agent")
+    browser.set_window_size(1280, 900)
 
     # Runs view: the run is listed; the inspector shows its steps and tool calls.
     browser.get(f"{server.url}/#runs")
@@ -265,6 +270,49 @@ def test_a_reload_mid_run_resumes_without_losing_or_repeating_text(server, llm, 
     assert step_text(browser) == " ".join(words)
     assert browser.execute_script("return sessionStorage.getItem('agenthost.agent.run')") is None
     screenshot(browser, "agent-resumed")
+    assert console_errors(browser) == []
+
+
+def test_a_reload_while_an_approval_waits_asks_again_and_the_run_continues(server, llm, browser):
+    make_workspace(server)
+    llm.enqueue(
+        Answer.calls(("call_paste", "read_pasted_text", {"prompt": "Paste the contract"})),
+        Answer.text("The contract is signed"),
+    )
+    open_view(browser, server, "agent")
+    browser.find_element(By.ID, "agent-input").send_keys("Read my contract", Keys.ENTER)
+    approve_xpath = "//li[@data-name='read_pasted_text']//button[normalize-space()='Approve']"
+    wait(browser, lambda d: d.find_elements(By.XPATH, approve_xpath), message="approval prompt")
+    browser.refresh()
+    # The pending approval is asked again on the reloaded page, once.
+    wait(browser, lambda d: d.find_elements(By.XPATH, approve_xpath), message="approval asked again")
+    time.sleep(0.3)
+    assert len(browser.find_elements(By.XPATH, approve_xpath)) == 1
+    assert len(browser.find_elements(By.CSS_SELECTOR, "li.tool-call[data-name='read_pasted_text']")) == 1
+    browser.find_element(By.XPATH, approve_xpath).click()
+    area = wait(browser, lambda d: next(iter(d.find_elements(By.CSS_SELECTOR, "li[data-name='read_pasted_text'] textarea")), None),
+                message="paste prompt")
+    area.send_keys("Signed by both parties")
+    browser.find_element(By.XPATH, "//li[@data-name='read_pasted_text']//button[normalize-space()='Send text']").click()
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#agent-log .run").get_attribute("data-status") == "completed",
+         timeout=20, message="run completed")
+    assert json.loads(tool_messages(llm.requests[1])[-1]["content"]) == {"text": "Signed by both parties"}
+    assert "The contract is signed" in browser.find_element(By.ID, "agent-log").text
+    assert console_errors(browser) == []
+
+
+def test_cancel_stops_an_agent_run(server, llm, browser):
+    make_workspace(server)
+    llm.enqueue(Answer.text(" ".join(f"t{i}" for i in range(80)), delay=0.1))
+    open_view(browser, server, "agent")
+    browser.find_element(By.ID, "agent-input").send_keys("Talk for a long time", Keys.ENTER)
+    wait(browser, lambda d: "t3" in d.find_element(By.ID, "agent-log").text, message="tokens arriving")
+    browser.find_element(By.ID, "agent-cancel").click()
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#agent-log .run").get_attribute("data-status") == "cancelled",
+         message="run cancelled")
+    assert "t79" not in browser.find_element(By.ID, "agent-log").text
+    run_id = browser.find_element(By.CSS_SELECTOR, "#agent-log .run").get_attribute("data-invocation-id")
+    assert httpx.get(f"{server.url}/api/agent/invocations/{run_id}").json()["status"] == "cancelled"
     assert console_errors(browser) == []
 
 

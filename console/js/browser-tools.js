@@ -88,6 +88,7 @@ function choose(container, question, options, detail) {
     replace(container, h("div", { class: "ask", role: "group", "aria-labelledby": id },
       h("p", { id }, question), detail ? h("pre", {}, detail) : null, h("div", { class: "button-row" }, buttons)));
     buttons[0].focus();
+    container.scrollIntoView({ block: "center" });
   });
 }
 
@@ -108,5 +109,6 @@ function paste(container, prompt) {
     });
     replace(container, form);
     area.focus();
+    container.scrollIntoView({ block: "center" });
   });
 }
