@@ -187,12 +187,14 @@ function handle(frame) {
     return;
   }
   if (frame.type === "pong") return;
+  settleLater();
   if (frame.invocation_id && run.id && frame.invocation_id !== run.id) return;
   if (!run.id && frame.type === "agent_start" && frame.request_id && frame.request_id !== run.requestId) return;
   if (typeof frame.seq === "number") {
     if (frame.seq <= run.lastSeq) return;
     run.lastSeq = frame.seq;
   }
+  const current = run; // the actions deferred below answer this run, whatever is on screen by then
   switch (frame.type) {
     case "agent_start":
       run.id = frame.invocation_id;
@@ -217,12 +219,12 @@ function handle(frame) {
       call.needsApproval = true;
       setState("waiting for your approval");
       later(() => {
-        if (call.settled || call.approved || run.done) return;
+        if (call.settled || call.approved || current.done) return;
         askApproval(frame, call.prompt).then(({ approved, reason }) => {
           if (call.approved || call.settled) return;
           call.approved = true;
           replace(call.approval, h("span", { class: `badge ${approved ? "ok" : "warn"}` }, approved ? "approved" : "denied"));
-          send({ type: "approval", invocation_id: run.id, call_id: frame.call_id, approved, reason });
+          send({ type: "approval", invocation_id: current.id, call_id: frame.call_id, approved, reason });
         });
       });
       break;
@@ -236,11 +238,11 @@ function handle(frame) {
       if (frame.executor === "client") {
         setState("running a browser tool");
         later(() => {
-          if (call.settled || call.executed || run.done) return;
+          if (call.settled || call.executed || current.done) return;
           call.executed = true;
           runClientTool(frame, call.prompt).then(({ output, is_error }) => {
             if (call.settled) return;
-            send({ type: "tool_result", invocation_id: run.id, call_id: frame.call_id, output, is_error });
+            send({ type: "tool_result", invocation_id: current.id, call_id: frame.call_id, output, is_error });
           });
         });
       }
@@ -289,9 +291,22 @@ function ensureCall(frame) {
 }
 
 /**
- * Acts on a request after the frames already queued on the socket are handled: a resumed run replays
- * its whole log, and a call answered later in that log must not prompt the person again.
+ * Acts on a request once the frames arriving with it have been handled: a resumed run replays its
+ * whole log in a burst, and a call answered later in that log must not prompt the person again.
+ * Every frame pushes the deadline back, so queued actions run 80 ms after the burst ends.
  */
+const pending = [];
+let flushTimer = 0;
+
 function later(action) {
-  setTimeout(action, 80);
+  pending.push(action);
+  settleLater();
+}
+
+function settleLater() {
+  clearTimeout(flushTimer);
+  if (!pending.length) return;
+  flushTimer = setTimeout(() => {
+    for (const action of pending.splice(0)) action();
+  }, 80);
 }
