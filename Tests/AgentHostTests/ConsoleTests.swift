@@ -88,6 +88,20 @@ struct ConsoleTests {
         }
     }
 
+    /// The console is behind the same browser boundary as the API: in single-user mode a page under
+    /// a rebound DNS name cannot load it (and so cannot read the token-less API through it).
+    @Test func aForeignHostCannotLoadTheConsoleInSingleUserMode() async throws {
+        let fixture = try Fixture()
+        let harness = try await TestHarness { $0.console.directory = fixture.directory.path }
+        try await harness.testLive { client in
+            let port = try #require(client.port)
+            let foreign = try await RawConnection.exchange(port: port, RawConnection.request("GET", "/", host: "evil.example:\(port)"))
+            #expect(foreign.status == 403)
+            let local = try await RawConnection.exchange(port: port, RawConnection.request("GET", "/", host: "localhost:\(port)"))
+            #expect(local.status == 200)
+        }
+    }
+
     @Test func aDisabledConsoleIsNotServed() async throws {
         let fixture = try Fixture()
         let harness = try await TestHarness {

@@ -368,6 +368,30 @@ def test_documents_upload_pin_and_delete(server, llm, browser, tmp_path):
     assert console_errors(browser) == []
 
 
+def test_every_control_has_a_label_and_threads_can_be_made_in_the_page(server, llm, browser):
+    slug = make_workspace(server)
+    unlabelled_script = """
+        const controls = [...document.querySelectorAll('input, select, textarea, button')];
+        return controls.filter(c => !(c.labels && c.labels.length) && !c.getAttribute('aria-label')
+                                    && !(c.tagName === 'BUTTON' && c.textContent.trim()))
+                       .map(c => c.outerHTML.slice(0, 80));
+    """
+    for view in ("chat", "agent", "runs", "search", "documents"):
+        open_view(browser, server, view)
+        assert browser.execute_script(unlabelled_script) == [], view
+    # Keyboard only: a thread made from the form, then a chat in it.
+    open_view(browser, server, "chat")
+    browser.find_element(By.ID, "thread-name").send_keys("Plans", Keys.ENTER)
+    wait(browser, lambda d: d.find_element(By.ID, "thread-select").get_attribute("value"), message="thread made")
+    thread = browser.find_element(By.ID, "thread-select").get_attribute("value")
+    llm.enqueue(Answer.text("Planned"))
+    browser.find_element(By.ID, "chat-input").send_keys("plan it", Keys.ENTER)
+    wait(browser, lambda d: assistant_text(d) == "Planned", message="answered in the thread")
+    chats = httpx.get(f"{server.url}/api/chats/", params={"workspace": slug, "thread": thread}).json()["chats"]
+    assert [c["prompt"] for c in chats] == ["plan it"]
+    assert console_errors(browser) == []
+
+
 def test_multi_user_sign_in(start_server, llm, browser):
     server = start_server()
     server.cli("users", "add", "alice", "--password", "correct-horse-battery", "--role", "admin")
