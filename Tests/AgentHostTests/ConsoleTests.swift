@@ -95,9 +95,12 @@ struct ConsoleTests {
         let harness = try await TestHarness { $0.console.directory = fixture.directory.path }
         try await harness.testLive { client in
             let port = try #require(client.port)
-            let foreign = try await RawConnection.exchange(port: port, RawConnection.request("GET", "/", host: "evil.example:\(port)"))
+            // A generous hang bound: the machine running the suite may be busy.
+            let foreign = try await RawConnection.exchange(port: port, RawConnection.request("GET", "/", host: "evil.example:\(port)"),
+                                                           timeout: .seconds(30))
             #expect(foreign.status == 403)
-            let local = try await RawConnection.exchange(port: port, RawConnection.request("GET", "/", host: "localhost:\(port)"))
+            let local = try await RawConnection.exchange(port: port, RawConnection.request("GET", "/", host: "localhost:\(port)"),
+                                                         timeout: .seconds(30))
             #expect(local.status == 200)
         }
     }
