@@ -301,6 +301,24 @@ def test_a_reload_while_an_approval_waits_asks_again_and_the_run_continues(serve
     assert console_errors(browser) == []
 
 
+def test_the_confirm_tool_asks_in_the_page(server, llm, browser):
+    make_workspace(server)
+    llm.enqueue(Answer.calls(("call_ok", "confirm_with_user", {"question": "Delete the <b>old</b> backups?"})),
+                Answer.text("Kept them"))
+    open_view(browser, server, "agent")
+    browser.find_element(By.ID, "agent-input").send_keys("Clean up", Keys.ENTER)
+    no = wait(browser, lambda d: next(iter(d.find_elements(
+        By.XPATH, "//li[@data-name='confirm_with_user']//button[normalize-space()='No']")), None), message="question shown")
+    card = browser.find_element(By.CSS_SELECTOR, "li.tool-call[data-name='confirm_with_user']")
+    assert "Delete the <b>old</b> backups?" in card.text and card.find_elements(By.TAG_NAME, "b") == []
+    assert browser.switch_to.active_element.text == "Yes"  # the prompt takes the focus
+    no.click()
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#agent-log .run").get_attribute("data-status") == "completed",
+         message="run completed")
+    assert json.loads(tool_messages(llm.requests[1])[-1]["content"]) == {"confirmed": False}
+    assert console_errors(browser) == []
+
+
 def test_cancel_stops_an_agent_run(server, llm, browser):
     make_workspace(server)
     llm.enqueue(Answer.text(" ".join(f"t{i}" for i in range(80)), delay=0.1))
