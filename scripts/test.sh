@@ -25,6 +25,18 @@ if ! command -v pdftotext >/dev/null; then
   fi
 fi
 
+# The web console's browser tests drive Debian's chromium headless through chromedriver (selenium).
+if [[ "${SKIP_INTEROP:-}" != 1 ]] && ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then
+  echo "== Installing chromium and chromium-driver (web console browser tests)" >&2
+  if command -v apt-get >/dev/null; then
+    sudo_cmd=""; [[ "$(id -u)" != 0 ]] && sudo_cmd="sudo"
+    $sudo_cmd apt-get install -y --no-install-recommends chromium chromium-driver >&2 \
+      || { $sudo_cmd apt-get update >&2 && $sudo_cmd apt-get install -y --no-install-recommends chromium chromium-driver >&2; }
+  else
+    echo "chromium and chromedriver are missing and apt-get is not available: install them" >&2; exit 1
+  fi
+fi
+
 if [[ "${SKIP_SWIFT:-}" != 1 ]]; then
   echo "== Swift tests" >&2
   swift build --build-tests >&2

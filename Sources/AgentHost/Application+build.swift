@@ -133,14 +133,11 @@ struct Components: Sendable {
     /// Every HTTP route, behind the request and auth middleware.
     func httpRouter() -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
-        // One fixed-type stack rather than four dynamic layers: fewer async frames per request, and a
-        // keep-alive connection keeps its deepest request's frames for as long as it stays open.
-        router.addMiddleware {
-            CORSMiddleware(policy: browserPolicy)
-            RequestMiddleware(bodyLimit: configuration.maxBodySize, metrics: metricsFactory)
-            BrowserBoundaryMiddleware(policy: browserPolicy, accounts: dependencies.accounts)
-            JSONBodyMiddleware()
-        }
+        router.add(middleware: CORSMiddleware(policy: browserPolicy))
+        router.add(middleware: RequestMiddleware(bodyLimit: configuration.maxBodySize, metrics: metricsFactory))
+        router.add(middleware: BrowserBoundaryMiddleware(policy: browserPolicy, accounts: dependencies.accounts))
+        if let console = consoleMiddleware() { router.add(middleware: console) }
+        router.add(middleware: JSONBodyMiddleware())
         HealthController().addRoutes(to: router.group("api"))
         openAPI.addRoutes(to: router)
         MetricsController(registry: dependencies.metrics).addRoutes(to: router)
@@ -175,11 +172,9 @@ struct Components: Sendable {
     /// WebSocket routes: authenticated before the upgrade (PROTOCOL §2).
     func webSocketRouter() -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
-        router.addMiddleware {
-            RequestMiddleware(bodyLimit: configuration.maxBodySize, metrics: metricsFactory)
-            BrowserBoundaryMiddleware(policy: browserPolicy, accounts: dependencies.accounts)
-            AuthMiddleware(authenticator: authenticator)
-        }
+        router.add(middleware: RequestMiddleware(bodyLimit: configuration.maxBodySize, metrics: metricsFactory))
+        router.add(middleware: BrowserBoundaryMiddleware(policy: browserPolicy, accounts: dependencies.accounts))
+        router.add(middleware: AuthMiddleware(authenticator: authenticator))
         AgentSocketController(engine: agentEngine, chats: dependencies.chats).addRoutes(to: router)
         ChatSocketController(chats: dependencies.chats, pipeline: pipeline, bus: roomBus, runner: chatRunner, runs: runs,
                              runLog: dependencies.runLog, slots: generationSlots, limits: configuration.chatSocket,

@@ -43,6 +43,8 @@ package struct Configuration: Sendable {
     var runLog = RunLogSettings()
     /// The AG-UI endpoint (PROTOCOL §10).
     var agui = AGUISettings()
+    /// The web console at `/` (PROTOCOL §11).
+    var console = ConsoleSettings()
 
     /// Every setting at its default.
     package init() {}

@@ -1,9 +1,29 @@
+import ChatBridge
 import OpenAPIKit
 
 extension AgentInvocationsController {
     static let invocationId = OpenAPI.Parameter.path("id", "The run's `invocation_id`.")
 
     static let openAPIOperations: [APIOperation] = [
+        APIOperation(
+            .get, "/api/agent/invocations", id: "listInvocations", tag: "Agents", summary: "The caller's runs, newest first",
+            description: "Admins see everyone's. Each run as `GET /api/agent/invocations/{id}` shows it, without `step_log` and "
+                + "`client_tools`, plus its `workspace` and `thread` slugs.",
+            parameters: [
+                .query("workspace", "Only runs in this workspace (slug)."),
+                .query("thread", "Only runs in this thread (slug; needs `workspace`)."),
+                .query("status", "Only runs with this status.", schema: APISchemas.oneOf(AgentInvocation.Status.allCases)),
+                .query("limit", "Page size.", schema: .integer(maximum: (500, exclusive: false), minimum: (1, exclusive: false), defaultValue: 50)),
+                .query("cursor", "The `next_cursor` of the previous page, unchanged."),
+            ],
+            responses: [200: .json("A page of runs.", .object(properties: [
+                "invocations": .array(items: .object(properties: [
+                    "invocation_id": .string, "status": APISchemas.oneOf(AgentInvocation.Status.allCases), "message": .string,
+                    "workspace": .string, "thread": .string(nullable: true), "created_at": APISchemas.timestamp,
+                ])),
+                "next_cursor": .string(nullable: true),
+            ]))],
+            errors: [.notFound]),
         APIOperation(
             .post, "/api/agent/invocations", id: "startInvocation", tag: "Agents", summary: "Start an agent run (SSE)",
             description: "The `agent_invoke` of PROTOCOL §6 over HTTP, plus the `workspace`. Refusals (validation, daily limit, "

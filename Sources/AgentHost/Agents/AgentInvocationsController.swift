@@ -20,6 +20,7 @@ struct AgentInvocationsController {
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post(use: start)
+        group.get(use: list)
         group.get(":id", use: show)
         group.get(":id/events", use: events)
         group.post(":id/tool_results", use: toolResult)

@@ -10,6 +10,8 @@ public protocol InvocationStore: Sendable {
     func invocation(id: String, viewer: Viewer) async throws -> (AgentInvocation, [AgentStep])?
     /// The latest run in a thread and its steps, when the viewer may see it (AG-UI continues it).
     func latestInvocation(threadId: Int64, viewer: Viewer) async throws -> (AgentInvocation, [AgentStep])?
+    /// The runs the viewer may see, newest first, one page at a time (`InvocationStore+List.swift`).
+    func invocations(_ query: InvocationListQuery, viewer: Viewer) async throws -> InvocationPage
 }
 
 extension SQLiteStore: InvocationStore {

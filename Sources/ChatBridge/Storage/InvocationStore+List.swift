@@ -1,0 +1,100 @@
+import Foundation
+import GRDB
+
+/// Filters of `GET /api/agent/invocations/`.
+public struct InvocationListQuery: Sendable, Equatable {
+    public var workspaceId: Int64?
+    public var threadId: Int64?
+    public var userId: Int64?
+    public var status: AgentInvocation.Status?
+    public var limit: Int
+    /// Only runs older than this position (the keyset cursor of the previous page).
+    public var before: InvocationListPosition?
+
+    public init(workspaceId: Int64? = nil, threadId: Int64? = nil, userId: Int64? = nil,
+                status: AgentInvocation.Status? = nil, limit: Int = 50, before: InvocationListPosition? = nil) {
+        self.workspaceId = workspaceId
+        self.threadId = threadId
+        self.userId = userId
+        self.status = status
+        self.limit = limit
+        self.before = before
+    }
+}
+
+/// A run's place in the newest-first order: its creation time, ties broken by id (ids are UUIDs,
+/// so two runs started in the same millisecond still have a strict order).
+public struct InvocationListPosition: Sendable, Equatable {
+    public var createdAt: Date
+    public var id: String
+
+    public init(createdAt: Date, id: String) {
+        self.createdAt = createdAt
+        self.id = id
+    }
+}
+
+/// A stored run with the slugs of its workspace and thread, as the list shows it.
+public struct InvocationEntry: Sendable, Equatable {
+    public var invocation: AgentInvocation
+    public var workspaceSlug: String
+    public var threadSlug: String?
+}
+
+/// One page of runs, newest first, with the position to continue from.
+public struct InvocationPage: Sendable, Equatable {
+    public var invocations: [InvocationEntry]
+    /// The last run on this page when more may follow.
+    public var next: InvocationListPosition?
+}
+
+extension SQLiteStore {
+    public func invocations(_ query: InvocationListQuery, viewer: Viewer) async throws -> InvocationPage {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let workspaceId = query.workspaceId {
+            conditions.append("i.workspace_id = ?")
+            arguments += [workspaceId]
+        }
+        if let threadId = query.threadId {
+            conditions.append("i.thread_id = ?")
+            arguments += [threadId]
+        }
+        if let status = query.status {
+            conditions.append("i.status = ?")
+            arguments += [status.rawValue]
+        }
+        if let before = query.before {
+            conditions.append("(i.created_at < ? OR (i.created_at = ? AND i.id < ?))")
+            arguments += [before.createdAt, before.createdAt, before.id]
+        }
+        // Owner-scoped like chats: a user sees their own runs, admins everyone's (or one user's on request).
+        if !viewer.isAdmin {
+            conditions.append(viewer.userId == nil ? "i.user_id IS NULL" : "i.user_id = ?")
+            if let userId = viewer.userId { arguments += [userId] }
+        } else if let userId = query.userId {
+            conditions.append("i.user_id = ?")
+            arguments += [userId]
+        }
+        var sql = """
+            SELECT i.*, w.slug AS workspace_slug, t.slug AS thread_slug
+            FROM agent_invocations i
+            JOIN workspaces w ON w.id = i.workspace_id
+            LEFT JOIN threads t ON t.id = i.thread_id
+            """
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        // One extra row tells whether another page follows without a second query.
+        sql += " ORDER BY i.created_at DESC, i.id DESC LIMIT \(query.limit + 1)"
+        let rows = try await writer.read { db in try Row.fetchAll(db, sql: sql, arguments: arguments) }
+        var entries = try rows.map { row in
+            InvocationEntry(invocation: try AgentInvocation(row: row), workspaceSlug: row["workspace_slug"],
+                            threadSlug: row["thread_slug"])
+        }
+        var next: InvocationListPosition?
+        if entries.count > query.limit {
+            entries.removeLast()
+            next = entries.last.map { InvocationListPosition(createdAt: $0.invocation.createdAt, id: $0.invocation.id) }
+        }
+        return InvocationPage(invocations: entries, next: next)
+    }
+}
