@@ -1,6 +1,7 @@
 import ChatBridge
 import Foundation
 import Logging
+import Tools
 
 /// Everything the server needs to start, resolved from flags, then `AGENTHOST_*` environment
 /// variables, then defaults (PROTOCOL §7).
@@ -41,6 +42,8 @@ package struct Configuration: Sendable {
     var lifecycle = LifecycleSettings()
     /// The durable run log (PROTOCOL §8).
     var runLog = RunLogSettings()
+    /// MCP servers as tool sources: idle stop, call and start timeouts, restart back-off, servers per workspace.
+    package var mcp = MCPSettings()
 
     /// Every setting at its default.
     package init() {}

@@ -23,6 +23,8 @@ struct AgentRun: Sendable {
     let started: ContinuousClock.Instant
     /// The provider-queue place the pipeline reserved for the first step; `nil` for a continued run.
     let firstTicket: QueueTicket?
+    /// The offered tools an ``ExternalToolSource`` runs (MCP servers), by name.
+    var externalTools: [String: ExternalTool] = [:]
 
     var toolDefinitions: [ToolDefinition] {
         tools.values.sorted { $0.name < $1.name }.map(\.definition)

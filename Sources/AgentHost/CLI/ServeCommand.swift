@@ -30,6 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var chatSocket: ChatSocketOptions
     @OptionGroup var lifecycle: LifecycleOptions
     @OptionGroup var runLog: RunLogOptions
+    @OptionGroup var mcp: MCPOptions
 
     @Option(name: .customLong("jwt-secret"), help: "HMAC secret of session tokens, at least 32 bytes. Env: AGENTHOST_JWT_SECRET. Default: generated into <data-dir>/jwt-secret")
     var jwtSecret: String?
@@ -115,6 +116,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.chatSocket = try chatSocket.limits()
         configuration.lifecycle = try lifecycle.settings()
         configuration.runLog = try runLog.settings()
+        configuration.mcp = try mcp.settings()
         configuration.allowUnauthenticated = allowUnauthenticated
             || ["1", "true", "yes"].contains(Environment.value("AGENTHOST_ALLOW_UNAUTHENTICATED")?.lowercased() ?? "")
         return configuration
