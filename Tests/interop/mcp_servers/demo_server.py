@@ -1,0 +1,68 @@
+"""A small MCP server written with the official Python SDK, for the interop tests.
+
+Run as `python demo_server.py stdio` or `python demo_server.py http PORT` (streamable HTTP at
+`/mcp`). With `DEMO_RECORD=<file>` it appends one JSON line per event (calls, cancellations,
+the request headers it saw over HTTP) so a test can check what the server received.
+"""
+import json
+import os
+import sys
+
+import anyio
+from mcp.server.mcpserver import MCPServer
+
+app = MCPServer("demo")
+RECORD = os.environ.get("DEMO_RECORD")
+
+
+def record(event):
+    if RECORD:
+        with open(RECORD, "a") as f:
+            f.write(json.dumps(event) + "\n")
+
+
+@app.tool()
+def echo(text: str) -> str:
+    """Echoes the text back, with the server's secret when one is set."""
+    record({"event": "call", "tool": "echo", "text": text, "secret": os.environ.get("DEMO_SECRET")})
+    return f"echo: {text}"
+
+
+@app.tool()
+def add(a: int, b: int) -> dict:
+    """Adds two integers; the answer is structured."""
+    record({"event": "call", "tool": "add"})
+    return {"sum": a + b}
+
+
+@app.tool()
+def fail(reason: str) -> str:
+    """Always fails with the given reason."""
+    raise ValueError(reason)
+
+
+@app.tool()
+async def hang(seconds: float = 60) -> str:
+    """Sleeps for a long time (cancellable)."""
+    record({"event": "call", "tool": "hang"})
+    try:
+        await anyio.sleep(seconds)
+    except anyio.get_cancelled_exc_class():
+        record({"event": "cancelled", "tool": "hang"})
+        raise
+    return "woke up"
+
+
+@app.tool()
+def crash() -> str:
+    """Exits the server process at once."""
+    record({"event": "crash", "pid": os.getpid()})
+    os._exit(3)
+
+
+if __name__ == "__main__":
+    record({"event": "start", "pid": os.getpid(), "mode": sys.argv[1]})
+    if sys.argv[1] == "stdio":
+        app.run("stdio")
+    else:
+        app.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
