@@ -122,7 +122,9 @@ def test_agent_run_calls_an_mcp_tool_and_the_model_gets_the_result(server, llm, 
     assert "demo__echo" in offered and "calculator" in offered
     (message,) = tool_messages(llm.requests[1])
     assert "echo: hi there" in message["content"]
-    assert any(r["event"] == "call" and r["tool"] == "echo" for r in read_records(record_file))
+    (call,) = [r for r in read_records(record_file) if r["event"] == "call" and r["tool"] == "echo"]
+    if transport == "http":
+        assert call["authorization"] == "Bearer t0ken"  # the configured headers reach the server
     # The run's step log has the call.
     invocation = httpx.get(f"{server.url}/api/agent/invocations/{frames[0]['invocation_id']}", timeout=10).json()
     assert "demo__echo" in json.dumps(invocation)
@@ -243,3 +245,60 @@ def test_only_admins_may_set_mcp_servers(start_server, llm, record_file):
     # Everyone signed in sees the configuration masked.
     shown = httpx.get(f"{server.url}/api/workspaces/{slug}", headers=bob, timeout=10).json()["mcp_servers"]
     assert shown[0]["env"]["DEMO_SECRET"] == "********"
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_the_tool_list_is_refreshed_on_list_changed(server, llm, record_file, request, transport):
+    config = stdio_config(record_file) if transport == "stdio" else http_config(request.getfixturevalue("http_demo"))
+    slug = make_workspace(server, [config])
+    names = lambda: {t["name"] for t in httpx.get(f"{server.url}/api/workspaces/{slug}/tools", timeout=30).json()["tools"]}
+    assert "demo__enable_extra" in names() and "demo__extra" not in names()
+    llm.enqueue(Answer.calls(("call_1", "demo__enable_extra", {})), Answer.text("enabled"))
+    assert run_over_ws(server, slug)[-1]["status"] == "completed"
+    wait_for(lambda: "demo__extra" in names(), 10, "demo__extra in the listing")
+    llm.enqueue(Answer.calls(("call_1", "demo__extra", {})), Answer.text("done"))
+    frames = run_over_ws(server, slug)
+    assert tool_results(frames)[0]["output"] == {"result": "extra!"}
+
+
+def test_cancelling_a_run_cancels_the_mcp_call_at_the_server(server, llm, record_file):
+    slug = make_workspace(server, [stdio_config(record_file)])
+    llm.enqueue(Answer.calls(("call_1", "demo__hang", {"seconds": 60})), Answer.text("unused"))
+    with connect(f"ws://127.0.0.1:{server.port}/ws/agent/{slug}/") as ws:
+        ws.send(json.dumps({"type": "agent_invoke", "message": "go"}))
+        frames = []
+        for _ in range(500):
+            frame = json.loads(ws.recv(timeout=30))
+            frames.append(frame)
+            if frame["type"] == "tool_call":
+                wait_for(lambda: any(r.get("tool") == "hang" for r in read_records(record_file)), 10, "the hang call")
+                ws.send(json.dumps({"type": "cancel", "invocation_id": frame["invocation_id"]}))
+            if frame["type"] == "agent_complete":
+                break
+    assert frames[-1]["type"] == "agent_complete" and frames[-1]["status"] == "cancelled", frames
+    wait_for(lambda: any(r["event"] == "cancelled" for r in read_records(record_file)), 10, "the cancellation at the MCP server")
+
+
+def test_an_idle_stdio_server_is_stopped_and_started_again_on_next_use(start_server, llm, record_file):
+    server = start_server(args=["--mcp-idle-stop", "1"])
+    slug = make_workspace(server, [stdio_config(record_file)])
+    llm.enqueue(Answer.calls(("call_1", "demo__echo", {"text": "one"})), Answer.text("ok"))
+    run_over_ws(server, slug)
+    (first,) = [r["pid"] for r in read_records(record_file) if r["event"] == "start"]
+    wait_for(lambda: not Path(f"/proc/{first}").exists() or "zombie" in Path(f"/proc/{first}/status").read_text().lower(),
+             10, "the idle server to exit")
+    assert "stopping an idle MCP server" in server.log()
+    llm.enqueue(Answer.calls(("call_1", "demo__echo", {"text": "two"})), Answer.text("ok"))
+    frames = run_over_ws(server, slug)
+    assert tool_results(frames)[0]["is_error"] is False
+    starts = [r["pid"] for r in read_records(record_file) if r["event"] == "start"]
+    assert len(starts) == 2 and starts[1] != first
+
+
+def test_agenthost_environment_is_not_passed_to_stdio_servers(start_server, llm, record_file):
+    server = start_server(env={"AGENTHOST_JWT_SECRET": "x" * 40})
+    slug = make_workspace(server, [stdio_config(record_file)])
+    llm.enqueue(Answer.calls(("call_1", "demo__echo", {"text": "hi"})), Answer.text("ok"))
+    run_over_ws(server, slug)
+    (call,) = [r for r in read_records(record_file) if r.get("tool") == "echo"]
+    assert call["secret"] == "s3cret" and call["agenthost_secret"] is None

@@ -9,7 +9,7 @@ import os
 import sys
 
 import anyio
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 
 app = MCPServer("demo")
 RECORD = os.environ.get("DEMO_RECORD")
@@ -22,10 +22,25 @@ def record(event):
 
 
 @app.tool()
-def echo(text: str) -> str:
-    """Echoes the text back, with the server's secret when one is set."""
-    record({"event": "call", "tool": "echo", "text": text, "secret": os.environ.get("DEMO_SECRET")})
+def echo(text: str, ctx: Context) -> str:
+    """Echoes the text back."""
+    headers = ctx.headers or {}
+    record({"event": "call", "tool": "echo", "text": text, "secret": os.environ.get("DEMO_SECRET"),
+            "authorization": headers.get("authorization"), "agenthost_secret": os.environ.get("AGENTHOST_JWT_SECRET")})
     return f"echo: {text}"
+
+
+def extra() -> str:
+    """A tool that appears after enable_extra."""
+    return "extra!"
+
+
+@app.tool()
+async def enable_extra(ctx: Context) -> str:
+    """Adds the tool 'extra' and tells the client that the tool list changed."""
+    app.add_tool(extra)
+    await ctx.session.send_tool_list_changed()
+    return "enabled"
 
 
 @app.tool()
