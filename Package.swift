@@ -127,7 +127,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ToolsTests",
-            dependencies: ["Tools", "ChatBridge"],
+            dependencies: ["Tools", "ChatBridge", .product(name: "MCP", package: "swift-sdk")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
