@@ -160,7 +160,11 @@ def test_a_crashing_server_gives_an_error_result_and_is_restarted(server, llm, r
     assert frames[-1]["status"] == "completed"
     starts = [r["pid"] for r in read_records(record_file) if r["event"] == "start"]
     assert len(starts) == 2 and starts[0] != starts[1], starts
-    assert "MCP server exited" in server.log()
+    log = server.log()
+    assert "MCP server exited" in log
+    # The child's stderr is in our log, with the server's name.
+    (line,) = [line for line in log.splitlines() if f"demo server {starts[0]} starting" in line]
+    assert "mcp_server=demo" in line, line
 
 
 def test_a_server_that_cannot_start_is_an_error_result_not_a_failed_run(server, llm):
@@ -302,3 +306,39 @@ def test_agenthost_environment_is_not_passed_to_stdio_servers(start_server, llm,
     run_over_ws(server, slug)
     (call,) = [r for r in read_records(record_file) if r.get("tool") == "echo"]
     assert call["secret"] == "s3cret" and call["agenthost_secret"] is None
+
+
+def test_an_mcp_tool_that_requires_approval_waits_for_it(server, llm, record_file):
+    slug = make_workspace(server, [stdio_config(record_file, requires_approval=True)])
+    llm.enqueue(Answer.calls(("call_1", "demo__echo", {"text": "approved"})), Answer.text("ok"))
+    with connect(f"ws://127.0.0.1:{server.port}/ws/agent/{slug}/") as ws:
+        ws.send(json.dumps({"type": "agent_invoke", "message": "go"}))
+        frames = []
+        for _ in range(500):
+            frame = json.loads(ws.recv(timeout=30))
+            frames.append(frame)
+            if frame["type"] == "approval_required":
+                assert frame["name"] == "demo__echo"
+                assert read_records(record_file) == [] or all(r.get("tool") != "echo" for r in read_records(record_file))
+                ws.send(json.dumps({"type": "approval", "invocation_id": frame["invocation_id"], "call_id": frame["call_id"], "approved": True}))
+            if frame["type"] == "agent_complete":
+                break
+    assert [f["type"] for f in frames].count("approval_required") == 1
+    (result,) = tool_results(frames)
+    assert result["is_error"] is False and "echo: approved" in json.dumps(result["output"])
+
+
+def test_a_tool_failure_is_an_error_result(server, llm, record_file):
+    slug = make_workspace(server, [stdio_config(record_file)])
+    llm.enqueue(Answer.calls(("call_1", "demo__fail", {"reason": "the city is unknown"}),
+                             ("call_2", "demo__add", {"a": "not a number", "b": 2})), Answer.text("ok"))
+    frames = run_over_ws(server, slug)
+    results = {r["call_id"]: r for r in tool_results(frames)}
+    failed, invalid = results["call_1"], results["call_2"]
+    # The server's error text (the Python SDK does not pass the exception's message on).
+    assert failed["is_error"] is True and "Error executing tool fail" in failed["output"]["error"], failed
+    # Our schema validation stops invalid arguments before they reach the server.
+    assert invalid["is_error"] is True and "add" not in [r.get("tool") for r in read_records(record_file)]
+    llm.enqueue(Answer.calls(("call_1", "demo__add", {"a": 1, "b": 2})), Answer.text("ok"))
+    # A dict without an output schema comes back as JSON text.
+    assert json.loads(tool_results(run_over_ws(server, slug))[0]["output"]) == {"sum": 3}

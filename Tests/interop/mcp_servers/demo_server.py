@@ -77,6 +77,7 @@ def crash() -> str:
 
 if __name__ == "__main__":
     record({"event": "start", "pid": os.getpid(), "mode": sys.argv[1]})
+    print(f"demo server {os.getpid()} starting", file=sys.stderr, flush=True)
     if sys.argv[1] == "stdio":
         app.run("stdio")
     else:
