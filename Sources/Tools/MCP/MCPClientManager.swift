@@ -69,9 +69,8 @@ public final class MCPClientManager: Service, ExternalToolSource {
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             for connection in connections.withLock({ Array($0.values) }) {
-                if await connection.isRunning, await connection.lastUsed.duration(to: .now) >= settings.idleStop {
-                    logger.info("stopping an idle MCP server", metadata: ["mcp_server": "\(connection.configuration.name)"])
-                    await connection.stop()
+                if await connection.stopIfIdle(for: settings.idleStop) {
+                    logger.info("stopped an idle MCP server", metadata: ["mcp_server": "\(connection.configuration.name)"])
                 }
             }
         }

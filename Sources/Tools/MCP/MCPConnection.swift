@@ -33,6 +33,17 @@ actor MCPConnection {
     private var retryAt: ContinuousClock.Instant?
     private var lastFailure: String?
     private(set) var lastUsed = ContinuousClock.now
+    /// Calls in progress: a server is never stopped for idleness in the middle of one.
+    private var callsInFlight = 0
+
+    /// Stops the server when it is running, has no call in progress and went unused for
+    /// `idleStop`; whether it did. (Checked and stopped without a suspension in between, so no
+    /// call can slip in.)
+    func stopIfIdle(for idleStop: Duration) async -> Bool {
+        guard live != nil, callsInFlight == 0, lastUsed.duration(to: .now) >= idleStop else { return false }
+        await stop()
+        return true
+    }
 
     init(workspaceId: Int64, configuration: MCPServerConfiguration, settings: MCPSettings, httpClient: HTTPClient,
          logger: Logger, exits: AsyncStream<MCPClientManager.Exit>.Continuation) {
@@ -46,8 +57,6 @@ actor MCPConnection {
         self.logger = logger
         self.exits = exits
     }
-
-    var isRunning: Bool { live != nil }
 
     // MARK: Tools
 
@@ -64,6 +73,11 @@ actor MCPConnection {
     /// request at the server (`notifications/cancelled`).
     func call(_ name: String, arguments: [String: Value], timeout: Duration) async -> ExternalToolResult {
         lastUsed = .now
+        callsInFlight += 1
+        defer {
+            callsInFlight -= 1
+            lastUsed = .now
+        }
         let deadline = ContinuousClock.now + timeout
         let live: Live
         do {
@@ -196,7 +210,12 @@ actor MCPConnection {
         switch outcome {
         case .value(let version):
             logger.info("MCP server started", metadata: ["protocol_version": "\(version)"])
-            _ = try await listTools(live)
+            do {
+                _ = try await listTools(live)
+            } catch {
+                await Self.shutDown(live, logger: logger)
+                throw error
+            }
             return live
         case .timedOut:
             await Self.shutDown(live, logger: logger)
