@@ -1,6 +1,7 @@
 import ChatBridge
 import Foundation
 import Testing
+import Tools
 
 @testable import AgentHost
 
@@ -139,5 +140,30 @@ struct MCPConfigurationTests {
         for arguments in [["--mcp-idle-stop", "0"], ["--mcp-timeout-ms", "0"], ["--mcp-max-servers", "65"]] {
             #expect(throws: (any Error).self) { try ServeCommand.parse(arguments).makeConfiguration() }
         }
+    }
+}
+
+/// An MCP tool offered to a run is stored in its context, so a run continued after a restart still
+/// reaches it (``AgentEngine/restoreWaitingRuns(_:)``).
+@Suite("External tools in a run's context")
+struct ExternalToolContextTests {
+    @Test func anExternalToolRoundTripsThroughItsStoredForm() throws {
+        let spec = ToolSpec(name: "files__read", description: "Reads a file",
+                            parameters: ["type": "object", "properties": ["path": ["type": "string"]]], executor: .server,
+                            requiresApproval: true, timeoutMilliseconds: 1500)
+        let tool = ExternalTool(spec: spec, source: "mcp:files", server: "files", remoteName: "read")
+        let stored = try JSONValue(parsing: Data(tool.json.serializedString.utf8))
+        #expect(ExternalTool(json: stored) == tool)
+        #expect(ExternalTool(json: ["name": "x"]) == nil)
+    }
+
+    @Test func onlyTheOfferedExternalToolsRunExternally() {
+        let external = ["a__one", "a__two"].map {
+            ExternalTool(spec: ToolSpec(name: $0, description: "", parameters: ["type": "object"], executor: .server),
+                         source: "mcp:a", server: "a", remoteName: String($0.dropFirst(3)))
+        }
+        let offered = AgentEngine.offered(external, among: [external[1].spec,
+                                                            ToolSpec(name: "calculator", description: "", parameters: [:], executor: .server)])
+        #expect(Array(offered.keys) == ["a__two"])
     }
 }
