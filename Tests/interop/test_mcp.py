@@ -169,7 +169,10 @@ def test_a_crashing_server_gives_an_error_result_and_is_restarted(server, llm, r
 
 def test_a_server_that_cannot_start_is_an_error_result_not_a_failed_run(server, llm):
     slug = make_workspace(server, [{"name": "broken", "transport": "stdio", "command": "/nonexistent/mcp-server"}])
+    started = time.monotonic()
     tools = httpx.get(f"{server.url}/api/workspaces/{slug}/tools", timeout=30).json()
+    # The child's exit ends the start at once, not after the start timeout (20 s).
+    assert time.monotonic() - started < 10
     assert tools["unavailable"] and tools["unavailable"][0]["source"] == "mcp:broken", tools
     assert all(t["source"] == "builtin" for t in tools["tools"])
     llm.enqueue(Answer.calls(("call_1", "broken__anything", {})), Answer.text("no luck"))

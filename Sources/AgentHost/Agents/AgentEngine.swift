@@ -367,8 +367,10 @@ struct AgentEngine: Sendable {
             }
         case .server:
             if let external = run.externalTools[spec.name] {
-                return await finish(await performExternal(external, arguments: arguments, run: run, spec: spec),
-                                    arguments: arguments, executor: .server)
+                let result = await performExternal(external, arguments: arguments, run: run, spec: spec)
+                // As for built-in tools: a cancelled run records no result for the call it abandoned.
+                if Task.isCancelled { return ToolResult(output: ["error": "cancelled"], isError: true) }
+                return await finish(result, arguments: arguments, executor: .server)
             }
             guard let tool = tools.tool(named: spec.name) else {
                 return await finish(failure("Tool '\(spec.name)' has no implementation."), arguments: arguments, executor: .server)

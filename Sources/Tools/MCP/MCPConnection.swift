@@ -24,6 +24,9 @@ actor MCPConnection {
 
     private var live: Live?
     private var starting: Task<Live, any Error>?
+    /// The client of the start in progress: a child that exits while starting ends the start at
+    /// once (its `initialize` would otherwise wait for the start timeout).
+    private var startingClient: (generation: Int, client: Client)?
     private var generation = 0
     /// The server's tools as last listed; kept across restarts so a run can start without the server.
     private var cachedTools: [MCP.Tool]?
@@ -132,6 +135,11 @@ actor MCPConnection {
     /// The child of `generation` exited: its client is dropped (pending calls fail at once) and
     /// the next start waits for the back-off.
     func processExited(generation: Int, status: Int32) async {
+        if let startingClient, startingClient.generation == generation {
+            logger.warning("MCP server exited while starting", metadata: ["status": "\(status)"])
+            await startingClient.client.disconnect()
+            return
+        }
         guard let live, live.generation == generation else { return }
         logger.warning("MCP server exited", metadata: ["status": "\(status)"])
         await reset(generation, failure: "the server process exited with status \(status)")
@@ -201,6 +209,8 @@ actor MCPConnection {
                                          client: httpClient, logger: logger)
         }
         let live = Live(client: client, process: process, generation: generation)
+        startingClient = (generation, client)
+        defer { startingClient = nil }
         let outcome = await Self.race(settings.startTimeout) {
             let initialized = try await client.connect(transport: transport)
             return initialized.protocolVersion
