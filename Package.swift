@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
         // The OpenAPI 3.1 description of the REST API; its default trait (external reference loading) is not needed.
         .package(url: "https://github.com/mattpolzin/OpenAPIKit.git", from: "6.4.0", traits: []),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk.git", from: "0.12.1"),
     ],
     targets: [
         .target(
@@ -53,6 +54,11 @@ let package = Package(
             dependencies: [
                 "ChatBridge",
                 .product(name: "Logging", package: "swift-log"),
+                // MCP servers as tool sources (Tools/MCP): the SDK's client and stdio transport, our
+                // streamable-HTTP transport over AsyncHTTPClient, the connections owned by a Service.
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -124,7 +130,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ToolsTests",
-            dependencies: ["Tools", "ChatBridge"],
+            dependencies: ["Tools", "ChatBridge", .product(name: "MCP", package: "swift-sdk")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -65,7 +65,8 @@ package func buildApplication(
         // each dropped client a 1 s SYN retransmit); the kernel caps it at net.core.somaxconn.
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "AgentHost",
                              backlog: 4096),
-        services: services + [components.runService, components.passwords],
+        // The MCP servers stop after the runs that use them (shutdown goes in reverse order).
+        services: services + [components.mcpClients, components.runService, components.passwords],
         onServerRunning: { channel in
             logger.info("AgentHost ready", metadata: [
                 "address": "\(channel.localAddress?.description ?? address)",
@@ -97,6 +98,8 @@ struct Components: Sendable {
     let generationSlots: GenerationSlots
     /// `GET /openapi.json`, encoded once.
     let openAPI: OpenAPIController
+    /// The workspaces' MCP servers, whose tools agents get beside the built-in ones.
+    let mcpClients: MCPClientManager
 
     init(configuration: Configuration, dependencies: Dependencies, logger: Logger,
          shutdown: ShutdownSignal = ShutdownSignal()) async throws {
@@ -121,11 +124,13 @@ struct Components: Sendable {
         chatRunner = ChatRunner(pipeline: pipeline, runs: runService, keepInMemory: configuration.chatSocket.generationRetention)
         runStreams = RunEventStreams(runs: runs, store: dependencies.runLog, keepAliveInterval: configuration.keepAliveInterval,
                                      outboundBuffer: configuration.chatSocket.outboundBuffer)
+        mcpClients = MCPClientManager(settings: configuration.mcp, httpClient: dependencies.httpClient, logger: logger)
         agentEngine = AgentEngine(
             pipeline: pipeline, chats: dependencies.chats, invocations: dependencies.invocations, notes: dependencies.notes,
             providers: providers, tools: dependencies.tools,
             registry: InvocationRegistry(maxConcurrentPerUser: configuration.agent.maxConcurrentPerUser),
-            runs: runService, runLog: dependencies.runLog, limits: configuration.agent, logger: logger)
+            runs: runService, runLog: dependencies.runLog, limits: configuration.agent, logger: logger,
+            externalTools: mcpClients)
         generationSlots = GenerationSlots(settings: configuration.fairUse)
         openAPI = try OpenAPIController()
     }
@@ -144,7 +149,8 @@ struct Components: Sendable {
         AuthController(authenticator: authenticator, throttle: loginThrottle).addRoutes(to: router.group("api/auth"))
 
         let api = router.group("api").add(middleware: AuthMiddleware(authenticator: authenticator))
-        WorkspacesController(chats: dependencies.chats).addRoutes(to: api.group("workspaces"))
+        WorkspacesController(chats: dependencies.chats, mcpLimits: configuration.mcp.serverLimits).addRoutes(to: api.group("workspaces"))
+        WorkspaceToolsController(chats: dependencies.chats, engine: agentEngine).addRoutes(to: api.group("workspaces"))
         let chats = api.group("chats")
         ChatsController(chats: dependencies.chats, accounts: dependencies.accounts).addRoutes(to: chats)
         StreamChatController(chats: dependencies.chats, pipeline: pipeline, runner: chatRunner, slots: generationSlots,

@@ -1,6 +1,7 @@
 import ChatBridge
 import Foundation
 import Logging
+import Tools
 
 /// Everything the server needs to start, resolved from flags, then `AGENTHOST_*` environment
 /// variables, then defaults (PROTOCOL §7).
@@ -45,6 +46,8 @@ package struct Configuration: Sendable {
     var agui = AGUISettings()
     /// The web console at `/` (PROTOCOL §11).
     var console = ConsoleSettings()
+    /// MCP servers as tool sources: idle stop, call and start timeouts, restart back-off, servers per workspace.
+    package var mcp = MCPSettings()
 
     /// Every setting at its default.
     package init() {}

@@ -40,9 +40,13 @@ extension AgentEngine {
         try providers.queue(for: provider).checkAdmission()
 
         let serverTools = (context["server_tools"]?.arrayValue ?? []).compactMap(\.stringValue).compactMap(tools.spec(named:))
+        // MCP tools the previous run was offered come back from its stored context, as on restore.
+        let external = Dictionary((context["external_tools"]?.arrayValue ?? []).compactMap(ExternalTool.init(json:)).map { ($0.spec.name, $0) },
+                                  uniquingKeysWith: { first, _ in first })
         let clientTools = try AgentInvokeRequest(message: "", clientTools: requested)
-            .clientToolSpecs(limits: limits, serverToolNames: Set(tools.specs.map(\.name)))
-        let offered = Dictionary((serverTools + clientTools).map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+            .clientToolSpecs(limits: limits, serverToolNames: Set(tools.specs.map(\.name) + external.keys))
+        let offered = Dictionary((serverTools + external.values.map(\.spec) + clientTools).map { ($0.name, $0) },
+                                 uniquingKeysWith: { first, _ in first })
 
         // The whole conversation through the answered calls, as the previous run would have continued it.
         let noResult = ToolResult(output: ["error": "The client returned no result for this call."], isError: true)
@@ -73,6 +77,7 @@ extension AgentEngine {
             clientTools: .array(clientTools.map(\.clientJSON)))
         record.chatId = chatId
         record.context = ["messages": .array(messages.map(\.json)), "server_tools": context["server_tools"] ?? [],
+                          "external_tools": context["external_tools"] ?? [],
                           "client_tools": .array(clientTools.map(\.clientJSON)), "continues": .string(previous.id)]
         do {
             try await invocations.createInvocation(record)
@@ -103,7 +108,8 @@ extension AgentEngine {
                         prompt: previous.message, mode: .chat, model: model)
         let run = AgentRun(invocation: invocation, record: record, workspace: workspace, viewer: principal.viewer, chat: chat,
                            provider: provider, model: model, messages: messages, tools: offered, firstToolChoice: .auto,
-                           maxSteps: previous.maxSteps, started: .now, firstTicket: nil, handsBackClientCalls: true)
+                           maxSteps: previous.maxSteps, started: .now, firstTicket: nil, handsBackClientCalls: true,
+                           externalTools: external)
         submit(run, from: .fresh, progress: RunProgress(callIds: callIds))
         return invocation
     }

@@ -42,7 +42,10 @@ extension AgentEngine {
         var messages = (context["messages"]?.arrayValue ?? []).compactMap(LLMMessage.init(json:))
         let serverTools = (context["server_tools"]?.arrayValue ?? []).compactMap(\.stringValue).compactMap(tools.spec(named:))
         let clientTools = (context["client_tools"]?.arrayValue ?? []).compactMap(ToolSpec.init(clientJSON:))
-        let offered = Dictionary((serverTools + clientTools).map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let external = Dictionary((context["external_tools"]?.arrayValue ?? []).compactMap(ExternalTool.init(json:)).map { ($0.spec.name, $0) },
+                                  uniquingKeysWith: { first, _ in first })
+        let offered = Dictionary((serverTools + external.values.map(\.spec) + clientTools).map { ($0.name, $0) },
+                                 uniquingKeysWith: { first, _ in first })
         let modelSteps = steps.filter { $0.kind == .llm }.sorted { $0.step < $1.step }
         guard let last = modelSteps.last, last.step == state.lastStep else {
             throw RestoreError(description: "its steps and its log disagree")
@@ -83,7 +86,7 @@ extension AgentEngine {
         let run = AgentRun(invocation: invocation, record: record, workspace: workspace,
                            viewer: Viewer(userId: record.userId, isAdmin: record.userId == nil), chat: chat, provider: provider,
                            model: model, messages: messages, tools: offered, firstToolChoice: .auto, maxSteps: record.maxSteps,
-                           started: .now, firstTicket: nil)
+                           started: .now, firstTicket: nil, externalTools: external)
         submit(run, from: .within(step: last.step, calls: pendingStepCalls, results: known,
                                   awaitingApproval: Set(state.pendingApprovals.keys)),
                progress: RunProgress(steps: last.step, lastText: last.text ?? "", usage: usage, callIds: callIds))

@@ -25,6 +25,8 @@ struct AgentEngine: Sendable {
     let runLog: any RunLogStore
     let limits: AgentLimits
     let logger: Logger
+    /// Tools from outside AgentHost (the workspace's MCP servers), beside the built-in ones.
+    var externalTools: any ExternalToolSource = NoExternalTools()
 
     static let agentInstructions = """
         You can call tools to act or to look things up. Do not answer from memory what a tool can tell you \
@@ -40,8 +42,11 @@ struct AgentEngine: Sendable {
                endsWithRun: Bool = false, options: AgentStartOptions = AgentStartOptions()) async throws -> Invocation {
         let message = request.message.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !message.isEmpty else { throw APIError.validation("Field 'message' must not be empty.") }
-        let serverTools = try serverToolSpecs(requested: request.tools, workspace: workspace)
-        let clientTools = try request.clientToolSpecs(limits: limits, serverToolNames: Set(tools.specs.map(\.name)))
+        let external = await externalTools.tools(for: workspace).tools
+        let serverTools = try serverToolSpecs(requested: request.tools, workspace: workspace, external: external)
+        let clientTools = try request.clientToolSpecs(
+            limits: limits, serverToolNames: Set(tools.specs.map(\.name) + external.map(\.spec.name)))
+        let offeredExternal = Self.offered(external, among: serverTools)
         let offered = Dictionary(uniqueKeysWithValues: (serverTools + clientTools).map { ($0.name, $0) })
         let toolChoice: ToolChoice
         switch request.toolChoice {
@@ -82,6 +87,7 @@ struct AgentEngine: Sendable {
         record.chatId = prepared.dbId
         record.context = ["messages": .array(opening.messages.map(\.json)),
                           "server_tools": .array(serverTools.map { .string($0.name) }),
+                          "external_tools": .array(offeredExternal.values.sorted { $0.spec.name < $1.spec.name }.map(\.json)),
                           "client_tools": .array(clientTools.map(\.clientJSON))]
         do {
             try await invocations.createInvocation(record)
@@ -100,7 +106,8 @@ struct AgentEngine: Sendable {
         let run = AgentRun(invocation: invocation, record: record, workspace: workspace, viewer: principal.viewer,
                            chat: prepared.chat, provider: provider, model: opening.model, messages: opening.messages,
                            tools: offered, firstToolChoice: toolChoice, maxSteps: maxSteps, started: .now,
-                           firstTicket: prepared.ticket, handsBackClientCalls: options.handsBackClientCalls)
+                           firstTicket: prepared.ticket, handsBackClientCalls: options.handsBackClientCalls,
+                           externalTools: offeredExternal)
         submit(run, from: .fresh, progress: RunProgress())
         return invocation
     }
@@ -113,13 +120,16 @@ struct AgentEngine: Sendable {
         }
     }
 
-    /// The server tools a run may use: those requested (default: all the workspace allows).
-    private func serverToolSpecs(requested: [String]?, workspace: Workspace) throws -> [ToolSpec] {
+    /// The server tools a run may use: those requested (default: all the workspace allows, and
+    /// every tool of its MCP servers).
+    private func serverToolSpecs(requested: [String]?, workspace: Workspace, external: [ExternalTool]) throws -> [ToolSpec] {
         let allowed = workspace.agentTools.map(Set.init) ?? Set(tools.specs.map(\.name))
-        guard let requested else { return tools.specs.filter { allowed.contains($0.name) } }
+        guard let requested else { return tools.specs.filter { allowed.contains($0.name) } + external.map(\.spec) }
         return try requested.map { name in
+            if let tool = external.first(where: { $0.spec.name == name }) { return tool.spec }
             guard let spec = tools.spec(named: name) else {
-                throw APIError.validation("Unknown server tool '\(name)'. Available: \(tools.specs.map(\.name).joined(separator: ", ")).")
+                let available = tools.specs.map(\.name) + external.map(\.spec.name)
+                throw APIError.validation("Unknown server tool '\(name)'. Available: \(available.joined(separator: ", ")).")
             }
             guard allowed.contains(name) else {
                 throw APIError.forbidden("Workspace '\(workspace.slug)' does not allow tool '\(name)'.")
@@ -364,6 +374,12 @@ struct AgentEngine: Sendable {
                     arguments: arguments, executor: .client)
             }
         case .server:
+            if let external = run.externalTools[spec.name] {
+                let result = await performExternal(external, arguments: arguments, run: run, spec: spec)
+                // As for built-in tools: a cancelled run records no result for the call it abandoned.
+                if Task.isCancelled { return ToolResult(output: ["error": "cancelled"], isError: true) }
+                return await finish(result, arguments: arguments, executor: .server)
+            }
             guard let tool = tools.tool(named: spec.name) else {
                 return await finish(failure("Tool '\(spec.name)' has no implementation."), arguments: arguments, executor: .server)
             }

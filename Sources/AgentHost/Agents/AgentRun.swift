@@ -25,6 +25,8 @@ struct AgentRun: Sendable {
     let firstTicket: QueueTicket?
     /// Client calls end the run with the calls pending instead of being waited for (AG-UI).
     var handsBackClientCalls = false
+    /// The offered tools an ``ExternalToolSource`` runs (MCP servers), by name.
+    var externalTools: [String: ExternalTool] = [:]
 
     var toolDefinitions: [ToolDefinition] {
         tools.values.sorted { $0.name < $1.name }.map(\.definition)

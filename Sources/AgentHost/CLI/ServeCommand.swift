@@ -32,6 +32,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var runLog: RunLogOptions
     @OptionGroup var agui: AGUIOptions
     @OptionGroup var console: ConsoleOptions
+    @OptionGroup var mcp: MCPOptions
 
     @Option(name: .customLong("jwt-secret"), help: "HMAC secret of session tokens, at least 32 bytes. Env: AGENTHOST_JWT_SECRET. Default: generated into <data-dir>/jwt-secret")
     var jwtSecret: String?
@@ -119,6 +120,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.runLog = try runLog.settings()
         configuration.agui = try agui.settings()
         configuration.console = try console.settings()
+        configuration.mcp = try mcp.settings()
         configuration.allowUnauthenticated = allowUnauthenticated
             || ["1", "true", "yes"].contains(Environment.value("AGENTHOST_ALLOW_UNAUTHENTICATED")?.lowercased() ?? "")
         return configuration

@@ -57,8 +57,20 @@ enum APISchemas {
             "agent_max_steps": .integer, "agent_tools": .array(nullable: true, items: .string),
             "top_n": .integer, "similarity_threshold": .number,
             "tool_calling": oneOf(ToolCallingMode.allCases, nullable: true, description: "null: the provider's mode."),
+            "mcp_servers": .array(items: ref("MCPServer")),
             "created_at": timestamp, "updated_at": timestamp,
         ]),
+        "MCPServer": .object(
+            description: "An MCP server whose tools join the server tools as `<name>__<tool>` (PROTOCOL §10). In responses, "
+                + "`env` and `headers` values are masked as `********`; sending a masked value back keeps the stored one.",
+            properties: [
+                "name": .string(pattern: "^[a-z0-9_-]+$"), "transport": .string(allowedValues: "stdio", "http"),
+                "command": .string(required: false), "args": .array(required: false, items: .string),
+                "env": .object(required: false, additionalProperties: .init(.string)), "url": .string(required: false),
+                "headers": .object(required: false, additionalProperties: .init(.string)),
+                "tools": .array(required: false, nullable: true, description: "Allow-list of the server's tool names.", items: .string),
+                "requires_approval": .boolean(required: false), "timeout_ms": .integer(required: false, nullable: true),
+            ]),
         "WorkspaceSettings": .object(
             description: "The settings of a workspace; on create `name` is required, on PATCH a field left out keeps its value "
                 + "and `null` resets an optional one.",
@@ -76,6 +88,7 @@ enum APISchemas {
                 "top_n": .integer(required: false, maximum: (50, exclusive: false), minimum: (1, exclusive: false)),
                 "similarity_threshold": .number(required: false, maximum: (1, exclusive: false), minimum: (0, exclusive: false)),
                 "tool_calling": oneOf(ToolCallingMode.allCases, nullable: true, required: false),
+                "mcp_servers": .array(required: false, description: "Admins only.", items: ref("MCPServer")),
             ]),
         "Thread": .object(properties: [
             "id": id, "slug": .string, "name": .string, "workspace": .string,

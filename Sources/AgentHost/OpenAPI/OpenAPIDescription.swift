@@ -14,6 +14,7 @@ enum OpenAPIDescription {
             + MetricsController.openAPIOperations
             + AuthController.openAPIOperations
             + WorkspacesController.openAPIOperations
+            + WorkspaceToolsController.openAPIOperations
             + DocumentsController.openAPIOperations
             + ChatsController.openAPIOperations
             + StreamChatController.openAPIOperations

@@ -39,6 +39,8 @@ struct WorkspaceRepresentation: ResponseEncodable, Sendable {
     var similarityThreshold: Double
     /// `null`: the provider's mode.
     @NullEncoded var toolCalling: ToolCallingMode?
+    /// With `env` and `headers` values masked: secrets are never shown (PROTOCOL §10).
+    var mcpServers: [MCPServerConfiguration]
     var createdAt: Date
     var updatedAt: Date
 
@@ -58,6 +60,7 @@ struct WorkspaceRepresentation: ResponseEncodable, Sendable {
         topN = workspace.topN
         similarityThreshold = workspace.similarityThreshold
         toolCalling = workspace.toolCalling
+        mcpServers = (workspace.mcpServers ?? []).map(\.masked)
         createdAt = workspace.createdAt
         updatedAt = workspace.updatedAt
     }

@@ -19,10 +19,12 @@ struct WorkspaceSettings: Decodable, Sendable {
     var topN: PatchField<Int>
     var similarityThreshold: PatchField<Double>
     var toolCalling: PatchField<String>
+    /// Validated by ``applyMCPServers(to:limits:)``, which needs the server's limits.
+    var mcpServers: PatchField<[MCPServerConfiguration]>
 
     enum CodingKeys: String, CodingKey {
         case name, chatMode, systemPrompt, historyLength, queryRefusalResponse, provider, model, temperature,
-             agentMaxSteps, agentTools, topN, similarityThreshold, toolCalling
+             agentMaxSteps, agentTools, topN, similarityThreshold, toolCalling, mcpServers
     }
 
     init(from decoder: any Decoder) throws {
@@ -40,6 +42,7 @@ struct WorkspaceSettings: Decodable, Sendable {
         topN = try container.decodePatch(Int.self, forKey: .topN)
         similarityThreshold = try container.decodePatch(Double.self, forKey: .similarityThreshold)
         toolCalling = try container.decodePatch(String.self, forKey: .toolCalling)
+        mcpServers = try container.decodePatch([MCPServerConfiguration].self, forKey: .mcpServers)
     }
 
     /// A new workspace from a create body; `name` is required.

@@ -5,6 +5,8 @@ import Hummingbird
 /// create or change them. Threads belong to the user who made them.
 struct WorkspacesController {
     let chats: any ChatStore
+    /// Bounds on `mcp_servers`.
+    var mcpLimits = MCPServerLimits()
 
     struct WorkspaceList: ResponseEncodable {
         var workspaces: [WorkspaceRepresentation]
@@ -35,7 +37,9 @@ struct WorkspacesController {
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<WorkspaceRepresentation> {
         try context.identity().requireAdmin("create workspaces")
         let settings = try await request.decode(as: WorkspaceSettings.self, context: context)
-        let workspace = try await chats.createWorkspace(try settings.makeWorkspace())
+        var created = try settings.makeWorkspace()
+        try settings.applyMCPServers(to: &created, limits: mcpLimits)
+        let workspace = try await chats.createWorkspace(created)
         context.logger.info("workspace created", metadata: ["workspace": "\(workspace.slug)"])
         return EditedResponse(status: .created, response: WorkspaceRepresentation(workspace))
     }
@@ -50,6 +54,7 @@ struct WorkspacesController {
         var workspace = try await workspace(context)
         let settings = try await request.decode(as: WorkspaceSettings.self, context: context)
         try settings.apply(to: &workspace)
+        try settings.applyMCPServers(to: &workspace, limits: mcpLimits)
         return WorkspaceRepresentation(try await chats.updateWorkspace(workspace))
     }
 

@@ -32,6 +32,8 @@ public struct Workspace: Codable, Sendable, Equatable, Identifiable {
     public var similarityThreshold: Double
     /// How the agent gives tools to the model; `nil` uses the provider's setting.
     public var toolCalling: ToolCallingMode?
+    /// MCP servers whose tools this workspace's agents get (PROTOCOL §10); `nil` when none.
+    public var mcpServers: [MCPServerConfiguration]?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -42,6 +44,7 @@ public struct Workspace: Codable, Sendable, Equatable, Identifiable {
         provider: String? = nil, model: String? = nil, temperature: Double? = nil,
         agentMaxSteps: Int = Workspace.defaultAgentMaxSteps, agentTools: [String]? = nil,
         topN: Int = 4, similarityThreshold: Double = 0.25, toolCalling: ToolCallingMode? = nil,
+        mcpServers: [MCPServerConfiguration]? = nil,
         createdAt: Date = Timestamp.now(), updatedAt: Date = Timestamp.now()
     ) {
         self.id = id
@@ -59,6 +62,7 @@ public struct Workspace: Codable, Sendable, Equatable, Identifiable {
         self.topN = topN
         self.similarityThreshold = similarityThreshold
         self.toolCalling = toolCalling
+        self.mcpServers = mcpServers
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

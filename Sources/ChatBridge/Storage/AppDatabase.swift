@@ -67,6 +67,7 @@ public enum AppDatabase {
         registerDocumentMigrations(&migrator)
         registerToolCallingMigrations(&migrator)
         registerRunLogMigrations(&migrator)
+        registerMCPMigrations(&migrator)
         return migrator
     }
 
