@@ -41,6 +41,8 @@ package struct Configuration: Sendable {
     var lifecycle = LifecycleSettings()
     /// The durable run log (PROTOCOL §8).
     var runLog = RunLogSettings()
+    /// SQLite in the data directory, or PostgreSQL (PROTOCOL §9).
+    package var database = DatabaseSettings()
 
     /// Every setting at its default.
     package init() {}

@@ -19,6 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
     var port: Int?
 
     @OptionGroup var storage: StorageOptions
+    @OptionGroup var database: DatabaseOptions
 
     @OptionGroup var documents: DocumentOptions
 
@@ -69,8 +70,11 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let shutdown = ShutdownSignal()
-        let app = try await buildApplication(configuration: configuration, shutdown: shutdown)
-        try await ServerLifecycle.run(app, shutdown: shutdown, settings: configuration.lifecycle, logger: Logger(label: "agenthost"))
+        let logger = Logger(label: "agenthost")
+        try await configuration.database.withStorage(dataDirectory: configuration.dataDirectory, logger: logger) { storage in
+            let app = try await buildApplication(configuration: configuration, storage: storage, shutdown: shutdown)
+            try await ServerLifecycle.run(app, shutdown: shutdown, settings: configuration.lifecycle, logger: logger)
+        }
     }
 
     /// Flags first, then the environment, then defaults.
@@ -115,6 +119,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.chatSocket = try chatSocket.limits()
         configuration.lifecycle = try lifecycle.settings()
         configuration.runLog = try runLog.settings()
+        configuration.database = try database.settings()
         configuration.allowUnauthenticated = allowUnauthenticated
             || ["1", "true", "yes"].contains(Environment.value("AGENTHOST_ALLOW_UNAUTHENTICATED")?.lowercased() ?? "")
         return configuration
