@@ -118,7 +118,9 @@ public final class PostgresDatabase: PostgresExecutor, Sendable {
     }
 
     func rows(_ statement: PostgresStatement) async throws -> [PostgresRow] {
-        try await client.query(try statement.query(), logger: logger).collect()
+        try await PostgresQueryError.explaining(statement) {
+            try await client.query(try statement.query(), logger: logger).collect()
+        }
     }
 
     /// How a transaction isolates itself.
@@ -174,7 +176,7 @@ public final class PostgresDatabase: PostgresExecutor, Sendable {
 
     /// The SQLSTATE the server answered a failed statement with.
     static func sqlState(of error: any Error) -> String? {
-        (error as? PSQLError)?.serverInfo?[.sqlState]
+        (error as? PostgresQueryError)?.sqlState ?? (error as? PSQLError)?.serverInfo?[.sqlState]
     }
 
     /// The URL without its password, for messages and logs.
@@ -191,6 +193,37 @@ struct PostgresTransaction: PostgresExecutor {
     let logger: Logger
 
     func rows(_ statement: PostgresStatement) async throws -> [PostgresRow] {
-        try await connection.query(try statement.query(), logger: logger).collect()
+        try await PostgresQueryError.explaining(statement) {
+            try await connection.query(try statement.query(), logger: logger).collect()
+        }
+    }
+}
+
+extension PostgresDatabase {
+    /// `CREATE DATABASE` (tests and benchmarks make one per run). `name` must be a plain identifier.
+    public func createDatabase(named name: String) async throws {
+        guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+            throw PostgresStorageError("'\(name)' is not a plain database name.")
+        }
+        try await execute("CREATE DATABASE \(name)")
+    }
+}
+
+/// A statement the server refused, with its SQLSTATE and message (postgres-nio's own error hides
+/// both from `description`, which is what logs and test reports print). Arguments are never included.
+public struct PostgresQueryError: Error, CustomStringConvertible {
+    public var sqlState: String?
+    public var message: String
+    public var sql: String
+
+    public var description: String { "PostgreSQL error \(sqlState ?? "?"): \(message) [\(sql)]" }
+
+    static func explaining<Result>(_ statement: PostgresStatement, _ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
+        } catch let error as PSQLError {
+            throw PostgresQueryError(sqlState: error.serverInfo?[.sqlState],
+                                     message: error.serverInfo?[.message] ?? "\(error.code)", sql: statement.sql)
+        }
     }
 }

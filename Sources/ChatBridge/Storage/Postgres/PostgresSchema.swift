@@ -32,13 +32,31 @@ public enum PostgresSchema {
             let applied = Set(try await db.fetchAll("SELECT version FROM agenthost_migrations").map { $0[0] as Int })
             var names: [String] = []
             for migration in migrations where !applied.contains(migration.version) {
-                try await db.execute(migration.sql)
+                // One statement per message: the extended protocol takes no more.
+                for statement in statements(migration.sql) { try await db.execute(statement) }
                 try await db.execute("INSERT INTO agenthost_migrations (version, name) VALUES (?, ?)",
                                      [migration.version, migration.name])
                 names.append(migration.name)
             }
             return names
         }
+    }
+
+    /// The statements of a script: split at each `;` that ends a line outside a `$$` body.
+    static func statements(_ script: String) -> [String] {
+        var statements: [String] = []
+        var current = ""
+        var inBody = false
+        for line in script.split(separator: "\n", omittingEmptySubsequences: false) {
+            current += line + "\n"
+            if line.components(separatedBy: "$$").count % 2 == 0 { inBody.toggle() }
+            if !inBody, line.trimmingCharacters(in: .whitespaces).hasSuffix(";") {
+                statements.append(current)
+                current = ""
+            }
+        }
+        if !current.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { statements.append(current) }
+        return statements
     }
 
     /// Names of migrations the database has not applied yet.

@@ -118,7 +118,7 @@ extension PostgresStore: ChatStore {
             // Count and insert under a per-user lock held to the end of the transaction: concurrent
             // requests of one user (on any instance) take turns, so none sees a count that another is
             // about to raise, and the limit is never over-admitted.
-            try await db.execute("SELECT pg_advisory_xact_lock(?, ?)",
+            try await db.execute("SELECT pg_advisory_xact_lock(?::int, ?::int)",
                                  [Self.dailyLimitLockSpace, Int32(truncatingIfNeeded: chat.userId ?? 0)])
             let dayStart = SQLiteStore.startOfUTCDay(now)
             let used = try await db.scalar(Int.self, """

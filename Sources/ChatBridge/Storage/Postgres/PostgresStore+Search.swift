@@ -51,18 +51,19 @@ extension PostgresStore: ChatSearchStore {
             await database.fetchAll(entriesStatement).map { row in (row["id"] as Int64, try Self.chatEntry(row)) },
             uniquingKeysWith: { first, _ in first })
         // Control characters mark the matches, so the text can be HTML-escaped before the real markers go in.
-        let options = "StartSel=\"\(ChatSearchHit.rawStart)\", StopSel=\"\(ChatSearchHit.rawEnd)\", MaxWords=24, MinWords=8, "
-            + "ShortWord=2, MaxFragments=1, FragmentDelimiter=\" \(ChatSearchHit.ellipsis) \""
+        // One continuous excerpt (not fragments, which drop what the parser reads as markup).
+        let options = "StartSel=\"\(ChatSearchHit.rawStart)\", StopSel=\"\(ChatSearchHit.rawEnd)\", MaxWords=24, MinWords=8, ShortWord=2"
         var snippetStatement = PostgresStatement("WITH q AS (SELECT \(match.sql) AS query) ")
         snippetStatement.arguments += match.statement.arguments
         snippetStatement.append("""
-            SELECT c.id, ts_headline('english', c.prompt, q.query, ?), ts_headline('english', c.response, q.query, ?)
+            SELECT c.id, ts_headline('english', translate(c.prompt, '<>', ?), q.query, ?),
+                   ts_headline('english', translate(c.response, '<>', ?), q.query, ?)
             FROM workspace_chats c, q WHERE c.id IN (\(placeholders))
-            """, [options, options] + ids)
+            """, [Self.angleStandIns, options, Self.angleStandIns, options] + ids)
         var snippets: [Int64: (prompt: String, response: String)] = [:]
         for row in try await database.rows(snippetStatement) {
             let (id, prompt, response) = try row.decode((Int64, String?, String?).self)
-            snippets[id] = (prompt ?? "", response ?? "")
+            snippets[id] = (Self.restoringAngles(prompt ?? ""), Self.restoringAngles(response ?? ""))
         }
         let hits = ranked.compactMap { id, rank -> ChatSearchHit? in
             guard let entry = entries[id], let snippet = snippets[id] else { return nil }
@@ -70,6 +71,14 @@ extension PostgresStore: ChatSearchStore {
                                  responseSnippet: ChatSearchHit.highlighted(snippet.response), rank: rank)
         }
         return ChatSearchPage(hits: hits, next: next)
+    }
+
+    /// ts_headline drops whatever looks like an HTML tag, so `<` and `>` go in as control characters
+    /// (separators to the parser, as they were) and come back before the excerpt is escaped.
+    static let angleStandIns = "\u{3}\u{4}"
+
+    static func restoringAngles(_ text: String) -> String {
+        text.replacingOccurrences(of: "\u{3}", with: "<").replacingOccurrences(of: "\u{4}", with: ">")
     }
 
     /// The `tsquery` of what a user typed: every term must match (`&&`), a phrase word after word

@@ -66,10 +66,16 @@ extension PostgresStore: AccountStore {
         else { return nil }
         // Minute resolution is enough to audit, and keeps most requests free of a write.
         guard key.lastUsedAt.map({ now.timeIntervalSince($0) > 60 }) ?? true else { return key }
-        return try await database.records(APIKey.self, """
-            UPDATE api_keys SET last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < ? THEN ? ELSE last_used_at END
-            WHERE secret_hash = ? AND revoked_at IS NULL RETURNING *
-            """, [now.addingTimeInterval(-60), now, secretHash]).first
+        return try await database.transaction { db in
+            guard var current = try await db.records(
+                APIKey.self, "SELECT * FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL FOR UPDATE", [secretHash]).first
+            else { return nil }
+            if current.lastUsedAt.map({ now.timeIntervalSince($0) > 60 }) ?? true {
+                current.lastUsedAt = now
+                try await db.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", [now, current.id])
+            }
+            return current
+        }
     }
 
     public func apiKeys() async throws -> [APIKey] {
