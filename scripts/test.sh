@@ -25,6 +25,19 @@ if ! command -v pdftotext >/dev/null; then
   fi
 fi
 
+# The PostgreSQL backend's tests start a private cluster from Debian's PostgreSQL 15 programs
+# (they fail, not skip, without them).
+if [[ ! -x /usr/lib/postgresql/15/bin/initdb && -z "${AGENTHOST_TEST_PG_BIN:-}" ]]; then
+  echo "== Installing postgresql (for the PostgreSQL backend's tests)" >&2
+  if command -v apt-get >/dev/null; then
+    sudo_cmd=""; [[ "$(id -u)" != 0 ]] && sudo_cmd="sudo"
+    $sudo_cmd apt-get install -y --no-install-recommends postgresql >&2 \
+      || { $sudo_cmd apt-get update >&2 && $sudo_cmd apt-get install -y --no-install-recommends postgresql >&2; }
+  else
+    echo "PostgreSQL 15 is missing and apt-get is not available: install postgresql" >&2; exit 1
+  fi
+fi
+
 if [[ "${SKIP_SWIFT:-}" != 1 ]]; then
   echo "== Swift tests" >&2
   swift build --build-tests >&2

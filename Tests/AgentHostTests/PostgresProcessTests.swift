@@ -1,0 +1,56 @@
+import AgentHostTesting
+import ChatBridge
+import Foundation
+import Logging
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension PostgresBacked {
+    /// The `agenthost` executable itself on `--database-url` / `AGENTHOST_DATABASE_URL`.
+    @Suite("agenthost on PostgreSQL")
+    struct Process {
+        @Test func migrateThenServeKeepsDataAcrossRestarts() async throws {
+            let url = try await PostgresClusterTrait.cluster().createDatabase()
+            // `agenthost migrate --database-url` creates the schema, and a second run finds nothing to do.
+            let first = try Self.run(["migrate", "--database-url", url])
+            #expect(first.status == 0 && first.output.contains("applied v1_schema"), "\(first.output)")
+            let second = try Self.run(["migrate", "--database-url", url])
+            #expect(second.status == 0 && second.output.contains("no migrations applied"), "\(second.output)")
+
+            let directory = try ServerProcess.temporaryDataDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let server = try await ServerProcess.start(dataDirectory: directory, upstream: "http://127.0.0.1:9",
+                                                       environment: ["AGENTHOST_DATABASE_URL": url])
+            let created = try await server.request(.POST, "/api/workspaces/", json: ["name": "Kept"])
+            #expect(created.status == 200 || created.status == 201)
+            server.send(signal: SIGTERM)
+            #expect(await server.waitForExit(timeout: .seconds(10))?.status == 0)
+            // Nothing went to SQLite: the data directory holds no database.
+            #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("agenthost.sqlite").path))
+
+            let again = try await ServerProcess.start(dataDirectory: directory, upstream: "http://127.0.0.1:9",
+                                                      environment: ["AGENTHOST_DATABASE_URL": url])
+            defer { again.forceKill() }
+            let list = try await again.request(.GET, "/api/workspaces")
+            #expect(list.body["workspaces"]?.arrayValue?.map { $0["slug"] } == ["kept"], "\(list.body)")
+            again.send(signal: SIGTERM)
+            #expect(await again.waitForExit(timeout: .seconds(10))?.status == 0)
+        }
+
+        static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+            let process = Foundation.Process()
+            process.executableURL = ServerProcess.executable
+            process.arguments = arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+    }
+}
