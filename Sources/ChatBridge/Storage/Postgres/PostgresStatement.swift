@@ -90,7 +90,7 @@ enum PostgresArgument: Sendable {
 /// A failure of the PostgreSQL backend itself (not of a query's data).
 public struct PostgresStorageError: Error, CustomStringConvertible {
     public var description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }
 
 /// Conversions between GRDB's values (what the records encode to and decode from) and PostgreSQL's.
