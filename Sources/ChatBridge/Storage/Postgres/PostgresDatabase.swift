@@ -95,7 +95,11 @@ public final class PostgresDatabase: PostgresExecutor, Sendable {
     public init(url: String, maximumConnections: Int = 20, logger: Logger) throws {
         var configuration = try Self.configuration(url: url)
         configuration.options.maximumConnections = maximumConnections
-        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // The pool's own log: errors only. It warns about every lease requested before `run()` has
+        // been scheduled, which `withRunning` does by design (the lease waits for it).
+        var background = logger
+        background.logLevel = max(logger.logLevel, .error)
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: background)
         self.logger = logger
     }
 
