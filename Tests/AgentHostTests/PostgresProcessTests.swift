@@ -38,6 +38,19 @@ extension PostgresBacked {
             #expect(list.body["workspaces"]?.arrayValue?.map { $0["slug"] } == ["kept"], "\(list.body)")
             again.send(signal: SIGTERM)
             #expect(await again.waitForExit(timeout: .seconds(10))?.status == 0)
+
+            // Accounts are managed in the same database.
+            let added = try Self.run(["users", "add", "alice", "--password", "password123", "--role", "admin", "--database-url", url])
+            #expect(added.status == 0, "\(added.output)")
+            let suspended = try Self.run(["users", "suspend", "alice", "--database-url", url])
+            #expect(suspended.status == 0, "\(suspended.output)")
+            let users = try Self.run(["users", "list", "--database-url", url])
+            #expect(users.output.contains("alice\tadmin") && users.output.contains("SUSPENDED"), "\(users.output)")
+            let key = try Self.run(["api-keys", "create", "--name", "ci", "--database-url", url])
+            #expect(key.status == 0, "\(key.output)")
+            let keys = try Self.run(["api-keys", "list", "--database-url", url])
+            #expect(keys.output.contains("\tci\t") && keys.output.contains("active"), "\(keys.output)")
+            #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("agenthost.sqlite").path))
         }
 
         static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {

@@ -1,5 +1,7 @@
 import ArgumentParser
+import ChatBridge
 import Foundation
+import Logging
 
 /// Which database stores everything: the SQLite file in the data directory (default), or
 /// PostgreSQL (PROTOCOL §9).
@@ -23,5 +25,22 @@ package struct DatabaseOptions: ParsableArguments {
             settings.maximumConnections = connections
         }
         return settings
+    }
+}
+
+extension DatabaseOptions {
+    /// Users and API keys of the configured database (PostgreSQL with `--database-url`, else the
+    /// SQLite file of `storage`'s data directory), for the commands that manage accounts.
+    func withAccounts<Result: Sendable>(
+        storage: StorageOptions, _ body: @Sendable (any AccountStore) async throws -> Result
+    ) async throws -> Result {
+        let settings = try settings()
+        guard let url = settings.url else { return try await body(try storage.openStore()) }
+        var logger = Logger(label: "agenthost")
+        logger.logLevel = .warning
+        return try await PostgresDatabase.withRunning(url: url, maximumConnections: 2, logger: logger) { database in
+            try await PostgresSchema.migrate(database)
+            return try await body(PostgresStore(database: database))
+        }
     }
 }
