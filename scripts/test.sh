@@ -13,28 +13,23 @@ repo="$(pwd)"
 
 if ! command -v swift >/dev/null && [[ -x /opt/swift/usr/bin/swift ]]; then export PATH="/opt/swift/usr/bin:$PATH"; fi
 
+# Debian packages the tests use, installed when missing (one apt-get for all of them).
+packages=()
 # The PDF export test reads its output back with poppler's pdftotext, and PDF uploads are read with it.
-if ! command -v pdftotext >/dev/null; then
-  echo "== Installing poppler-utils (pdftotext)" >&2
-  if command -v apt-get >/dev/null; then
-    sudo_cmd=""; [[ "$(id -u)" != 0 ]] && sudo_cmd="sudo"
-    $sudo_cmd apt-get install -y --no-install-recommends poppler-utils >&2 \
-      || { $sudo_cmd apt-get update >&2 && $sudo_cmd apt-get install -y --no-install-recommends poppler-utils >&2; }
-  else
-    echo "pdftotext is missing and apt-get is not available: install poppler-utils" >&2; exit 1
-  fi
-fi
-
-# The web console's browser tests drive Debian's chromium headless through chromedriver (selenium).
+command -v pdftotext >/dev/null || packages+=(poppler-utils)
+# The PostgreSQL backend's tests start a private cluster from PostgreSQL 15's programs (they fail,
+# not skip, without them).
+[[ -x /usr/lib/postgresql/15/bin/initdb || -n "${AGENTHOST_TEST_PG_BIN:-}" ]] || packages+=(postgresql)
+# The web console's browser tests drive chromium headless through chromedriver (selenium).
 if [[ "${SKIP_INTEROP:-}" != 1 ]] && ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then
-  echo "== Installing chromium and chromium-driver (web console browser tests)" >&2
-  if command -v apt-get >/dev/null; then
-    sudo_cmd=""; [[ "$(id -u)" != 0 ]] && sudo_cmd="sudo"
-    $sudo_cmd apt-get install -y --no-install-recommends chromium chromium-driver >&2 \
-      || { $sudo_cmd apt-get update >&2 && $sudo_cmd apt-get install -y --no-install-recommends chromium chromium-driver >&2; }
-  else
-    echo "chromium and chromedriver are missing and apt-get is not available: install them" >&2; exit 1
-  fi
+  packages+=(chromium chromium-driver)
+fi
+if (( ${#packages[@]} )); then
+  echo "== Installing ${packages[*]}" >&2
+  command -v apt-get >/dev/null || { echo "apt-get is not available: install ${packages[*]}" >&2; exit 1; }
+  sudo_cmd=""; [[ "$(id -u)" != 0 ]] && sudo_cmd="sudo"
+  $sudo_cmd apt-get install -y --no-install-recommends "${packages[@]}" >&2 \
+    || { $sudo_cmd apt-get update >&2 && $sudo_cmd apt-get install -y --no-install-recommends "${packages[@]}" >&2; }
 fi
 
 if [[ "${SKIP_SWIFT:-}" != 1 ]]; then

@@ -7,12 +7,17 @@ import Prometheus
 import ServiceLifecycle
 import Tools
 
-/// The composition root: opens storage and the provider client from the configuration and builds the server.
-/// `shutdown` is the signal ``ServerLifecycle`` triggers to stop the runs in flight.
+/// The composition root over the SQLite file of the data directory.
 func buildApplication(configuration: Configuration, shutdown: ShutdownSignal = ShutdownSignal()) async throws -> some ApplicationProtocol {
+    let database = try AppDatabase.openPool(directory: configuration.dataDirectory, logger: Logger(label: "agenthost"))
+    return try await buildApplication(configuration: configuration, storage: .sqlite(database), shutdown: shutdown)
+}
+
+/// The composition root: builds the server over `storage` and the provider client from the configuration.
+/// `shutdown` is the signal ``ServerLifecycle`` triggers to stop the runs in flight.
+func buildApplication(configuration: Configuration, storage: Storage, shutdown: ShutdownSignal = ShutdownSignal()) async throws -> some ApplicationProtocol {
     var logger = Logger(label: "agenthost")
     logger.logLevel = configuration.logLevel
-    let database = try AppDatabase.openPool(directory: configuration.dataDirectory, logger: logger)
     let client = Dependencies.makeHTTPClient(timeouts: configuration.llm.timeouts)
     let tools: ToolRegistry
     do {
@@ -24,8 +29,8 @@ func buildApplication(configuration: Configuration, shutdown: ShutdownSignal = S
     let metrics = PrometheusCollectorRegistry()
     let embeddingsQueue = configuration.queue.makeEmbeddingsQueue(metrics: PrometheusMetricsFactory(registry: metrics))
     let dependencies = Dependencies(
-        database: database, httpClient: client, tools: tools,
-        retriever: configuration.documents.makeRetriever(database: database, client: client, queue: embeddingsQueue),
+        storage: storage, httpClient: client, tools: tools,
+        retriever: configuration.documents.makeRetriever(storage: storage, client: client, queue: embeddingsQueue),
         metrics: metrics)
     do {
         try configuration.checkExposure(hasUsers: try await dependencies.accounts.hasUsers())
@@ -48,7 +53,7 @@ package func buildApplication(
 ) async throws -> some ApplicationProtocol {
     // What a killed process left is repaired before the server listens; runs that waited on their
     // clients continue.
-    let repair = try await repairAfterUnexpectedExit(dependencies.database, logger: logger)
+    let repair = try await repairAfterUnexpectedExit(dependencies.storage, logger: logger)
     let components = try await Components(configuration: configuration, dependencies: dependencies, logger: logger,
                                           shutdown: shutdown)
     await components.agentEngine.restoreWaitingRuns(repair.waitingInvocations)
@@ -71,6 +76,7 @@ package func buildApplication(
             logger.info("AgentHost ready", metadata: [
                 "address": "\(channel.localAddress?.description ?? address)",
                 "data_dir": "\(configuration.dataDirectory.path)",
+                "storage": "\(dependencies.storage.backend)",
             ])
         },
         logger: logger

@@ -1,12 +1,11 @@
 import AsyncHTTPClient
 import ChatBridge
-import GRDB
 import Hummingbird
 
 extension Components {
     /// `/api/workspaces/{slug}/documents`.
     func addDocumentRoutes(to workspaces: RouterGroup<AppRequestContext>) {
-        let store = SQLiteDocumentStore(writer: dependencies.database)
+        let store = dependencies.storage.documents
         // Uploads are embedded with the model the retriever searches with, so the two always agree.
         let embedder = (dependencies.retriever as? DocumentRetriever).map(\.embedder)
             ?? configuration.documents.makeEmbedder(client: dependencies.httpClient)
@@ -27,8 +26,8 @@ extension DocumentSettings {
     /// The production retriever: BM25, plus vectors when an embeddings provider is configured. The
     /// server passes the embeddings provider's queue, so question-time embeddings (and uploads, which
     /// reuse this embedder) respect its concurrency limit.
-    func makeRetriever(database: any DatabaseWriter, client: HTTPClient, queue: ProviderQueue? = nil) -> DocumentRetriever {
-        DocumentRetriever(store: SQLiteDocumentStore(writer: database), embedder: makeEmbedder(client: client, queue: queue),
+    func makeRetriever(storage: Storage, client: HTTPClient, queue: ProviderQueue? = nil) -> DocumentRetriever {
+        DocumentRetriever(store: storage.documents, embedder: makeEmbedder(client: client, queue: queue),
                           contextCharacters: contextCharacters)
     }
 }

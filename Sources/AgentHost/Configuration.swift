@@ -48,6 +48,8 @@ package struct Configuration: Sendable {
     var console = ConsoleSettings()
     /// MCP servers as tool sources: idle stop, call and start timeouts, restart back-off, servers per workspace.
     package var mcp = MCPSettings()
+    /// SQLite in the data directory, or PostgreSQL (PROTOCOL §9).
+    package var database = DatabaseSettings()
 
     /// Every setting at its default.
     package init() {}

@@ -8,7 +8,8 @@ import Tools
 /// The services the routes are built from. Production opens them from the configuration; tests
 /// pass their own (an in-memory database, a shared HTTP client).
 package struct Dependencies: Sendable {
-    var database: any DatabaseWriter
+    /// Every store, from one backend (SQLite or PostgreSQL).
+    package var storage: Storage
     package var chats: any ChatStore
     var accounts: any AccountStore
     var notes: any NoteStore
@@ -23,19 +24,24 @@ package struct Dependencies: Sendable {
     /// Grounds chats in documents; agents' `search_documents` uses it too when it can search (a ``DocumentRetriever``).
     var retriever: any Retriever
 
-    /// `retriever` defaults to BM25 over the workspace documents of `database` (no embedding model).
+    /// Over one SQLite database; `retriever` defaults to BM25 over its workspace documents (no embedding model).
     package init(database: any DatabaseWriter, httpClient: HTTPClient, tools: ToolRegistry,
          retriever: (any Retriever)? = nil, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
-        let store = SQLiteStore(writer: database)
-        self.database = database
-        self.chats = store
-        self.accounts = store
-        self.notes = store
-        self.invocations = store
-        self.runLog = store
+        self.init(storage: .sqlite(database), httpClient: httpClient, tools: tools, retriever: retriever, metrics: metrics)
+    }
+
+    /// `retriever` defaults to BM25 over the workspace documents of `storage` (no embedding model).
+    package init(storage: Storage, httpClient: HTTPClient, tools: ToolRegistry,
+         retriever: (any Retriever)? = nil, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.storage = storage
+        self.chats = storage.chats
+        self.accounts = storage.accounts
+        self.notes = storage.notes
+        self.invocations = storage.invocations
+        self.runLog = storage.runLog
         self.httpClient = httpClient
         self.metrics = metrics
-        let documents = retriever ?? DocumentRetriever(writer: database)
+        let documents = retriever ?? DocumentRetriever(store: storage.documents)
         self.retriever = documents
         // Agents search documents exactly as chats retrieve them: the tool gets this retriever.
         if let search = documents as? any DocumentSearching {

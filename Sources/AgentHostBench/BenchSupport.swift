@@ -291,8 +291,36 @@ struct BenchEnvironment: Sendable {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("agenthost-bench-\(UUID().uuidString.lowercased())", isDirectory: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let database = try AppDatabase.openPool(directory: directory, logger: logger)
         let tools = try ToolRegistry.builtIn(schemaDirectory: toolSchemas)
+        // AGENTHOST_BENCH_DATABASE_URL (a PostgreSQL server) measures the PostgreSQL backend: each run
+        // gets a new database there. Otherwise a temporary SQLite file, as the server's default.
+        guard let serverURL = ProcessInfo.processInfo.environment["AGENTHOST_BENCH_DATABASE_URL"] else {
+            let database = try AppDatabase.openPool(directory: directory, logger: logger)
+            return try await run(storage: .sqlite(database), directory: directory, tools: tools, logger: logger, upstream: upstream,
+                                 configure: configure, workspace: configureWorkspace, body)
+        }
+        let name = "bench_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+        try await PostgresDatabase.withRunning(url: serverURL, maximumConnections: 1, logger: logger) { server in
+            try await server.createDatabase(named: name)
+        }
+        guard var components = URLComponents(string: serverURL) else {
+            throw PostgresStorageError("AGENTHOST_BENCH_DATABASE_URL is not a URL")
+        }
+        components.path = "/" + name
+        let url = components.string ?? serverURL
+        return try await PostgresDatabase.withRunning(url: url, maximumConnections: 40, logger: logger) { database in
+            try await PostgresSchema.migrate(database)
+            return try await run(storage: .postgres(database), directory: directory, tools: tools, logger: logger, upstream: upstream,
+                                 configure: configure, workspace: configureWorkspace, body)
+        }
+    }
+
+    private static func run<Value: Sendable>(
+        storage: Storage, directory: URL, tools: ToolRegistry, logger: Logger, upstream: FakeUpstream,
+        configure: @escaping @Sendable (inout Configuration) -> Void,
+        workspace configureWorkspace: @escaping @Sendable (inout Workspace) -> Void,
+        _ body: @escaping @Sendable (BenchEnvironment) async throws -> Value
+    ) async throws -> Value {
 
         return try await FakeUpstream.run(upstream) { upstream in
             let upstreamPort = await upstream.boundPort()
@@ -309,7 +337,7 @@ struct BenchEnvironment: Sendable {
             configure(&configuration)
             let client = Dependencies.makeHTTPClient(timeouts: configuration.llm.timeouts)
             do {
-                let dependencies = Dependencies(database: database, httpClient: client, tools: tools)
+                let dependencies = Dependencies(storage: storage, httpClient: client, tools: tools)
                 var settings = Workspace(name: "Bench", slug: "")
                 configureWorkspace(&settings)
                 let workspace = try await dependencies.chats.createWorkspace(settings)

@@ -48,7 +48,7 @@ struct DocumentBombTests {
         }
         let peakAfter = try #require(ProcessMemory.peak)
         #expect(peakAfter - peakBefore < 1 << 30, "peak RSS grew by \(peakAfter - peakBefore) bytes")
-        let stored = try await harness.dependencies.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents")! }
+        let stored = try await harness.store.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents")! }
         #expect(stored == 0)
     }
 

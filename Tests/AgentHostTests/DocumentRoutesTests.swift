@@ -137,7 +137,7 @@ struct DocumentRoutesTests {
             let noWorkspace = try await client.upload("nope", name: "a.txt", mime: "text/plain", data: [65])
             #expect(noWorkspace.errorCode == "not_found")
         }
-        let counts = try await harness.dependencies.database.read { db in
+        let counts = try await harness.store.writer.read { db in
             (try Int.fetchOne(db, sql: "SELECT count(*) FROM documents")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM document_chunks")!)
         }
         #expect(counts == (0, 0))

@@ -118,7 +118,7 @@ struct MultipartBoundaryTests {
                                                 body: Array("--boundary\r\nBad Header Name: x\r\n\r\ndata\r\n--boundary--\r\n".utf8))
             #expect(badHeader.errorCode == "validation_failed", "\(badHeader.text)")
         }
-        let stored = try await harness.dependencies.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents")! }
+        let stored = try await harness.store.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM documents")! }
         #expect(stored == 1)
     }
 }

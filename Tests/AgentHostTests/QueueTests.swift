@@ -377,7 +377,7 @@ struct EmbeddingsQueueTests {
         var documents = DocumentSettings()
         documents.embeddings = EmbeddingsSettings(baseURL: "http://127.0.0.1:9/v1", model: "m")
         let queue = QueueSettings(embeddingsMaxConcurrency: 1).makeEmbeddingsQueue(metrics: NOOPMetricsHandler.instance)
-        let retriever = documents.makeRetriever(database: try AppDatabase.inMemory(), client: TestHarness.httpClient, queue: queue)
+        let retriever = documents.makeRetriever(storage: .sqlite(try AppDatabase.inMemory()), client: TestHarness.httpClient, queue: queue)
         let queued = try #require(retriever.embedder as? QueuedEmbedder)
         #expect(queued.queue === queue)
     }

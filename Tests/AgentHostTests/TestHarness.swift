@@ -28,8 +28,10 @@ struct TestHarness: Sendable {
 
     var store: SQLiteStore { dependencies.chats as! SQLiteStore }
 
-    init(configure: (inout Configuration) -> Void = { _ in }) async throws {
-        dependencies = Dependencies(database: try AppDatabase.inMemory(), httpClient: Self.httpClient, tools: try Self.tools())
+    /// Over `storage`, or an in-memory SQLite database when `nil`.
+    init(storage: Storage? = nil, configure: (inout Configuration) -> Void = { _ in }) async throws {
+        dependencies = Dependencies(storage: try storage ?? .sqlite(AppDatabase.inMemory()), httpClient: Self.httpClient,
+                                    tools: try Self.tools())
         var configuration = Configuration()
         configuration.jwtSecret = Self.secret
         configuration.port = 0
@@ -130,12 +132,13 @@ extension TestResponse {
 extension TestHarness {
     /// Runs `body` with a fake upstream and a harness whose default provider is that upstream.
     static func withUpstream<Value: Sendable>(
+        storage: Storage? = nil,
         kind: ProviderSettings.Kind = .openai, configure: @escaping @Sendable (inout Configuration) -> Void = { _ in },
         _ body: @escaping @Sendable (TestHarness, FakeUpstream) async throws -> Value
     ) async throws -> Value {
         try await FakeUpstream.run(FakeUpstream()) { upstream in
             let base = await upstream.baseURL
-            let harness = try await TestHarness { configuration in
+            let harness = try await TestHarness(storage: storage) { configuration in
                 configuration.llm = ProviderSettings(
                     kind: kind, baseURL: kind == .openai ? base + "/v1" : base, apiKey: "k", model: "fake-model",
                     timeouts: .init(connect: .seconds(2), firstToken: .seconds(5), idle: .seconds(1)),

@@ -1,7 +1,6 @@
 import ChatBridge
 import Hummingbird
 import Logging
-import GRDB
 import ServiceLifecycle
 
 /// Runs the server until SIGTERM or SIGINT, then stops it in the order of PROTOCOL §8: the
@@ -25,8 +24,8 @@ enum ServerLifecycle {
 }
 
 /// Repairs what a killed process left in the database (PROTOCOL §8), before the server listens.
-func repairAfterUnexpectedExit(_ database: any DatabaseWriter, logger: Logger) async throws -> StartupRepair.Report {
-    let report = try await StartupRepair.run(database)
+func repairAfterUnexpectedExit(_ storage: Storage, logger: Logger) async throws -> StartupRepair.Report {
+    let report = try await storage.repair.repairUnfinishedRuns(now: Timestamp.now())
     if !report.isEmpty {
         logger.notice("repaired runs a stopped process left unfinished", metadata: [
             "interrupted_chats": "\(report.interruptedChats.count)",

@@ -19,6 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
     var port: Int?
 
     @OptionGroup var storage: StorageOptions
+    @OptionGroup var database: DatabaseOptions
 
     @OptionGroup var documents: DocumentOptions
 
@@ -72,8 +73,11 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let shutdown = ShutdownSignal()
-        let app = try await buildApplication(configuration: configuration, shutdown: shutdown)
-        try await ServerLifecycle.run(app, shutdown: shutdown, settings: configuration.lifecycle, logger: Logger(label: "agenthost"))
+        let logger = Logger(label: "agenthost")
+        try await configuration.database.withStorage(dataDirectory: configuration.dataDirectory, logger: logger) { storage in
+            let app = try await buildApplication(configuration: configuration, storage: storage, shutdown: shutdown)
+            try await ServerLifecycle.run(app, shutdown: shutdown, settings: configuration.lifecycle, logger: logger)
+        }
     }
 
     /// Flags first, then the environment, then defaults.
@@ -121,6 +125,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.agui = try agui.settings()
         configuration.console = try console.settings()
         configuration.mcp = try mcp.settings()
+        configuration.database = try database.settings()
         configuration.allowUnauthenticated = allowUnauthenticated
             || ["1", "true", "yes"].contains(Environment.value("AGENTHOST_ALLOW_UNAUTHENTICATED")?.lowercased() ?? "")
         return configuration

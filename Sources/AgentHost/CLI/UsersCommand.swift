@@ -12,6 +12,7 @@ struct UsersCommand: AsyncParsableCommand {
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a user.")
         @OptionGroup var storage: StorageOptions
+        @OptionGroup var database: DatabaseOptions
         @Argument(help: "Username (letters, digits, '.', '_', '-').") var name: String
         @Option(help: "Password, at least 8 characters.") var password: String
         @Option(help: "admin or default.") var role: String = "default"
@@ -27,10 +28,9 @@ struct UsersCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try storage.openStore()
-            let user = try await store.createUser(User(
-                username: name, passwordHash: try PasswordHasher.standard.hash(password),
-                role: User.Role(rawValue: role)!, dailyMessageLimit: dailyLimit))
+            let new = User(username: name, passwordHash: try PasswordHasher.standard.hash(password),
+                           role: User.Role(rawValue: role)!, dailyMessageLimit: dailyLimit)
+            let user = try await database.withAccounts(storage: storage) { store in try await store.createUser(new) }
             print("Created \(user.role.rawValue) user '\(user.username)' (id \(user.id!)).")
         }
     }
@@ -38,9 +38,10 @@ struct UsersCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List users.")
         @OptionGroup var storage: StorageOptions
+        @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let users = try await storage.openStore().users()
+            let users = try await database.withAccounts(storage: storage) { store in try await store.users() }
             if users.isEmpty { print("No users: the server runs in single-user mode.") }
             for user in users {
                 let limit = user.dailyMessageLimit.map(String.init) ?? "unlimited"
@@ -52,19 +53,22 @@ struct UsersCommand: AsyncParsableCommand {
     struct SetLimit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "set-limit", abstract: "Set a user's daily chat limit.")
         @OptionGroup var storage: StorageOptions
+        @OptionGroup var database: DatabaseOptions
         @Argument(help: "Username.") var name: String
         @Argument(help: "Chats per UTC day, or 'none' for unlimited.") var limit: String
 
         func run() async throws {
-            let store = try storage.openStore()
-            var user = try await UsersCommand.find(name, in: store)
-            if limit == "none" {
-                user.dailyMessageLimit = nil
-            } else {
+            var newLimit: Int?
+            if limit != "none" {
                 guard let value = Int(limit), value >= 0 else { throw ValidationError("The limit is a whole number or 'none'.") }
-                user.dailyMessageLimit = value
+                newLimit = value
             }
-            _ = try await store.updateUser(user)
+            let (name, limit) = (name, newLimit)
+            let user = try await database.withAccounts(storage: storage) { store in
+                var user = try await UsersCommand.find(name, in: store)
+                user.dailyMessageLimit = limit
+                return try await store.updateUser(user)
+            }
             print("Daily limit of '\(user.username)' is now \(user.dailyMessageLimit.map(String.init) ?? "unlimited").")
         }
     }
@@ -72,19 +76,22 @@ struct UsersCommand: AsyncParsableCommand {
     struct Suspend: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Suspend a user (or lift it with --lift).")
         @OptionGroup var storage: StorageOptions
+        @OptionGroup var database: DatabaseOptions
         @Argument(help: "Username.") var name: String
         @Flag(help: "Lift the suspension.") var lift = false
 
         func run() async throws {
-            let store = try storage.openStore()
-            var user = try await UsersCommand.find(name, in: store)
-            user.suspended = !lift
-            _ = try await store.updateUser(user)
+            let (name, lift) = (name, lift)
+            let user = try await database.withAccounts(storage: storage) { store in
+                var user = try await UsersCommand.find(name, in: store)
+                user.suspended = !lift
+                return try await store.updateUser(user)
+            }
             print(lift ? "'\(user.username)' may sign in again." : "'\(user.username)' is suspended; their tokens and keys are refused.")
         }
     }
 
-    static func find(_ name: String, in store: SQLiteStore) async throws -> User {
+    static func find(_ name: String, in store: any AccountStore) async throws -> User {
         guard let user = try await store.user(username: name) else {
             throw ValidationError("No user named '\(name)'.")
         }

@@ -184,7 +184,7 @@ public protocol DocumentSearching: Sendable {
 /// (score 1, in document and position order) while they fit in `contextCharacters`, then the best
 /// `top_n` passing passages among the others that still fit.
 public final class DocumentRetriever: Retriever, DocumentSearching {
-    public let store: SQLiteDocumentStore
+    public let store: any DocumentIndexStore
     public let embedder: (any Embedder)?
     /// Characters of passages (text and heading) one context may hold.
     public let contextCharacters: Int
@@ -195,7 +195,7 @@ public final class DocumentRetriever: Retriever, DocumentSearching {
 
     private let cache = Mutex<[Int64: VectorIndex]>([:])
 
-    public init(store: SQLiteDocumentStore, embedder: (any Embedder)? = nil, contextCharacters: Int = 12_000,
+    public init(store: any DocumentIndexStore, embedder: (any Embedder)? = nil, contextCharacters: Int = 12_000,
                 candidateLimit: Int = 100, logger: Logger = Logger(label: "agenthost.documents")) {
         self.store = store
         self.embedder = embedder
@@ -346,91 +346,35 @@ public final class DocumentRetriever: Retriever, DocumentSearching {
     /// is a candidate or `needsWeights`.
     func lexicalSearch(_ terms: LexicalQuery, scope: Scope, after last: ScoredChunk?, needsWeights: Bool) async throws -> LexicalResult {
         guard !terms.stems.isEmpty else { return LexicalResult(hits: [], weights: []) }
-        let limit = candidateLimit
-        return try await store.writer.read { db in
-            var sql = """
-                SELECT c.id, c.heading, c.text, bm25(document_chunks_fts) AS rank
-                FROM document_chunks_fts
-                JOIN document_chunks c ON c.id = document_chunks_fts.rowid
-                JOIN documents d ON d.id = c.document_id
-                WHERE document_chunks_fts MATCH ? AND d.workspace_id = ? AND d.user_id IS ?
-                """
-            var arguments: StatementArguments = [terms.matchExpression, scope.workspaceId, scope.ownerId]
-            if let last {
-                // The pinned passages in context are exactly those up to `last` in (document, position) order.
-                sql += " AND (NOT d.pinned OR (d.id, c.position) > (?, ?))"
-                arguments += [last.documentId, last.position]
-            }
-            sql += " ORDER BY rank LIMIT ?"
-            arguments += [limit]
-            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
-            guard !rows.isEmpty || needsWeights else { return LexicalResult(hits: [], weights: []) }
-            let total = Double(try Int.fetchOne(db, sql: """
-                SELECT coalesce(sum(chunk_count), 0) FROM documents WHERE workspace_id = ? AND user_id IS ?
-                """, arguments: [scope.workspaceId, scope.ownerId]) ?? 0)
-            let weights = try terms.stems.map { stem -> Double in
-                let frequency = Double(try Int.fetchOne(db, sql: """
-                    SELECT count(*) FROM document_chunks_fts
-                    JOIN document_chunks c ON c.id = document_chunks_fts.rowid
-                    JOIN documents d ON d.id = c.document_id
-                    WHERE document_chunks_fts MATCH ? AND d.workspace_id = ? AND d.user_id IS ?
-                    """, arguments: [LexicalQuery.expression(stem), scope.workspaceId, scope.ownerId]) ?? 0)
-                return log(1 + (max(total - frequency, 0) + 0.5) / (frequency + 0.5))
-            }
-            var hits = rows.map { row -> Lexical in
-                let text = ((row["heading"] as String?).map { $0 + "\n" } ?? "") + (row["text"] as String)
-                return Lexical(id: row["id"], score: terms.score(text, weights: weights), bm25: row["rank"])
-            }
-            hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.bm25 < $1.bm25 }
-            return LexicalResult(hits: hits, weights: weights)
+        let candidates = try await store.lexicalCandidates(terms, workspaceId: scope.workspaceId, ownerId: scope.ownerId,
+                                                           after: last, limit: candidateLimit)
+        guard !candidates.isEmpty || needsWeights else { return LexicalResult(hits: [], weights: []) }
+        let (total, frequencies) = try await store.termFrequencies(terms, workspaceId: scope.workspaceId, ownerId: scope.ownerId)
+        let weights = frequencies.map { frequency -> Double in
+            log(1 + (max(Double(total - frequency), 0) + 0.5) / (Double(frequency) + 0.5))
         }
+        var hits = candidates.map { candidate -> Lexical in
+            let text = (candidate.heading.map { $0 + "\n" } ?? "") + candidate.text
+            return Lexical(id: candidate.id, score: terms.score(text, weights: weights), bm25: candidate.rank)
+        }
+        hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.bm25 < $1.bm25 }
+        return LexicalResult(hits: hits, weights: weights)
     }
 
     func chunkDetails(ids: [Int64]) async throws -> [Int64: ScoredChunk] {
-        try await store.writer.read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT c.id, c.document_id, c.position, c.heading, c.text, d.name
-                FROM document_chunks c JOIN documents d ON d.id = c.document_id
-                WHERE c.id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
-                """, arguments: StatementArguments(ids))
-            var details: [Int64: ScoredChunk] = [:]
-            for row in rows {
-                let chunk = ScoredChunk(row: row, score: 0)
-                details[chunk.chunkId] = chunk
-            }
-            return details
-        }
+        Dictionary(try await store.chunkDetails(ids: ids).map { ($0.chunkId, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The passages of the scope's pinned documents, in document and position order, as long as
     /// they fit in `budget` characters. Read row by row and no further: a pinned document may be
     /// far larger than any context.
     func pinnedChunks(_ scope: Scope, budget: Int) async throws -> [ScoredChunk] {
-        try await store.writer.read { db in
-            var budget = budget
-            var chunks: [ScoredChunk] = []
-            let cursor = try Row.fetchCursor(db, sql: """
-                SELECT c.id, c.document_id, c.position, c.heading, c.text, d.name
-                FROM documents d JOIN document_chunks c ON c.document_id = d.id
-                WHERE d.workspace_id = ? AND d.user_id IS ? AND d.pinned
-                ORDER BY d.id, c.position
-                """, arguments: [scope.workspaceId, scope.ownerId])
-            while let row = try cursor.next() {
-                let chunk = ScoredChunk(row: row, score: 1)
-                guard chunk.contextCost <= budget else { break }
-                budget -= chunk.contextCost
-                chunks.append(chunk)
-            }
-            return chunks
-        }
+        try await store.pinnedChunks(workspaceId: scope.workspaceId, ownerId: scope.ownerId, budget: budget)
     }
 
     /// The ids of the scope's documents, to keep vector candidates to them.
     func documentIds(_ scope: Scope) async throws -> Set<Int64> {
-        try await store.writer.read { db in
-            Set(try Int64.fetchAll(db, sql: "SELECT id FROM documents WHERE workspace_id = ? AND user_id IS ?",
-                                   arguments: [scope.workspaceId, scope.ownerId]))
-        }
+        try await store.documentIds(workspaceId: scope.workspaceId, ownerId: scope.ownerId)
     }
 
     // MARK: Vectors
@@ -453,34 +397,24 @@ public final class DocumentRetriever: Retriever, DocumentSearching {
     /// The workspace's vectors of the embedder's model (every owner's: candidates are filtered per
     /// search), from memory unless chunks changed since.
     func vectorIndex(workspaceId: Int64, embedder: any Embedder) async throws -> VectorIndex? {
-        let revision = try await store.writer.read { db in
-            try Int64.fetchOne(db, sql: "SELECT revision FROM document_index_revisions WHERE workspace_id = ?",
-                               arguments: [workspaceId]) ?? 0
-        }
+        let revision = try await store.indexRevision(workspaceId: workspaceId)
         if let cached = cache.withLock({ $0[workspaceId] }), cached.revision == revision, cached.model == embedder.model {
             return cached.isEmpty ? nil : cached
         }
         let model = embedder.model
-        let index = try await store.writer.read { db in
-            var ids: [Int64] = []
-            var documentIds: [Int64] = []
-            var values: [Float] = []
-            var dimensions = 0
-            let cursor = try Row.fetchCursor(db, sql: """
-                SELECT id, document_id, embedding FROM document_chunks
-                WHERE workspace_id = ? AND embedding IS NOT NULL AND embedding_model = ? ORDER BY id
-                """, arguments: [workspaceId, model])
-            while let row = try cursor.next() {
-                let vector = VectorMath.vector(row["embedding"])
-                if dimensions == 0 { dimensions = vector.count }
-                guard vector.count == dimensions else { continue }
-                ids.append(row["id"])
-                documentIds.append(row["document_id"])
-                values += vector
-            }
-            return VectorIndex(revision: revision, model: model, ids: ids, documentIds: documentIds, dimensions: dimensions,
-                               values: values)
+        var ids: [Int64] = []
+        var documentIds: [Int64] = []
+        var values: [Float] = []
+        var dimensions = 0
+        for (id, documentId, vector) in try await store.vectors(workspaceId: workspaceId, model: model) {
+            if dimensions == 0 { dimensions = vector.count }
+            guard vector.count == dimensions else { continue }
+            ids.append(id)
+            documentIds.append(documentId)
+            values += vector
         }
+        let index = VectorIndex(revision: revision, model: model, ids: ids, documentIds: documentIds, dimensions: dimensions,
+                                values: values)
         cache.withLock { $0[workspaceId] = index }
         return index.isEmpty ? nil : index
     }

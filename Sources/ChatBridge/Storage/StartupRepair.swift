@@ -12,6 +12,7 @@ import GRDB
 /// - Any other unfinished agent run ends `interrupted`, with an `agent_complete` frame logged.
 ///
 /// The repair runs once, before the server listens, on a data directory one server owns.
+/// ``StartupRepairing`` is the seam each backend implements.
 public enum StartupRepair {
     /// The rows a repair changed.
     public struct Report: Sendable, Equatable {
@@ -137,5 +138,17 @@ public enum StartupRepair {
         if !frames.isEmpty { batch.frames = [(run.id, frames)] }
         batch.ended = [(run.id, now)]
         try SQLiteStore.write(batch, db: db)
+    }
+}
+
+/// Start-up repair as a storage backend performs it (``StartupRepair`` describes the outcomes).
+public protocol StartupRepairing: Sendable {
+    /// Repairs every unfinished run in one transaction; returns what changed.
+    func repairUnfinishedRuns(now: Date) async throws -> StartupRepair.Report
+}
+
+extension SQLiteStore: StartupRepairing {
+    public func repairUnfinishedRuns(now: Date) async throws -> StartupRepair.Report {
+        try await StartupRepair.run(writer, now: now)
     }
 }

@@ -1,0 +1,115 @@
+import Foundation
+import GRDB
+
+/// Start-up repair (PROTOCOL §8) on PostgreSQL: the same outcomes as ``StartupRepair`` on SQLite,
+/// in one transaction.
+///
+/// One instance owns a database for now: a second instance starting on it would repair the first's
+/// live runs. Leases (`runs.owner`, `runs.lease_until`) are where scale-out takes over.
+extension PostgresStore: StartupRepairing {
+    public func repairUnfinishedRuns(now: Date) async throws -> StartupRepair.Report {
+        try await database.transaction { db in
+            var report = StartupRepair.Report()
+            let runs = try await db.records(RunRecord.self, "SELECT \(Self.runColumns) FROM runs WHERE ended_at IS NULL FOR UPDATE")
+            for run in runs {
+                let frames = try await Self.frames(in: db, runId: run.id, after: -1)
+                switch run.kind {
+                case .chat:
+                    if let chatId = try await Self.endChat(run, frames: frames, db: db, now: now) { report.interruptedChats.append(chatId) }
+                case .agent:
+                    let state = AgentLogState(frames: frames)
+                    if state.isWaitingOnClient, try await Self.keepWaiting(run.id, db: db) {
+                        report.waitingInvocations.append(run.id)
+                    } else {
+                        try await Self.endAgentRun(run, state: state, db: db, now: now)
+                        report.interruptedInvocations.append(run.id)
+                    }
+                }
+            }
+            // Rows no run log covers (written before the log existed, or whose log was lost).
+            report.interruptedChats += try await db.fetchAll("""
+                UPDATE workspace_chats SET status = ?, error = COALESCE(error, ?), updated_at = ?
+                WHERE status = ? AND id NOT IN (SELECT chat_id FROM agent_invocations WHERE status = ? AND chat_id IS NOT NULL)
+                RETURNING id
+                """, [Chat.Status.interrupted.rawValue, StartupRepair.interruptedMessage, now, Chat.Status.streaming.rawValue,
+                      AgentInvocation.Status.waiting.rawValue]).map { $0[0] as Int64 }
+            report.interruptedInvocations += try await db.fetchAll("""
+                UPDATE agent_invocations SET status = ?, error = COALESCE(error, ?), finished_at = ?
+                WHERE status = ? RETURNING id
+                """, [AgentInvocation.Status.interrupted.rawValue, StartupRepair.interruptedMessage, now,
+                      AgentInvocation.Status.running.rawValue]).map { $0[0] as String }
+            report.interruptedChats = Array(Set(report.interruptedChats)).sorted()
+            report.interruptedInvocations = Array(Set(report.interruptedInvocations)).sorted()
+            report.waitingInvocations.sort()
+            return report
+        }
+    }
+
+    private static func endChat(_ run: RunRecord, frames: [RunFrame], db: PostgresTransaction, now: Date) async throws -> Int64? {
+        guard var chat = try await db.records(Chat.self, "SELECT \(chatColumns) FROM workspace_chats c WHERE chat_uuid = ?", [run.id]).first
+        else {
+            try await end(run, with: [], db: db, now: now)
+            return nil
+        }
+        let wasStreaming = chat.status == .streaming
+        if wasStreaming {
+            chat.response = frames.filter { $0.type == "chat_token" }.compactMap { $0.object?["token"]?.stringValue }.joined()
+            chat.status = .interrupted
+            chat.error = chat.error ?? StartupRepair.interruptedMessage
+            chat.completionTokens = TokenEstimate.count(chat.response)
+            chat.updatedAt = now
+            try await db.update(chat)
+        }
+        let usage = Usage(promptTokens: chat.promptTokens ?? 0, completionTokens: chat.completionTokens ?? 0)
+        let completion = ChatCompletion(dbId: chat.id!, response: chat.response, status: chat.status, usage: usage,
+                                        metrics: StreamMetrics(ttftMilliseconds: 0, durationMilliseconds: 0, tokensPerSecond: 0),
+                                        sources: chat.sources, failure: nil)
+        let frame = ChatFrame(chatId: run.id, seq: run.lastSeq + 1, kind: .complete(completion))
+        try await end(run, with: [RunFrame(seq: frame.seq, type: frame.type,
+                                           json: frame.json(extra: run.frameExtra.objectValue ?? [:]).serializedString)],
+                      db: db, now: now)
+        return wasStreaming ? chat.id : nil
+    }
+
+    private static func keepWaiting(_ id: String, db: PostgresTransaction) async throws -> Bool {
+        try await !db.fetchAll("UPDATE agent_invocations SET status = ? WHERE id = ? AND status IN (?, ?) RETURNING id",
+                               [AgentInvocation.Status.waiting.rawValue, id, AgentInvocation.Status.running.rawValue,
+                                AgentInvocation.Status.waiting.rawValue]).isEmpty
+    }
+
+    private static func endAgentRun(_ run: RunRecord, state: AgentLogState, db: PostgresTransaction, now: Date) async throws {
+        guard var invocation = try await db.records(AgentInvocation.self, "SELECT * FROM agent_invocations WHERE id = ?", [run.id]).first
+        else {
+            try await end(run, with: [], db: db, now: now)
+            return
+        }
+        if invocation.status == .running || invocation.status == .waiting {
+            invocation.status = .interrupted
+            invocation.error = invocation.error ?? StartupRepair.interruptedMessage
+            invocation.response = state.lastStepText
+            invocation.steps = max(invocation.steps, state.lastStep)
+            invocation.finishedAt = now
+            try await db.update(invocation)
+            if let chatId = invocation.chatId {
+                try await db.execute("""
+                    UPDATE workspace_chats SET status = ?, response = ?, error = COALESCE(error, ?), updated_at = ?
+                    WHERE id = ? AND status = ?
+                    """, [Chat.Status.interrupted.rawValue, state.lastStepText, StartupRepair.interruptedMessage, now, chatId,
+                          Chat.Status.streaming.rawValue])
+            }
+        }
+        guard !state.hasEnded else { return try await end(run, with: [], db: db, now: now) }
+        let completion = AgentCompletion(
+            status: invocation.status, response: invocation.response, dbId: invocation.chatId ?? 0, steps: invocation.steps,
+            usage: Usage(promptTokens: invocation.promptTokens, completionTokens: invocation.completionTokens),
+            durationMilliseconds: ((invocation.finishedAt ?? now).timeIntervalSince(invocation.createdAt) * 1000).rounded())
+        try await end(run, with: [AgentEvent.complete(completion).frame(invocationId: run.id, seq: run.lastSeq + 1)], db: db, now: now)
+    }
+
+    private static func end(_ run: RunRecord, with frames: [RunFrame], db: PostgresTransaction, now: Date) async throws {
+        var batch = RunLogBatch()
+        if !frames.isEmpty { batch.frames = [(run.id, frames)] }
+        batch.ended = [(run.id, now)]
+        try await write(batch, in: db)
+    }
+}
