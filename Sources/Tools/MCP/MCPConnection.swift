@@ -286,21 +286,16 @@ actor MCPConnection {
         }
         let logger = logger
         let framer = LineFramer()
-        errors.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            guard !data.isEmpty else {
-                handle.readabilityHandler = nil
-                return
-            }
-            for line in framer.append(data) {
-                logger.info("MCP server stderr: \(String(decoding: line.prefix(2000), as: UTF8.self))")
-            }
-        }
         do {
             try process.run()
         } catch {
             throw MCPTransportError("could not run '\(configuration.command ?? "")': \(error)")
         }
+        PipeReader.start(errors.fileHandleForReading, name: "mcp-stderr") { data in
+            for line in framer.append(data) {
+                logger.info("MCP server stderr: \(String(decoding: line.prefix(2000), as: UTF8.self))")
+            }
+        } onEnd: {}
         return (process, (input.fileHandleForWriting, output.fileHandleForReading))
     }
 

@@ -8,8 +8,8 @@ import Synchronization
 /// Written instead of using the SDK's `StdioTransport` because that one ends its message stream
 /// without an error at end of file, after which the SDK's client loop asks for the (finished)
 /// stream again and again: a busy loop for every crashed server. Here end of file fails the
-/// stream, which ends the client's loop; reads are event-driven (`readabilityHandler`) rather
-/// than the SDK's 10 ms poll.
+/// stream, which ends the client's loop; reads block on a thread of their own (``PipeReader``)
+/// rather than the SDK's 10 ms poll.
 actor MCPStdioTransport: Transport {
     nonisolated let logger: Logger
     private let toChild: FileHandle
@@ -30,21 +30,16 @@ actor MCPStdioTransport: Transport {
         isConnected = true
         let continuation = continuation
         let framer = LineFramer()
-        fromChild.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                continuation.finish(throwing: MCPTransportError("the server closed its output (it exited)"))
-                return
-            }
+        PipeReader.start(fromChild, name: "mcp-stdout") { data in
             for line in framer.append(data) { continuation.yield(line) }
+        } onEnd: {
+            continuation.finish(throwing: MCPTransportError("the server closed its output (it exited)"))
         }
     }
 
     func disconnect() async {
         guard isConnected else { return }
         isConnected = false
-        fromChild.readabilityHandler = nil
         continuation.finish(throwing: MCPTransportError("disconnected"))
         // End of input asks a well-behaved server to exit.
         try? toChild.close()
