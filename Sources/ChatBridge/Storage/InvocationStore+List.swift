@@ -48,33 +48,35 @@ public struct InvocationPage: Sendable, Equatable {
     public var next: InvocationListPosition?
 }
 
-extension SQLiteStore {
-    public func invocations(_ query: InvocationListQuery, viewer: Viewer) async throws -> InvocationPage {
+extension InvocationListQuery {
+    /// The list's query for `viewer`, the same SQL on both backends: newest first, owner-scoped like
+    /// chats (a user sees their own runs, admins everyone's or one user's on request), one row more
+    /// than a page to tell whether another follows.
+    func statement(viewer: Viewer) -> (sql: String, arguments: [(any DatabaseValueConvertible)?]) {
         var conditions: [String] = []
-        var arguments: StatementArguments = []
-        if let workspaceId = query.workspaceId {
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        if let workspaceId {
             conditions.append("i.workspace_id = ?")
-            arguments += [workspaceId]
+            arguments.append(workspaceId)
         }
-        if let threadId = query.threadId {
+        if let threadId {
             conditions.append("i.thread_id = ?")
-            arguments += [threadId]
+            arguments.append(threadId)
         }
-        if let status = query.status {
+        if let status {
             conditions.append("i.status = ?")
-            arguments += [status.rawValue]
+            arguments.append(status.rawValue)
         }
-        if let before = query.before {
+        if let before {
             conditions.append("(i.created_at < ? OR (i.created_at = ? AND i.id < ?))")
             arguments += [before.createdAt, before.createdAt, before.id]
         }
-        // Owner-scoped like chats: a user sees their own runs, admins everyone's (or one user's on request).
         if !viewer.isAdmin {
             conditions.append(viewer.userId == nil ? "i.user_id IS NULL" : "i.user_id = ?")
-            if let userId = viewer.userId { arguments += [userId] }
-        } else if let userId = query.userId {
+            if let userId = viewer.userId { arguments.append(userId) }
+        } else if let userId {
             conditions.append("i.user_id = ?")
-            arguments += [userId]
+            arguments.append(userId)
         }
         var sql = """
             SELECT i.*, w.slug AS workspace_slug, t.slug AS thread_slug
@@ -83,18 +85,31 @@ extension SQLiteStore {
             LEFT JOIN threads t ON t.id = i.thread_id
             """
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-        // One extra row tells whether another page follows without a second query.
-        sql += " ORDER BY i.created_at DESC, i.id DESC LIMIT \(query.limit + 1)"
-        let rows = try await writer.read { db in try Row.fetchAll(db, sql: sql, arguments: arguments) }
+        sql += " ORDER BY i.created_at DESC, i.id DESC LIMIT \(limit + 1)"
+        return (sql, arguments)
+    }
+}
+
+extension InvocationPage {
+    /// The page of `rows` (up to `limit + 1` of ``InvocationListQuery/statement(viewer:)``).
+    init(rows: [Row], limit: Int) throws {
         var entries = try rows.map { row in
             InvocationEntry(invocation: try AgentInvocation(row: row), workspaceSlug: row["workspace_slug"],
                             threadSlug: row["thread_slug"])
         }
         var next: InvocationListPosition?
-        if entries.count > query.limit {
+        if entries.count > limit {
             entries.removeLast()
             next = entries.last.map { InvocationListPosition(createdAt: $0.invocation.createdAt, id: $0.invocation.id) }
         }
-        return InvocationPage(invocations: entries, next: next)
+        self.init(invocations: entries, next: next)
+    }
+}
+
+extension SQLiteStore {
+    public func invocations(_ query: InvocationListQuery, viewer: Viewer) async throws -> InvocationPage {
+        let (sql, arguments) = query.statement(viewer: viewer)
+        let rows = try await writer.read { db in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)) }
+        return try InvocationPage(rows: rows, limit: query.limit)
     }
 }

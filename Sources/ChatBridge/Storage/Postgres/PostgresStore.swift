@@ -138,50 +138,7 @@ extension PostgresStore: InvocationStore {
     }
 
     public func invocations(_ query: InvocationListQuery, viewer: Viewer) async throws -> InvocationPage {
-        var conditions: [String] = []
-        var arguments: [(any DatabaseValueConvertible)?] = []
-        if let workspaceId = query.workspaceId {
-            conditions.append("i.workspace_id = ?")
-            arguments.append(workspaceId)
-        }
-        if let threadId = query.threadId {
-            conditions.append("i.thread_id = ?")
-            arguments.append(threadId)
-        }
-        if let status = query.status {
-            conditions.append("i.status = ?")
-            arguments.append(status.rawValue)
-        }
-        if let before = query.before {
-            conditions.append("(i.created_at < ? OR (i.created_at = ? AND i.id < ?))")
-            arguments += [before.createdAt, before.createdAt, before.id]
-        }
-        // Owner-scoped like chats: a user sees their own runs, admins everyone's (or one user's on request).
-        if !viewer.isAdmin {
-            conditions.append("i.user_id IS NOT DISTINCT FROM ?")
-            arguments.append(viewer.userId)
-        } else if let userId = query.userId {
-            conditions.append("i.user_id = ?")
-            arguments.append(userId)
-        }
-        var sql = """
-            SELECT i.*, w.slug AS workspace_slug, t.slug AS thread_slug
-            FROM agent_invocations i
-            JOIN workspaces w ON w.id = i.workspace_id
-            LEFT JOIN threads t ON t.id = i.thread_id
-            """
-        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-        // One extra row tells whether another page follows without a second query.
-        sql += " ORDER BY i.created_at DESC, i.id DESC LIMIT \(query.limit + 1)"
-        var entries = try await database.fetchAll(sql, arguments).map { row in
-            InvocationEntry(invocation: try AgentInvocation(row: row), workspaceSlug: row["workspace_slug"],
-                            threadSlug: row["thread_slug"])
-        }
-        var next: InvocationListPosition?
-        if entries.count > query.limit {
-            entries.removeLast()
-            next = entries.last.map { InvocationListPosition(createdAt: $0.invocation.createdAt, id: $0.invocation.id) }
-        }
-        return InvocationPage(invocations: entries, next: next)
+        let (sql, arguments) = query.statement(viewer: viewer)
+        return try InvocationPage(rows: try await database.fetchAll(sql, arguments), limit: query.limit)
     }
 }
