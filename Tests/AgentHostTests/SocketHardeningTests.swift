@@ -102,10 +102,11 @@ struct SocketHardeningTests {
     @Test func aSlowAgentClientIsCutOffWith4001AndResumesTheWholeRun() async throws {
         try await TestHarness.withUpstream(configure: { $0.agent.outboundBuffer = 16 }) { harness, upstream in
             try await harness.addWorkspace("Ops")
-            // ~24 MB of tokens, as the ws/chat slow-reader test: more than socket buffers (they grow to
-            // several MB on loopback) plus 16 queued frames can hold.
-            let big = String(repeating: "x", count: 16_384)
-            let tokens = (0..<1500).map { "\($0):" + big }
+            // ~48 MB of tokens: more than the socket buffers between us can hold. Loopback buffers
+            // autotune up to net.ipv4.tcp_rmem's maximum (32 MB here) plus tcp_wmem's (4 MB); with
+            // 24 MB the client's buffer sometimes took the whole run and nothing was ever cut.
+            let big = String(repeating: "x", count: 65_536)
+            let tokens = (0..<768).map { "\($0):" + big }
             await upstream.enqueue(VendorStream.openAI(tokens: tokens))
             try await harness.testLive { client in
                 let port = try #require(client.port)
