@@ -190,7 +190,7 @@ final class BenchServer: Sendable {
     static func start(upstreamURL: String) async throws -> BenchServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agenthost-bench-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let port = try freePort()
+        let port = try LoopbackPort.free()
         let process = Process()
         process.executableURL = try ServerExecutable.sibling()
         var arguments = ["serve", "--port", "\(port)", "--data-dir", directory.path, "--log-level", "error",
@@ -241,21 +241,6 @@ final class BenchServer: Sendable {
         let bytes = try await response.body.collect(upTo: 1 << 20)
         guard response.status.code < 300 else { throw ConfigurationError("\(method) \(path) failed with \(response.status.code)") }
         return Data(buffer: bytes)
-    }
-
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw ConfigurationError("No free port.") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 

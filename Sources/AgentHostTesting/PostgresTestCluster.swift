@@ -37,7 +37,7 @@ public final class PostgresTestCluster: Sendable {
             .appendingPathComponent("agenthost-pg-\(UUID().uuidString.prefix(8))", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         if asPostgresUser { try run("/bin/chown", ["postgres:postgres", directory.path]) }
-        let cluster = PostgresTestCluster(port: try freePort(), directory: directory, binaries: binaries, asPostgresUser: asPostgresUser)
+        let cluster = PostgresTestCluster(port: try LoopbackPort.free(), directory: directory, binaries: binaries, asPostgresUser: asPostgresUser)
         do {
             try cluster.tool("initdb", ["-D", cluster.dataDirectory.path, "-U", "postgres", "--auth=trust", "-E", "UTF8",
                                         "--locale=C", "--no-sync"])
@@ -117,24 +117,5 @@ public final class PostgresTestCluster: Sendable {
             let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
             throw Failure(description: "\(executable) \(arguments.joined(separator: " ")) failed (status \(status)): \(text)")
         }
-    }
-
-    private static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw Failure(description: "socket() failed") }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw Failure(description: "bind() failed") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -1,3 +1,4 @@
+import AgentHostTesting
 import AsyncHTTPClient
 import ChatBridge
 import Foundation
@@ -41,7 +42,7 @@ final class ServerProcess: @unchecked Sendable {
     static func start(dataDirectory: URL, upstream: String, environment extra: [String: String] = [:]) async throws -> ServerProcess {
         let binary = executable
         try #require(FileManager.default.isExecutableFile(atPath: binary.path), "agenthost is built at \(binary.path)")
-        let port = try freePort()
+        let port = try LoopbackPort.free()
         let process = Process()
         process.executableURL = binary
         process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", dataDirectory.path,
@@ -134,26 +135,6 @@ final class ServerProcess: @unchecked Sendable {
             request.body = .bytes(ByteBuffer(bytes: json.serialized()))
         }
         return try await TestHarness.httpClient.execute(request, timeout: .seconds(30))
-    }
-
-    /// A port nobody listens on now (bound to port 0, then released).
-    static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw ServerFailed(message: "socket() failed") }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw ServerFailed(message: "bind() failed") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     struct ServerFailed: Error, CustomStringConvertible {

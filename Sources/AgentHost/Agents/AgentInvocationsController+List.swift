@@ -10,13 +10,7 @@ extension AgentInvocationsController {
         let principal = try context.identity()
         let query = QueryParameters(request)
         var filter = InvocationListQuery(limit: try query.int("limit", default: 50, range: 1...500))
-        if let slug = try query.string("workspace") {
-            let workspace = try await chats.requireWorkspace(slug: slug)
-            filter.workspaceId = workspace.id
-            filter.threadId = try await chats.requireThread(slug: query.string("thread"), in: workspace, viewer: principal.viewer)?.id
-        } else if try query.string("thread") != nil {
-            throw APIError.validation("Query parameter 'thread' needs 'workspace' too: thread slugs are per workspace.")
-        }
+        (filter.workspaceId, filter.threadId) = try await chats.listScope(query, viewer: principal.viewer)
         if let status = try query.string("status") {
             guard let parsed = AgentInvocation.Status(rawValue: status) else {
                 let known = AgentInvocation.Status.allCases.map(\.rawValue).joined(separator: ", ")

@@ -17,4 +17,17 @@ extension ChatStore {
         }
         return thread
     }
+
+    /// The `workspace` and `thread` query filters of a list route, as ids (`nil` when absent);
+    /// `thread` needs `workspace`, since thread slugs are per workspace.
+    func listScope(_ query: QueryParameters, viewer: Viewer) async throws -> (workspaceId: Int64?, threadId: Int64?) {
+        guard let slug = try query.string("workspace") else {
+            if try query.string("thread") != nil {
+                throw APIError.validation("Query parameter 'thread' needs 'workspace' too: thread slugs are per workspace.")
+            }
+            return (nil, nil)
+        }
+        let workspace = try await requireWorkspace(slug: slug)
+        return (workspace.id, try await requireThread(slug: query.string("thread"), in: workspace, viewer: viewer)?.id)
+    }
 }

@@ -54,13 +54,7 @@ struct ChatsController {
         let principal = try context.identity()
         let query = QueryParameters(request)
         var filter = ChatListQuery(limit: try query.int("limit", default: 50, range: 1...500))
-        if let slug = try query.string("workspace") {
-            let workspace = try await chats.requireWorkspace(slug: slug)
-            filter.workspaceId = workspace.id
-            filter.threadId = try await chats.requireThread(slug: query.string("thread"), in: workspace, viewer: principal.viewer)?.id
-        } else if try query.string("thread") != nil {
-            throw APIError.validation("Query parameter 'thread' needs 'workspace' too: thread slugs are per workspace.")
-        }
+        (filter.workspaceId, filter.threadId) = try await chats.listScope(query, viewer: principal.viewer)
         if let user = try query.string("user") {
             try principal.requireAdmin("list other users' chats")
             filter.userId = try await resolveUser(user).id
