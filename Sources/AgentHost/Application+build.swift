@@ -71,7 +71,8 @@ package func buildApplication(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "AgentHost",
                              backlog: 4096),
         // The MCP servers stop after the runs that use them (shutdown goes in reverse order).
-        services: services + [components.mcpClients, components.runService, components.passwords],
+        // The cluster releases this instance's leases after the runs have stopped.
+        services: services + [components.cluster].compactMap { $0 } + [components.mcpClients, components.runService, components.passwords],
         onServerRunning: { channel in
             logger.info("AgentHost ready", metadata: [
                 "address": "\(channel.localAddress?.description ?? address)",
@@ -96,7 +97,10 @@ struct Components: Sendable {
     let runs = RunRegistry()
     let chatRunner: ChatRunner
     let runStreams: RunEventStreams
-    let roomBus: any RoomBus = LocalRoomBus()
+    let roomBus: any RoomBus
+    /// The other instances on the database (none on SQLite), and this one's part in the cluster.
+    let peers: any ClusterPeers
+    let cluster: ClusterService?
     /// Password hashing off the cooperative pool, and failed-login counts.
     let passwords: PasswordHashingPool
     let loginThrottle: LoginThrottle
@@ -124,11 +128,29 @@ struct Components: Sendable {
             store: dependencies.chats, providers: providers, retriever: dependencies.retriever,
             telemetry: ChatTelemetry(factory: metricsFactory, store: dependencies.chats, logger: logger), logger: logger,
             shutdown: shutdown)
-        let runLog = RunLogWriter(store: dependencies.runLog, interval: configuration.runLog.batchInterval, logger: logger)
+        let backplane = dependencies.storage.cluster
+        var announceProgress: (@Sendable (RunLogBatch) async -> Void)?
+        if let backplane {
+            // Other instances follow this one's runs through the log: tell them when it has new frames.
+            announceProgress = { batch in
+                await ClusterCoordinator.announceProgress(of: batch, from: backplane.leases.instanceId, over: backplane.channel,
+                                                          logger: logger)
+            }
+        }
+        let runLog = RunLogWriter(store: dependencies.runLog, interval: configuration.runLog.batchInterval, logger: logger,
+                                  whenWritten: announceProgress)
         runService = RunService(registry: runs, log: runLog, store: dependencies.runLog, shutdown: shutdown,
                                 settings: configuration.runLog, logger: logger)
         chatRunner = ChatRunner(pipeline: pipeline, runs: runService, keepInMemory: configuration.chatSocket.generationRetention)
-        runStreams = RunEventStreams(runs: runs, store: dependencies.runLog, keepAliveInterval: configuration.keepAliveInterval,
+        let localRooms = LocalRoomBus()
+        let coordinator = backplane.map {
+            ClusterCoordinator(backplane: $0, store: dependencies.runLog, log: runLog, settings: configuration.database.cluster,
+                               logger: logger)
+        }
+        peers = coordinator ?? SingleInstance()
+        roomBus = coordinator.map { ClusterRoomBus(local: localRooms, peers: $0) } ?? localRooms
+        runStreams = RunEventStreams(locator: RunLocator(runs: runs, store: dependencies.runLog, peers: peers),
+                                     keepAliveInterval: configuration.keepAliveInterval,
                                      outboundBuffer: configuration.chatSocket.outboundBuffer)
         mcpClients = MCPClientManager(settings: configuration.mcp, httpClient: dependencies.httpClient, logger: logger)
         agentEngine = AgentEngine(
@@ -136,7 +158,13 @@ struct Components: Sendable {
             providers: providers, tools: dependencies.tools,
             registry: InvocationRegistry(maxConcurrentPerUser: configuration.agent.maxConcurrentPerUser),
             runs: runService, runLog: dependencies.runLog, limits: configuration.agent, logger: logger,
-            externalTools: mcpClients)
+            externalTools: mcpClients, peers: peers)
+        if let coordinator {
+            cluster = ClusterService(coordinator: coordinator, engine: agentEngine, runs: runs, repair: dependencies.storage.repair,
+                                     rooms: localRooms, logger: logger)
+        } else {
+            cluster = nil
+        }
         generationSlots = GenerationSlots(settings: configuration.fairUse)
         openAPI = try OpenAPIController()
     }
@@ -190,7 +218,7 @@ struct Components: Sendable {
         AgentSocketController(engine: agentEngine, chats: dependencies.chats).addRoutes(to: router)
         ChatSocketController(chats: dependencies.chats, pipeline: pipeline, bus: roomBus, runner: chatRunner, runs: runs,
                              runLog: dependencies.runLog, slots: generationSlots, limits: configuration.chatSocket,
-                             metrics: metricsFactory)
+                             metrics: metricsFactory, peers: peers)
             .addRoutes(to: router)
         return router
     }

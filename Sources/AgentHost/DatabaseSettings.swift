@@ -8,6 +8,8 @@ package struct DatabaseSettings: Sendable {
     package var url: String?
     /// Most connections one process opens to PostgreSQL.
     package var maximumConnections = 20
+    /// How instances on one PostgreSQL database share runs (PROTOCOL §9).
+    var cluster = ClusterSettings()
 
     package init() {}
 
@@ -24,7 +26,7 @@ package struct DatabaseSettings: Sendable {
             if !applied.isEmpty {
                 logger.notice("migrated the PostgreSQL schema", metadata: ["applied": "\(applied.joined(separator: ", "))"])
             }
-            return try await body(.postgres(database))
+            return try await body(.postgres(database, leaseDuration: cluster.leaseDuration))
         }
     }
 }

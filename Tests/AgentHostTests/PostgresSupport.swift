@@ -49,6 +49,21 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         }
     }
 
+    /// Runs `body` over a new database with two views of it: the stores of a process that died
+    /// (on PostgreSQL, an instance whose leases have all expired) and those of the process now
+    /// starting; on SQLite, which one process owns, both are the same.
+    func withDeadAndLiveStorage(_ body: @Sendable (_ dead: Storage, _ live: Storage) async throws -> Void) async throws {
+        switch self {
+        case .sqlite:
+            let storage = Storage.sqlite(try AppDatabase.inMemory())
+            try await body(storage, storage)
+        case .postgres:
+            try await Self.withPostgres { database in
+                try await body(.postgres(database, instanceId: "dead-instance", leaseDuration: .zero), .postgres(database))
+            }
+        }
+    }
+
     /// A new, migrated PostgreSQL database of the suite's cluster, its pool running for `body`.
     static func withPostgres<Result: Sendable>(maximumConnections: Int = 10,
                                                _ body: @Sendable (PostgresDatabase) async throws -> Result) async throws -> Result {

@@ -287,7 +287,7 @@ extension PostgresBacked {
 
         @Test(arguments: Backend.allCases)
         func startupRepairEndsWhatADeadProcessLeft(backend: Backend) async throws {
-            try await backend.withStorage { storage in
+            try await backend.withDeadAndLiveStorage { dead, storage in
                 let workspace = try await storage.chats.createWorkspace(Workspace(name: "W", slug: ""))
                 let chat = try await storage.chats.beginChat(Chat(workspaceId: workspace.id!, threadId: nil, userId: nil, prompt: "p"),
                                                              dailyLimit: nil, now: Date())
@@ -308,7 +308,7 @@ extension PostgresBacked {
                     (waiting, [RunFrame(seq: 0, type: "tool_call", json: #"{"type":"tool_call","step":1,"call_id":"c1","name":"read","executor":"client"}"#)]),
                     (running, [RunFrame(seq: 0, type: "agent_token", json: #"{"type":"agent_token","step":1,"token":"half"}"#)]),
                 ]
-                try await storage.runLog.write(batch)
+                try await dead.runLog.write(batch)
 
                 let report = try await storage.repair.repairUnfinishedRuns(now: Timestamp.now())
                 #expect(report.interruptedChats == [chat.id!])
@@ -322,9 +322,11 @@ extension PostgresBacked {
                 let interrupted = try #require(try await storage.invocations.invocation(id: running, viewer: .singleUser)?.0)
                 #expect(interrupted.status == .interrupted && interrupted.response == "half")
                 #expect(try await storage.runLog.frames(ofRun: running, after: 0, limit: 10).map(\.type) == ["agent_complete"])
-                // Nothing is left to repair.
-                #expect(try await storage.repair.repairUnfinishedRuns(now: Timestamp.now()).waitingInvocations == [waiting])
-                #expect(try await storage.repair.repairUnfinishedRuns(now: Timestamp.now()).interruptedChats.isEmpty)
+                // Nothing is left to repair. The waiting run stays waiting; on PostgreSQL it is now this
+                // instance's (leased), so a later sweep does not hand it out again.
+                let again = try await storage.repair.repairUnfinishedRuns(now: Timestamp.now())
+                #expect(again.waitingInvocations == (backend == .sqlite ? [waiting] : []))
+                #expect(again.interruptedChats.isEmpty && again.interruptedInvocations.isEmpty)
             }
         }
 

@@ -37,6 +37,7 @@ class Server:
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="agenthost-interop-")
         self.log_path = Path(self.data_dir) / "agenthost.log"
         self.binary = agenthost_binary()
+        self.env = env or {}
         command = [self.binary, "serve", "--port", str(self.port), "--data-dir", self.data_dir,
                    "--llm-provider", "openai", "--llm-base-url", fake.base_url, "--llm-model", "fake",
                    "--llm-tool-calling", "native", "--tool-schemas", str(REPO / "tool-schemas"), *args]

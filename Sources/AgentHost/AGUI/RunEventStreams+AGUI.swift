@@ -7,22 +7,22 @@ import NIOCore
 /// AG-UI event written as `id: <n>` + `data: <json>` where `n` is its position in the run's AG-UI
 /// stream; events up to `after` (a `Last-Event-ID` or `after_seq`) are translated but not sent.
 extension RunEventStreams {
-    /// Run `id`'s AG-UI stream for `viewer`, live while the run is in memory, else from the log.
+    /// Run `id`'s AG-UI stream for `viewer`, live while the run is live (here or on another instance), else from the log.
     /// 404 for a run that is neither (or not theirs to see, or not an agent run); 403 for another
     /// user's run in memory.
     func aguiResponse(runId id: String, after: Int, viewer: Viewer) async throws -> Response {
-        if let run = runs.lookup(id) {
-            guard viewer.mayAccess(ownerId: run.ownerId) else { throw APIError.forbidden("Run '\(id)' belongs to another user.") }
+        switch try await locator.locate(id, viewer: viewer) {
+        case .live(let run):
             guard run.record.kind == .agent else { throw APIError.notFound("Agent run '\(id)'") }
             let outbox = makeOutbox()
             // From the first frame: the translation of a frame depends on those before it.
             run.attach(outbox, after: -1, endsWithRun: true)
             return aguiWrite(outbox, of: run, after: after)
-        }
-        guard let record = try await store.run(id: id, viewer: viewer), record.kind == .agent else {
+        case .logged(let record) where record.kind == .agent:
+            return aguiReplay(runId: id, after: after)
+        case .logged, .unknown:
             throw APIError.notFound("Agent run '\(id)' (its log is kept for --run-log-retention after it ends)")
         }
-        return aguiReplay(runId: id, after: after)
     }
 
     /// The AG-UI stream of `run`, which `outbox` watches from its first frame.

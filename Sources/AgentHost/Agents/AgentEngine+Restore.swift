@@ -3,7 +3,8 @@ import Foundation
 import Tools
 
 extension AgentEngine {
-    /// Continues the runs start-up repair left `waiting` on their clients (PROTOCOL §8): each is
+    /// Continues the runs start-up repair (or the takeover of a stopped instance's runs, PROTOCOL §9)
+    /// left `waiting` on their clients (PROTOCOL §8): each is
     /// rebuilt from its stored opening messages, its steps and its log, and waits again for the
     /// answers it asked for; the resume grace counts from now. A run that cannot be rebuilt ends
     /// `interrupted`.
@@ -76,8 +77,15 @@ extension AgentEngine {
             }
         }
 
-        let live = LiveRun(record: RunRecord(id: id, kind: .agent, workspaceId: record.workspaceId, userId: record.userId),
+        let live: LiveRun
+        if let followed = peers.stopFollowing(id) {
+            // This instance took over a run it was following: its watchers stay attached.
+            followed.mirror(frames, ended: false)
+            live = followed
+        } else {
+            live = LiveRun(record: RunRecord(id: id, kind: .agent, workspaceId: record.workspaceId, userId: record.userId),
                            log: runs.log, restoring: frames, outstanding: state.pendingFrames)
+        }
         let invocation = Invocation(run: live, workspaceSlug: workspace.slug, pendingClientCalls: Set(state.pendingClientCalls.keys),
                                     pendingApprovals: Set(state.pendingApprovals.keys))
         try registry.register(invocation, enforcingLimit: false)

@@ -27,6 +27,11 @@ struct AgentEngine: Sendable {
     let logger: Logger
     /// Tools from outside AgentHost (the workspace's MCP servers), beside the built-in ones.
     var externalTools: any ExternalToolSource = NoExternalTools()
+    /// The other instances on the same database, which may execute the runs clients name (PROTOCOL §9).
+    var peers: any ClusterPeers = SingleInstance()
+
+    /// Finds runs here or on the other instances.
+    var locator: RunLocator { RunLocator(runs: runs.registry, store: runLog, peers: peers) }
 
     static let agentInstructions = """
         You can call tools to act or to look things up. Do not answer from memory what a tool can tell you \
@@ -66,6 +71,13 @@ struct AgentEngine: Sendable {
                            log: runs.log)
         let invocation = Invocation(run: live, workspaceSlug: workspace.slug)
         try registry.register(invocation)
+        do {
+            // The per-user cap holds across instances too.
+            try await peers.claim(live.record, limit: registry.maxConcurrentPerUser)
+        } catch {
+            registry.remove(id)
+            throw error
+        }
         let prepared: PreparedChat
         do {
             // The shared pipeline: validation, daily limit and stored prompt, documents and history.

@@ -62,24 +62,23 @@ struct AgentInvocationsController {
     }
 
     @Sendable func toolResult(_ request: Request, context: AppRequestContext) async throws -> Accepted {
-        let invocation = try live(context)
-        try engine.deliver(try await request.decode(as: ToolResultCommand.self, context: context), to: invocation)
+        let id = try context.parameters.require("id"), viewer = try context.identity().viewer
+        let command = try await request.decode(as: ToolResultCommand.self, context: context)
+        try await engine.perform(command.command, onInvocation: id, workspace: nil, viewer: viewer)
         return Accepted()
     }
 
     @Sendable func approval(_ request: Request, context: AppRequestContext) async throws -> Accepted {
-        let invocation = try live(context)
-        try engine.deliver(try await request.decode(as: ApprovalCommand.self, context: context), to: invocation)
+        let id = try context.parameters.require("id"), viewer = try context.identity().viewer
+        let command = try await request.decode(as: ApprovalCommand.self, context: context)
+        try await engine.perform(command.command, onInvocation: id, workspace: nil, viewer: viewer)
         return Accepted()
     }
 
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Accepted> {
-        try live(context).requestCancel()
+        try await engine.perform(.cancel, onInvocation: try context.parameters.require("id"), workspace: nil,
+                                 viewer: try context.identity().viewer)
         return EditedResponse(status: .accepted, response: Accepted())
-    }
-
-    private func live(_ context: AppRequestContext) throws -> Invocation {
-        try engine.liveInvocation(try context.parameters.require("id"), workspaceSlug: nil, viewer: try context.identity().viewer)
     }
 
 }

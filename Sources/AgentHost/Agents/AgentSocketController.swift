@@ -103,18 +103,15 @@ final class AgentSocketSession: Sendable {
                 watched.withLock { $0[invocation.id] = invocation.run }
             case "tool_result":
                 let command = try APICoding.decode(ToolResultCommand.self, from: bytes)
-                let invocation = try engine.liveInvocation(try required(command.invocationId), workspaceSlug: workspace.slug,
-                                                           viewer: principal.viewer)
-                try engine.deliver(command, to: invocation)
+                try await engine.perform(command.command, onInvocation: try required(command.invocationId), workspace: workspace,
+                                         viewer: principal.viewer)
             case "approval":
                 let command = try APICoding.decode(ApprovalCommand.self, from: bytes)
-                let invocation = try engine.liveInvocation(try required(command.invocationId), workspaceSlug: workspace.slug,
-                                                           viewer: principal.viewer)
-                try engine.deliver(command, to: invocation)
+                try await engine.perform(command.command, onInvocation: try required(command.invocationId), workspace: workspace,
+                                         viewer: principal.viewer)
             case "cancel":
                 let command = try APICoding.decode(InvocationCommand.self, from: bytes)
-                try engine.liveInvocation(command.invocationId, workspaceSlug: workspace.slug, viewer: principal.viewer)
-                    .requestCancel()
+                try await engine.perform(.cancel, onInvocation: command.invocationId, workspace: workspace, viewer: principal.viewer)
             case "resume":
                 let command = try APICoding.decode(ResumeCommand.self, from: bytes)
                 try await resume(command.invocationId, after: command.afterSeq ?? -1)
@@ -142,17 +139,17 @@ final class AgentSocketSession: Sendable {
         watched.withLock { $0[run.id] = run }
     }
 
-    /// Resumes a run of this workspace: live from memory, else (it ended, or ran before a restart)
-    /// its logged frames.
+    /// Resumes a run of this workspace: live while it runs (here or on another instance), else
+    /// (it ended, or ran before a restart) its logged frames.
     private func resume(_ invocationId: String, after afterSeq: Int) async throws {
-        if engine.registry.lookup(invocationId) != nil {
-            let invocation = try engine.liveInvocation(invocationId, workspaceSlug: workspace.slug, viewer: principal.viewer)
-            return watch(invocation.run, after: afterSeq)
-        }
-        guard let record = try await engine.runLog.run(id: invocationId, viewer: principal.viewer), record.kind == .agent,
-              record.workspaceId == workspace.id else {
+        let location = try await engine.locator.locate(invocationId, viewer: principal.viewer)
+        switch location {
+        case .live(let run) where run.record.kind == .agent && run.record.workspaceId == workspace.id:
+            watch(run, after: afterSeq)
+        case .logged(let record) where record.kind == .agent && record.workspaceId == workspace.id:
+            outbox.addReplay(StoredReplay(store: engine.runLog, runId: invocationId, after: afterSeq))
+        case .live, .logged, .unknown:
             throw APIError.notFound("Invocation '\(invocationId)' in workspace '\(workspace.slug)'")
         }
-        outbox.addReplay(StoredReplay(store: engine.runLog, runId: invocationId, after: afterSeq))
     }
 }

@@ -12,6 +12,15 @@ package struct DatabaseOptions: ParsableArguments {
     @Option(name: .customLong("database-max-connections"), help: "Most connections this process opens to PostgreSQL. Env: AGENTHOST_DATABASE_MAX_CONNECTIONS. Default: 20")
     var maximumConnections: Int?
 
+    @Option(name: .customLong("run-lease"), help: "With PostgreSQL: seconds a lease on a run holds without renewal; another instance takes over the runs of one that stopped (died) this long after its last renewal, plus at most --lease-sweep. Env: AGENTHOST_RUN_LEASE. Default: 10")
+    var leaseSeconds: Int?
+
+    @Option(name: .customLong("lease-sweep"), help: "With PostgreSQL: seconds between looks for runs whose lease expired. Env: AGENTHOST_LEASE_SWEEP. Default: 2")
+    var sweepSeconds: Int?
+
+    @Option(name: .customLong("forward-timeout-ms"), help: "With PostgreSQL: milliseconds a command for a run on another instance (tool result, approval, cancel) waits for that instance's answer before the client is told to retry (503 overloaded). Env: AGENTHOST_FORWARD_TIMEOUT_MS. Default: 2000")
+    var forwardTimeoutMilliseconds: Int?
+
     package init() {}
 
     /// Flags first, then the environment, then defaults.
@@ -23,6 +32,15 @@ package struct DatabaseOptions: ParsableArguments {
         }
         if let connections = try Environment.integer(maximumConnections, "AGENTHOST_DATABASE_MAX_CONNECTIONS", in: 1...1000) {
             settings.maximumConnections = connections
+        }
+        if let seconds = try Environment.integer(leaseSeconds, "AGENTHOST_RUN_LEASE", in: 1...3600) {
+            settings.cluster.leaseDuration = .seconds(seconds)
+        }
+        if let seconds = try Environment.integer(sweepSeconds, "AGENTHOST_LEASE_SWEEP", in: 1...3600) {
+            settings.cluster.sweepInterval = .seconds(seconds)
+        }
+        if let milliseconds = try Environment.integer(forwardTimeoutMilliseconds, "AGENTHOST_FORWARD_TIMEOUT_MS", in: 10...600_000) {
+            settings.cluster.forwardTimeout = .milliseconds(milliseconds)
         }
         return settings
     }

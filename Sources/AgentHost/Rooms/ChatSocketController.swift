@@ -37,9 +37,12 @@ final class ChatSocketController: Sendable {
     let slots: GenerationSlots
     let limits: ChatSocketLimits
     let metrics: any MetricsFactory
+    /// The other instances on the database: members there watch this room's generations too (PROTOCOL §9).
+    let peers: any ClusterPeers
 
     init(chats: any ChatStore, pipeline: ChatPipeline, bus: any RoomBus, runner: ChatRunner, runs: RunRegistry,
-         runLog: any RunLogStore, slots: GenerationSlots, limits: ChatSocketLimits, metrics: any MetricsFactory) {
+         runLog: any RunLogStore, slots: GenerationSlots, limits: ChatSocketLimits, metrics: any MetricsFactory,
+         peers: any ClusterPeers = SingleInstance()) {
         self.chats = chats
         self.pipeline = pipeline
         self.bus = bus
@@ -49,7 +52,10 @@ final class ChatSocketController: Sendable {
         self.slots = slots
         self.limits = limits
         self.metrics = metrics
+        self.peers = peers
     }
+
+    var locator: RunLocator { RunLocator(runs: runs, store: runLog, peers: peers) }
 
     func addRoutes(to router: Router<AppRequestContext>) {
         let chats = chats, outboundBuffer = limits.outboundBuffer
@@ -139,7 +145,9 @@ final class ChatSocketSession: Sendable {
         let metrics = controller.metrics
         let chats = controller.chats, userId = principal.userId
         let welcome = try await ShortLivedTask.run { try await chats.welcomeMessages(forUserId: userId) }
-        let running = controller.runs.runningGenerations(in: room)
+        var running = controller.runs.runningGenerations(in: room)
+        let here = Set(running.map(\.chatId))
+        running += await controller.peers.generations(in: room).filter { !here.contains($0.chatId) }
         member.deliver([
             "generations": .array(running.map { ["chat_id": .string($0.chatId), "seq": .number(Double($0.lastSeq))] }),
             "type": "connected", "connection_id": .string(member.id), "workspace": .string(workspace.slug),
@@ -205,10 +213,7 @@ final class ChatSocketSession: Sendable {
                 member.deliver(["type": "feedback_ack", "chat_id": .number(Double(request.chatId)), "feedback": value])
             case "cancel":
                 let request = try APICoding.decode(GenerationRequest.self, from: bytes)
-                guard let run = controller.runs.lookup(request.chatId), run.room == room else {
-                    throw APIError.notFound("Generation '\(request.chatId)' in this conversation")
-                }
-                run.cancellation.request()
+                try await cancel(request.chatId)
             case "resume":
                 let request = try APICoding.decode(ResumeRequest.self, from: bytes)
                 try await resume(request.chatId, after: request.afterSeq ?? -1)
@@ -239,24 +244,38 @@ final class ChatSocketSession: Sendable {
             throw error
         }
         let members = await bus.members(of: room)
-        controller.runner.start(prepared, transport: "ws", room: room, frameExtra: ["user": userTag],
-                                watchers: members.map(\.outbox), whenDone: { _ in slot.release() })
+        let run = controller.runner.start(prepared, transport: "ws", room: room, frameExtra: ["user": userTag],
+                                          watchers: members.map(\.outbox), whenDone: { _ in slot.release() })
+        await controller.peers.announce(generation: run, in: room)
     }
 
-    /// Replays a generation of this room after `afterSeq`, then live: from memory while it runs
-    /// (or ended a short while ago), else from the run log. A member already watching it gets nothing twice.
+    /// Replays a generation of this room after `afterSeq`, then live: while it runs (here or on
+    /// another instance, or ended a short while ago), else from the run log. A member already
+    /// watching it gets nothing twice.
     private func resume(_ chatId: String, after afterSeq: Int) async throws {
-        if let run = controller.runs.lookup(chatId) {
-            guard run.room == room else { throw APIError.notFound("Generation '\(chatId)' in this conversation") }
+        switch try await controller.locator.locate(chatId, viewer: principal.viewer, room: room) {
+        case .live(let run) where run.record.kind == .chat && run.record.room == room.description:
             if !run.isWatched(by: member.outbox) { run.attach(member.outbox, after: afterSeq) }
-            return
-        }
-        guard let record = try await controller.runLog.run(id: chatId, viewer: principal.viewer), record.kind == .chat,
-              record.room == room.description else {
+        case .logged(let record) where record.kind == .chat && record.room == room.description:
+            member.outbox.addReplay(StoredReplay(store: controller.runLog, runId: chatId, after: afterSeq))
+        case .live, .logged, .unknown:
             throw APIError.notFound("Generation '\(chatId)' is not logged for this conversation; "
                                         + "GET /api/chats/history/ has the stored chats")
         }
-        member.outbox.addReplay(StoredReplay(store: controller.runLog, runId: chatId, after: afterSeq))
+    }
+
+    /// Stops a generation of this room, wherever it runs.
+    private func cancel(_ chatId: String) async throws {
+        if let run = controller.runs.lookup(chatId) {
+            guard run.record.room == room.description else { throw APIError.notFound("Generation '\(chatId)' in this conversation") }
+            return run.cancellation.request()
+        }
+        guard let record = try await controller.runLog.run(id: chatId, viewer: principal.viewer), record.endedAt == nil,
+              record.room == room.description
+        else {
+            throw APIError.notFound("Generation '\(chatId)' in this conversation")
+        }
+        try await controller.peers.forward(.cancel, toRun: chatId)
     }
 }
 

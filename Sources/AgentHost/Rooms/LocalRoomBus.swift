@@ -33,8 +33,12 @@ actor LocalRoomBus: RoomBus {
     }
 
     func publish(_ frame: JSONValue, room: RoomKey, excluding: String?) {
+        publish(serialized: frame.serializedString, room: room, excluding: excluding)
+    }
+
+    /// Sends an already serialized frame (one from another instance) to the room's members here.
+    func publish(serialized text: String, room: RoomKey, excluding: String?) {
         guard let members = rooms[room]?.members.values else { return }
-        let text = frame.serializedString
         for member in members where member.id != excluding { member.outbox.deliver(.message(text)) }
     }
 

@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 /// The conversation a room carries: a workspace's thread, or one user's default thread of it.
-struct RoomKey: Hashable, Sendable, CustomStringConvertible {
+struct RoomKey: Hashable, Sendable, Codable, CustomStringConvertible {
     var workspaceId: Int64
     var threadId: Int64?
     /// Set only for default-thread rooms, which are per user.

@@ -1,6 +1,7 @@
 import ChatBridge
 import Foundation
 import Synchronization
+import Tools
 
 /// A run in this process (PROTOCOL §8): a chat generation or an agent invocation, with its frames,
 /// who watches it, and how to stop it. The one live-run mechanism of SSE, `ws/chat` and `ws/agent`.
@@ -17,12 +18,12 @@ final class LiveRun: Sendable {
     /// The one way to stop a run: whoever owns its task (``RunService``) cancels it on request.
     let cancellation = CancelSignal()
     private let log: RunLogWriter
-    /// Whether the log has yet to hear of this run (it is, with its first frame).
-    private let isNew: Bool
     private let state: Mutex<State>
 
     private struct State: ~Copyable {
         var frames: [RunFrame]
+        /// Whether the log has heard of this run (a new run's row is logged with its first frame).
+        var isRecorded: Bool
         var subscribers: [UUID: Subscriber] = [:]
         /// Since when nobody watches; `nil` while someone does.
         var unwatchedSince: ContinuousClock.Instant? = .now
@@ -48,8 +49,7 @@ final class LiveRun: Sendable {
         self.record = record
         self.room = room
         self.log = log
-        state = Mutex(State(frames: frames, outstanding: outstanding))
-        isNew = frames.isEmpty
+        state = Mutex(State(frames: frames, isRecorded: !frames.isEmpty, outstanding: outstanding))
     }
 
     var id: String { record.id }
@@ -68,6 +68,19 @@ final class LiveRun: Sendable {
         case opens(String)
         /// The frame answers the request under this key.
         case settles(String)
+
+        /// What a logged agent frame did (as ``Invocation/emit(_:)`` decided when it was published).
+        init(of frame: RunFrame) {
+            switch frame.type {
+            case "tool_call", "approval_required", "tool_result":
+                guard let object = frame.object, let callId = object["call_id"]?.stringValue else { self = .none; return }
+                let opens = frame.type == "approval_required"
+                    || (frame.type == "tool_call" && object["executor"]?.stringValue == ToolExecutor.client.rawValue)
+                self = opens ? .opens(callId) : .settles(callId)
+            default:
+                self = .none
+            }
+        }
     }
 
     /// Appends the frame `make` builds for the next `seq`, logs it and hands it to every live watcher
@@ -77,27 +90,49 @@ final class LiveRun: Sendable {
     func publish(terminal: Bool = false, request: Request = .none, _ make: (_ seq: Int) -> RunFrame) -> RunFrame {
         state.withLock { state in
             let frame = make(state.frames.count)
-            if isNew && state.frames.isEmpty { log.start(record) }
-            state.frames.append(frame)
+            recordIfNew(&state)
             log.append(frame, to: record.id)
-            switch request {
-            case .none: break
-            case .opens(let key): state.outstanding[key] = frame
-            case .settles(let key): state.outstanding.removeValue(forKey: key)
-            }
-            for subscriber in state.subscribers.values where subscriber.replayNext == nil {
-                subscriber.outbox.deliver(.run(frame))
-            }
+            append(frame, request: request, to: &state)
             if terminal {
-                state.isFinished = true
-                state.outstanding.removeAll()
                 log.end(record.id)
-                for (id, subscriber) in state.subscribers where subscriber.replayNext == nil {
-                    if subscriber.endsWithRun { subscriber.outbox.finish() }
-                    state.subscribers.removeValue(forKey: id)
-                }
+                finish(&state)
             }
             return frame
+        }
+    }
+
+    /// Appends frames another instance published, as read from the log, to a run this process
+    /// follows but does not execute (``ClusterPeers/follow(_:)``): watchers get them exactly as
+    /// they would a local run's. Frames already here are skipped; `ended` finishes the run after them.
+    func mirror(_ logged: [RunFrame], ended: Bool) {
+        state.withLock { state in
+            guard !state.isFinished else { return }
+            for frame in logged where frame.seq == state.frames.count {
+                append(frame, request: Request(of: frame), to: &state)
+            }
+            if ended { finish(&state) }
+        }
+    }
+
+    private func append(_ frame: RunFrame, request: Request, to state: inout State) {
+        state.frames.append(frame)
+        switch request {
+        case .none: break
+        case .opens(let key): state.outstanding[key] = frame
+        case .settles(let key): state.outstanding.removeValue(forKey: key)
+        }
+        for subscriber in state.subscribers.values where subscriber.replayNext == nil {
+            subscriber.outbox.deliver(.run(frame))
+        }
+    }
+
+    /// After the terminal frame: SSE watchers' streams end, and the run holds no requests.
+    private func finish(_ state: inout State) {
+        state.isFinished = true
+        state.outstanding.removeAll()
+        for (id, subscriber) in state.subscribers where subscriber.replayNext == nil {
+            if subscriber.endsWithRun { subscriber.outbox.finish() }
+            state.subscribers.removeValue(forKey: id)
         }
     }
 
@@ -116,6 +151,19 @@ final class LiveRun: Sendable {
     /// Forgets an outstanding request without a frame (the engine gave up on it).
     func settle(_ key: String) {
         _ = state.withLock { $0.outstanding.removeValue(forKey: key) }
+    }
+
+    private func recordIfNew(_ state: inout State) {
+        guard !state.isRecorded else { return }
+        log.start(record)
+        state.isRecorded = true
+    }
+
+    /// Returns once the run's row is in the log, even before its first frame: other instances
+    /// find the run there (PROTOCOL §9).
+    func waitUntilRecorded() async {
+        state.withLock { recordIfNew(&$0) }
+        await log.flush(urgent: true)
     }
 
     /// Returns once every frame published so far is in the log: written at once when `urgent` (the

@@ -3,11 +3,11 @@ import Hummingbird
 import NIOCore
 
 /// `GET …/events?after_seq=N` for any run (PROTOCOL §3, §8): its frames after `N` as SSE (`id:` is
-/// the `seq`), live through an ``Outbox`` while the run is in memory, else read from the log, the
+/// the `seq`), live through an ``Outbox`` while the run is live here or on another instance, else read from the log, the
 /// same bytes either way.
 struct RunEventStreams: Sendable {
-    let runs: RunRegistry
-    let store: any RunLogStore
+    let locator: RunLocator
+    var store: any RunLogStore { locator.store }
     let keepAliveInterval: Duration
     let outboundBuffer: Int
 
@@ -17,14 +17,14 @@ struct RunEventStreams: Sendable {
     /// The stream of run `id` for `viewer`: 404 when it is neither in memory nor in the log (or not
     /// theirs to see), 403 for another user's run in memory.
     func response(runId id: String, after afterSeq: Int, viewer: Viewer) async throws -> Response {
-        if let run = runs.lookup(id) {
-            guard viewer.mayAccess(ownerId: run.ownerId) else { throw APIError.forbidden("Run '\(id)' belongs to another user.") }
+        switch try await locator.locate(id, viewer: viewer) {
+        case .live(let run):
             return watch(run, after: afterSeq)
-        }
-        guard try await store.run(id: id, viewer: viewer) != nil else {
+        case .logged:
+            return replay(runId: id, after: afterSeq)
+        case .unknown:
             throw APIError.notFound("Run '\(id)' (its log is kept for --run-log-retention after it ends)")
         }
-        return replay(runId: id, after: afterSeq)
     }
 
     /// A live run's frames after `afterSeq`, then live until it ends; leaving the stream leaves the

@@ -34,8 +34,13 @@ public final class RunLogWriter: Sendable {
     /// How many frames may wait: a burst beyond is written at once rather than held for the interval.
     public let maxBatchFrames: Int
 
-    public init(store: any RunLogStore, interval: Duration = .milliseconds(50), maxBatchFrames: Int = 4096, logger: Logger) {
+    /// Runs after each batch is stored (other instances hear of their followed runs' new frames this way).
+    private let written: (@Sendable (RunLogBatch) async -> Void)?
+
+    public init(store: any RunLogStore, interval: Duration = .milliseconds(50), maxBatchFrames: Int = 4096, logger: Logger,
+                whenWritten: (@Sendable (RunLogBatch) async -> Void)? = nil) {
         self.store = store
+        self.written = whenWritten
         self.interval = interval
         self.maxBatchFrames = maxBatchFrames
         self.logger = logger
@@ -182,15 +187,18 @@ public final class RunLogWriter: Sendable {
             }
             return (state.batch, state.appended)
         }
+        var stored = false
         if !batch.isEmpty {
             // Also when the loop is being cancelled (the server stops): GRDB refuses to start work in a
             // cancelled task, and these are the runs' last frames.
-            await ChatPipeline.detachedFromCancellation { [store, logger] in
+            stored = await Self.detachedFromCancellation { [store, logger] in
                 do {
                     try await store.write(batch)
+                    return true
                 } catch {
                     logger.error("writing the run log failed", metadata: [
                         "error": "\(error)", "frames": "\(batch.frameCount)", "runs": "\(batch.frames.count)"])
+                    return false
                 }
             }
         }
@@ -201,5 +209,12 @@ public final class RunLogWriter: Sendable {
             return done
         }
         for waiter in done { waiter.resume() }
+        if stored, let written { await ChatPipeline.detachedFromCancellation { await written(batch) } }
+    }
+
+    /// ``ChatPipeline/detachedFromCancellation(_:)`` with a result.
+    private static func detachedFromCancellation<Result: Sendable>(_ work: @escaping @Sendable () async -> Result) async -> Result {
+        guard Task.isCancelled else { return await work() }
+        return await Task { await work() }.value
     }
 }

@@ -19,18 +19,25 @@ public struct Storage: Sendable {
     public var repair: any StartupRepairing
     /// Which backend this is, for logs (`sqlite` or `postgres`).
     public var backend: String
+    /// Run leases and the bus between instances (PROTOCOL §9); `nil` on SQLite, which one process owns.
+    public var cluster: ClusterBackplane?
 
     /// The stores over one SQLite database (a pool in production, an in-memory queue in tests).
     public static func sqlite(_ writer: any DatabaseWriter) -> Storage {
         let store = SQLiteStore(writer: writer)
         return Storage(chats: store, accounts: store, notes: store, invocations: store, runLog: store, search: store,
-                       export: store, documents: SQLiteDocumentStore(writer: writer), repair: store, backend: "sqlite")
+                       export: store, documents: SQLiteDocumentStore(writer: writer), repair: store, backend: "sqlite",
+                       cluster: nil)
     }
 
     /// The stores over one PostgreSQL database, whose pool must be running (``PostgresDatabase/run()``).
-    public static func postgres(_ database: PostgresDatabase) -> Storage {
-        let store = PostgresStore(database: database)
+    /// `instanceId` names this process as the owner of its runs; `leaseDuration` is how long another
+    /// instance waits before it takes over the runs of one that stopped renewing its leases.
+    public static func postgres(_ database: PostgresDatabase, instanceId: String = UUID().uuidString.lowercased(),
+                                leaseDuration: Duration = .seconds(15)) -> Storage {
+        let store = PostgresStore(database: database, instanceId: instanceId, leaseDuration: leaseDuration)
         return Storage(chats: store, accounts: store, notes: store, invocations: store, runLog: store, search: store,
-                       export: store, documents: PostgresDocumentStore(database: database), repair: store, backend: "postgres")
+                       export: store, documents: PostgresDocumentStore(database: database), repair: store, backend: "postgres",
+                       cluster: ClusterBackplane(leases: store, channel: PostgresBusChannel(database: database, logger: database.logger)))
     }
 }

@@ -275,7 +275,6 @@ public enum PostgresSchema {
                 created_at timestamptz NOT NULL,
                 ended_at timestamptz,
                 -- For scale-out (PROTOCOL §9): the instance executing the run and until when its lease holds.
-                -- Not used yet: one instance owns a database.
                 owner text,
                 lease_until timestamptz
             );
@@ -291,6 +290,24 @@ public enum PostgresSchema {
         // A workspace's MCP servers (PROTOCOL §10): a JSON array of MCPServerConfiguration, NULL for none.
         Migration(version: 2, name: "v2_workspace_mcp_servers", sql: """
             ALTER TABLE workspaces ADD COLUMN mcp_servers text;
+            """),
+        // Several instances on one database (PROTOCOL §9): lease renewal and takeover find runs by
+        // owner and by expiry; bus payloads too large for NOTIFY; sign-in failures every instance counts.
+        Migration(version: 3, name: "v3_cluster", sql: """
+            CREATE INDEX runs_unended_by_owner ON runs (owner) WHERE ended_at IS NULL;
+            CREATE INDEX runs_unended_by_lease ON runs (lease_until) WHERE ended_at IS NULL;
+            CREATE INDEX runs_unended_by_user ON runs (user_id, kind) WHERE ended_at IS NULL;
+            CREATE INDEX runs_unended_by_room ON runs (room) WHERE ended_at IS NULL AND room IS NOT NULL;
+            CREATE TABLE bus_messages (
+                id bigserial PRIMARY KEY,
+                body text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE TABLE login_failures (
+                key text PRIMARY KEY,
+                window_start timestamptz NOT NULL,
+                failures integer NOT NULL
+            );
             """),
     ]
 }

@@ -1,16 +1,25 @@
 import Foundation
 import GRDB
 
-/// Start-up repair (PROTOCOL §8) on PostgreSQL: the same outcomes as ``StartupRepair`` on SQLite,
-/// in one transaction.
+/// Start-up repair (PROTOCOL §8) on PostgreSQL, and the takeover of a dead instance's runs
+/// (PROTOCOL §9): the same outcomes as ``StartupRepair`` on SQLite, in one transaction, for the runs
+/// no live instance holds.
 ///
-/// One instance owns a database for now: a second instance starting on it would repair the first's
-/// live runs. Leases (`runs.owner`, `runs.lease_until`) are where scale-out takes over.
+/// Several instances share the database, so only runs whose lease has expired are repaired: their
+/// owner stopped renewing it (it died, or released its leases at shutdown). Each is taken over
+/// (`FOR UPDATE SKIP LOCKED`: two instances sweeping at once never take the same run): waiting
+/// agent runs become this instance's to continue, the rest end `interrupted`. Every instance runs
+/// this at start-up and then every few seconds.
 extension PostgresStore: StartupRepairing {
     public func repairUnfinishedRuns(now: Date) async throws -> StartupRepair.Report {
-        try await database.transaction { db in
+        try await database.transaction { [instanceId, leaseSeconds] db in
             var report = StartupRepair.Report()
-            let runs = try await db.records(RunRecord.self, "SELECT \(Self.runColumns) FROM runs WHERE ended_at IS NULL FOR UPDATE")
+            let runs = try await db.records(RunRecord.self, """
+                UPDATE runs SET owner = ?, lease_until = now() + make_interval(secs => ?)
+                WHERE id IN (SELECT id FROM runs WHERE ended_at IS NULL AND (lease_until IS NULL OR lease_until < now())
+                             ORDER BY created_at LIMIT 200 FOR UPDATE SKIP LOCKED)
+                RETURNING \(Self.runColumns)
+                """, [instanceId, leaseSeconds])
             for run in runs {
                 let frames = try await Self.frames(in: db, runId: run.id, after: -1)
                 switch run.kind {
@@ -26,18 +35,26 @@ extension PostgresStore: StartupRepairing {
                     }
                 }
             }
-            // Rows no run log covers (written before the log existed, or whose log was lost).
+            // Rows no run log covers (written before the log existed, or whose log was lost). A live
+            // instance's new run has its row before its first log batch: only rows older than any
+            // batch can be, and with no unended run of their own, are orphans.
+            let orphanAge = now.addingTimeInterval(-Self.orphanAge)
             report.interruptedChats += try await db.fetchAll("""
-                UPDATE workspace_chats SET status = ?, error = COALESCE(error, ?), updated_at = ?
-                WHERE status = ? AND id NOT IN (SELECT chat_id FROM agent_invocations WHERE status = ? AND chat_id IS NOT NULL)
+                UPDATE workspace_chats c SET status = ?, error = COALESCE(error, ?), updated_at = ?
+                WHERE status = ? AND created_at < ?
+                  AND id NOT IN (SELECT chat_id FROM agent_invocations WHERE status = ? AND chat_id IS NOT NULL)
+                  AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = c.chat_uuid AND r.ended_at IS NULL)
+                  AND NOT EXISTS (SELECT 1 FROM agent_invocations i JOIN runs r ON r.id = i.id
+                                  WHERE i.chat_id = c.id AND r.ended_at IS NULL)
                 RETURNING id
                 """, [Chat.Status.interrupted.rawValue, StartupRepair.interruptedMessage, now, Chat.Status.streaming.rawValue,
-                      AgentInvocation.Status.waiting.rawValue]).map { $0[0] as Int64 }
+                      orphanAge, AgentInvocation.Status.waiting.rawValue]).map { $0[0] as Int64 }
             report.interruptedInvocations += try await db.fetchAll("""
-                UPDATE agent_invocations SET status = ?, error = COALESCE(error, ?), finished_at = ?
-                WHERE status = ? RETURNING id
+                UPDATE agent_invocations i SET status = ?, error = COALESCE(error, ?), finished_at = ?
+                WHERE status = ? AND created_at < ? AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = i.id AND r.ended_at IS NULL)
+                RETURNING id
                 """, [AgentInvocation.Status.interrupted.rawValue, StartupRepair.interruptedMessage, now,
-                      AgentInvocation.Status.running.rawValue]).map { $0[0] as String }
+                      AgentInvocation.Status.running.rawValue, orphanAge]).map { $0[0] as String }
             report.interruptedChats = Array(Set(report.interruptedChats)).sorted()
             report.interruptedInvocations = Array(Set(report.interruptedInvocations)).sorted()
             report.waitingInvocations.sort()
@@ -110,6 +127,10 @@ extension PostgresStore: StartupRepairing {
         var batch = RunLogBatch()
         if !frames.isEmpty { batch.frames = [(run.id, frames)] }
         batch.ended = [(run.id, now)]
-        try await write(batch, in: db)
+        try await write(batch, in: db, owner: "", leaseSeconds: 0)
     }
+
+    /// How old a `streaming` chat or `running` invocation with no unended run must be to count as
+    /// an orphan: far beyond the run log's batch interval, within which a new run's row appears.
+    public static let orphanAge: TimeInterval = 60
 }

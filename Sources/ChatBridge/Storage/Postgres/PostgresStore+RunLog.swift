@@ -6,11 +6,15 @@ import GRDB
 extension PostgresStore: RunLogStore {
     public func write(_ batch: RunLogBatch) async throws {
         guard !batch.isEmpty else { return }
-        try await database.transaction { db in try await Self.write(batch, in: db) }
+        try await database.transaction { [instanceId, leaseSeconds] db in
+            try await Self.write(batch, in: db, owner: instanceId, leaseSeconds: leaseSeconds)
+        }
     }
 
-    static func write(_ batch: RunLogBatch, in db: PostgresTransaction) async throws {
-        for run in batch.started { _ = try await db.insertRun(run) }
+    /// Writes `batch`; the runs it starts are leased to `owner` (a run ``claim(_:limit:)`` already
+    /// recorded keeps its row).
+    static func write(_ batch: RunLogBatch, in db: PostgresTransaction, owner: String, leaseSeconds: Double) async throws {
+        for run in batch.started { _ = try await db.insertRun(run, owner: owner, leaseSeconds: leaseSeconds) }
         for (runId, frames) in batch.frames {
             guard let first = frames.first, let last = frames.last else { continue }
             var body = ""
@@ -83,8 +87,9 @@ extension PostgresStore: RunLogStore {
 }
 
 extension PostgresExecutor {
-    /// Inserts a run's row (its id is its own, not the database's).
-    func insertRun(_ run: RunRecord) async throws {
+    /// Inserts a run's row (its id is its own, not the database's), leased to `owner`; a row that
+    /// is already there stays as it is.
+    func insertRun(_ run: RunRecord, owner: String, leaseSeconds: Double) async throws {
         var columns: [String] = []
         var arguments: [PostgresArgument] = []
         for (name, value) in try run.databaseDictionary.sorted(by: { $0.key < $1.key }) {
@@ -92,9 +97,12 @@ extension PostgresExecutor {
             arguments.append(PostgresValues.column(name, value))
         }
         var statement = PostgresStatement("""
-            INSERT INTO runs (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))
+            INSERT INTO runs (\(columns.joined(separator: ", ")), owner, lease_until)
+            VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")), ?, now() + make_interval(secs => ?))
+            ON CONFLICT (id) DO NOTHING
             """)
-        statement.arguments = arguments
+        statement.arguments = arguments + [PostgresValues.column("owner", owner.databaseValue),
+                                           PostgresValues.column("lease", leaseSeconds.databaseValue)]
         _ = try await rows(statement)
     }
 }

@@ -5,10 +5,20 @@ import GRDB
 /// does; the conformance suite runs the same checks against both.
 public final class PostgresStore: Sendable {
     public let database: PostgresDatabase
+    /// This process's name as the owner of the runs it starts (PROTOCOL §9): random per process.
+    public let instanceId: String
+    /// How long a lease on a run holds without renewal.
+    public let leaseDuration: Duration
 
-    public init(database: PostgresDatabase) {
+    public init(database: PostgresDatabase, instanceId: String = UUID().uuidString.lowercased(),
+                leaseDuration: Duration = .seconds(15)) {
         self.database = database
+        self.instanceId = instanceId
+        self.leaseDuration = leaseDuration
     }
+
+    /// ``leaseDuration`` in seconds, for SQL.
+    var leaseSeconds: Double { Double(leaseDuration.components.seconds) + Double(leaseDuration.components.attoseconds) / 1e18 }
 
     /// The columns of `workspace_chats` a ``Chat`` reads (not its search vectors).
     static let chatColumns = """
