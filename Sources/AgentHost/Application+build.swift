@@ -116,7 +116,7 @@ struct Components: Sendable {
         self.configuration = configuration
         self.dependencies = dependencies
         passwords = PasswordHashingPool(threads: configuration.security.passwordHashThreads)
-        loginThrottle = LoginThrottle(settings: configuration.security)
+        loginThrottle = LoginThrottle(settings: configuration.security, shared: dependencies.storage.cluster?.loginFailures)
         authenticator = await Authenticator.make(
             accounts: dependencies.accounts, secret: try configuration.resolvedJWTSecret(),
             tokenLifetime: configuration.tokenLifetime, passwords: passwords)

@@ -95,8 +95,8 @@ extension PostgresBacked {
 
         @Test func signInFailuresAreCountedByEveryInstanceInOneWindow() async throws {
             try await Backend.withPostgres { database in
-                let a = try #require(Storage.postgres(database, instanceId: "a").cluster?.leases)
-                let b = try #require(Storage.postgres(database, instanceId: "b").cluster?.leases)
+                let a = try #require(Storage.postgres(database, instanceId: "a").cluster?.loginFailures)
+                let b = try #require(Storage.postgres(database, instanceId: "b").cluster?.loginFailures)
                 #expect(try await a.recordLoginFailure(key: "user:alice", window: .seconds(60)) == 1)
                 #expect(try await b.recordLoginFailure(key: "user:alice", window: .seconds(60)) == 2)
                 #expect(try await a.loginFailures(key: "user:alice", window: .seconds(60)) == 2)

@@ -253,6 +253,20 @@ def test_killed_instance_waiting_run_is_taken_over_within_15_s(start_pair, llm):
     assert "took over the runs of a stopped instance" in b.log()
 
 
+def test_failed_logins_count_on_every_instance(start_pair):
+    a, b = start_pair(args=["--login-max-failures-per-user", "4", "--login-max-failures-per-address", "100"])
+    a.cli("users", "add", "carol", "--password", "carol-password-1", "--database-url", db_url(a))
+    for index in range(4):
+        server = (a, b)[index % 2]
+        wrong = httpx.post(f"{server.url}/api/auth/login", json={"username": "carol", "password": "wrong"})
+        assert wrong.status_code == 401, wrong.text
+    # Two failures on each instance: four in all, the limit. Both refuse now, the right password too.
+    for server in (a, b):
+        refused = httpx.post(f"{server.url}/api/auth/login", json={"username": "carol", "password": "carol-password-1"})
+        assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited", refused.text
+        assert refused.json()["error"]["retry_after"] >= 1
+
+
 def db_url(server):
     return server.env["AGENTHOST_DATABASE_URL"]
 

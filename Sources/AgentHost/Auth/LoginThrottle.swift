@@ -5,7 +5,9 @@ import Synchronization
 ///
 /// An attempt is counted when it is admitted, before the password is checked, so a burst of
 /// concurrent guesses is cut off at the limit instead of all passing the check at once; a
-/// successful login takes its attempt back.
+/// successful login takes its attempt back. With instances sharing a database (PROTOCOL §9) the
+/// failures are also counted there (``shared``), so the limits hold across instances: an attempt
+/// is refused when either count is at its limit.
 final class LoginThrottle: Sendable {
     struct Limits: Sendable {
         var perUser: Int
@@ -22,6 +24,14 @@ final class LoginThrottle: Sendable {
     fileprivate enum Key: Hashable {
         case user(String)
         case address(String)
+
+        /// The key's name in the shared count.
+        var sharedName: String {
+            switch self {
+            case .user(let name): "user:\(name)"
+            case .address(let address): "address:\(address)"
+            }
+        }
     }
 
     let limits: Limits
@@ -29,15 +39,39 @@ final class LoginThrottle: Sendable {
     /// cannot grow memory without bound.
     let maxTrackedKeys: Int
     private let attempts = Mutex<[Key: [ContinuousClock.Instant]]>([:])
+    /// Failures every instance counts; `nil` for one process.
+    let shared: (any LoginFailureStore)?
 
-    init(limits: Limits, maxTrackedKeys: Int = 50_000) {
+    init(limits: Limits, maxTrackedKeys: Int = 50_000, shared: (any LoginFailureStore)? = nil) {
         self.limits = limits
         self.maxTrackedKeys = maxTrackedKeys
+        self.shared = shared
     }
 
-    convenience init(settings: SecuritySettings) {
+    convenience init(settings: SecuritySettings, shared: (any LoginFailureStore)? = nil) {
         self.init(limits: Limits(perUser: settings.loginFailuresPerUser, perAddress: settings.loginFailuresPerAddress,
-                                 window: settings.loginFailureWindow))
+                                 window: settings.loginFailureWindow),
+                  shared: shared)
+    }
+
+    /// Admits an attempt against this process's count and, with instances sharing a database, the
+    /// count of them all.
+    func admit(username: String, address: String) async throws -> Attempt {
+        let attempt = try admit(username: username, address: address, now: .now)
+        guard let shared else { return attempt }
+        for (key, limit) in [(attempt.keys[0], limits.perUser), (attempt.keys[1], limits.perAddress)]
+        where try await shared.loginFailures(key: key.sharedName, window: limits.window) >= limit {
+            succeeded(attempt)
+            let seconds = max(Int(limits.window.components.seconds), 1)
+            throw APIError(.rateLimited, "Too many failed logins; try again in \(seconds) s.", details: ["retry_after": .int(seconds)])
+        }
+        return attempt
+    }
+
+    /// The password was wrong: with a shared count, every instance now counts it.
+    func failed(_ attempt: Attempt) async {
+        guard let shared else { return }
+        for key in attempt.keys { _ = try? await shared.recordLoginFailure(key: key.sharedName, window: limits.window) }
     }
 
     /// Admits an attempt, or throws `429 rate_limited` with `retry_after` seconds when the username

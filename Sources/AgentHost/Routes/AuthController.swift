@@ -26,8 +26,14 @@ struct AuthController {
         // The peer address: a proxy in front would make every client one address, so the per-user
         // limit still holds there; the per-address limit is then the proxy's.
         let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
-        let attempt = try throttle.admit(username: body.username, address: address)
-        let (token, user) = try await authenticator.login(username: body.username, password: body.password)
+        let attempt = try await throttle.admit(username: body.username, address: address)
+        let token: String, user: User
+        do {
+            (token, user) = try await authenticator.login(username: body.username, password: body.password)
+        } catch {
+            if APIError.from(error).code == .unauthorized { await throttle.failed(attempt) }
+            throw error
+        }
         throttle.succeeded(attempt)
         context.logger.info("login", metadata: ["user": "\(user.username)"])
         return LoginResponse(token: token, user: UserRepresentation(user))

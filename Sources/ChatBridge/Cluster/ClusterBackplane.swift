@@ -5,10 +5,12 @@ import Foundation
 /// (one process per data directory) ``Storage/cluster`` is `nil`.
 public struct ClusterBackplane: Sendable {
     public var leases: any RunLeaseStore
+    public var loginFailures: any LoginFailureStore
     public var channel: any BusChannel
 
-    public init(leases: any RunLeaseStore, channel: any BusChannel) {
+    public init(leases: any RunLeaseStore, loginFailures: any LoginFailureStore, channel: any BusChannel) {
         self.leases = leases
+        self.loginFailures = loginFailures
         self.channel = channel
     }
 }
@@ -38,6 +40,11 @@ public protocol RunLeaseStore: Sendable {
     /// of its kind held by live instances; returns that count when it refuses. One transaction
     /// under a per-user lock, so parallel starts on several instances never exceed the limit.
     func claim(_ run: RunRecord, limit: Int) async throws -> Int?
+}
+
+/// Failed sign-ins counted by every instance (PROTOCOL §2, §9), per key (a username or an address)
+/// in fixed windows.
+public protocol LoginFailureStore: Sendable {
     /// Counts a failed sign-in for `key` within a window of `window`; returns the failures in the
     /// current window (including this one).
     func recordLoginFailure(key: String, window: Duration) async throws -> Int

@@ -43,6 +43,9 @@ extension PostgresStore: RunLeaseStore {
         }
     }
 
+}
+
+extension PostgresStore: LoginFailureStore {
     public func recordLoginFailure(key: String, window: Duration) async throws -> Int {
         try await database.scalar(Int.self, """
             INSERT INTO login_failures AS f (key, window_start, failures) VALUES (?, now(), 1)
@@ -63,6 +66,9 @@ extension PostgresStore: RunLeaseStore {
         try await database.execute("DELETE FROM login_failures WHERE key = ?", [key])
     }
 
+}
+
+extension PostgresStore {
     /// The first key of the advisory locks that serialize one user's run starts.
     static let runClaimLockSpace: Int32 = 0x4147_5202
 
