@@ -187,7 +187,9 @@ final class BenchServer: Sendable {
         self.directory = directory
     }
 
-    static func start(upstreamURL: String) async throws -> BenchServer {
+    /// Starts `agenthost serve` with the fake upstream as its model; `arguments` are added (a
+    /// `--database-url`, say).
+    static func start(upstreamURL: String, arguments extra: [String] = []) async throws -> BenchServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agenthost-bench-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let port = try LoopbackPort.free()
@@ -196,7 +198,7 @@ final class BenchServer: Sendable {
         var arguments = ["serve", "--port", "\(port)", "--data-dir", directory.path, "--log-level", "error",
                          "--llm-provider", "openai", "--llm-base-url", upstreamURL, "--llm-model", "fake"]
         if let schemas = ToolRegistry.locateSchemaDirectory(explicit: nil) { arguments += ["--tool-schemas", schemas.path] }
-        process.arguments = arguments
+        process.arguments = arguments + extra
         try process.run()
         let server = BenchServer(process: process, port: port, directory: directory)
         for _ in 0..<200 {

@@ -14,7 +14,7 @@ struct BenchCommand: AsyncParsableCommand {
             Clients, AgentHost and the fake upstream run in this one process and share its cores, over real \
             loopback sockets, with a real SQLite database in a temporary directory. Build with -c release.
             """,
-        subcommands: [Chat.self, Agent.self, Rooms.self, Seed.self, Search.self, Export.self, Retrieval.self, Queue.self]
+        subcommands: [Chat.self, Agent.self, Rooms.self, Cluster.self, Seed.self, Search.self, Export.self, Retrieval.self, Queue.self]
     )
 
     /// Logging at warning level for every logger of the process, so logs cost nothing measurable.
