@@ -118,7 +118,7 @@ struct Components: Sendable {
         passwords = PasswordHashingPool(threads: configuration.security.passwordHashThreads)
         loginThrottle = LoginThrottle(settings: configuration.security, shared: dependencies.storage.cluster?.loginFailures)
         authenticator = await Authenticator.make(
-            accounts: dependencies.accounts, secret: try configuration.resolvedJWTSecret(),
+            accounts: dependencies.accounts, secret: try await Self.jwtSecret(configuration, cluster: dependencies.storage.cluster),
             tokenLifetime: configuration.tokenLifetime, passwords: passwords)
         metricsFactory = PrometheusMetricsFactory(registry: dependencies.metrics)
         let providers = ProviderCatalog(defaultSettings: configuration.llm, others: configuration.otherProviders,
@@ -167,6 +167,12 @@ struct Components: Sendable {
         }
         generationSlots = GenerationSlots(settings: configuration.fairUse)
         openAPI = try OpenAPIController()
+    }
+
+    /// Instances on one database share the secret their tokens are signed with.
+    private static func jwtSecret(_ configuration: Configuration, cluster: ClusterBackplane?) async throws -> String {
+        guard let cluster else { return try configuration.resolvedJWTSecret() }
+        return try await configuration.resolvedJWTSecret(shared: cluster.secrets)
     }
 
     /// Every HTTP route, behind the request and auth middleware.

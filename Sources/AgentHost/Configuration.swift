@@ -76,24 +76,40 @@ package struct Configuration: Sendable {
     /// The JWT secret: the configured one, else the one kept in `<data-dir>/jwt-secret`, created
     /// with 0600 permissions on first start.
     func resolvedJWTSecret() throws -> String {
-        if let jwtSecret {
-            guard jwtSecret.utf8.count >= 32 else {
-                throw ConfigurationError("The JWT secret must be at least 32 bytes long.")
-            }
-            return jwtSecret
-        }
+        if let jwtSecret = try explicitJWTSecret() { return jwtSecret }
         let file = dataDirectory.appendingPathComponent("jwt-secret")
         if let existing = try? String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
            existing.utf8.count >= 32 {
             return existing
         }
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        let secret = Self.newJWTSecret()
+        FileManager.default.createFile(atPath: file.path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600])
+        return secret
+    }
+
+    /// The JWT secret every instance on a shared database uses (PROTOCOL §9): `--jwt-secret` when
+    /// given, else the one stored in the database (made by the first instance), so a token any
+    /// instance issued is valid on all.
+    func resolvedJWTSecret(shared: any ClusterSecretStore) async throws -> String {
+        if let jwtSecret = try explicitJWTSecret() { return jwtSecret }
+        return try await shared.secret(named: "jwt", creatingWith: Self.newJWTSecret())
+    }
+
+    private func explicitJWTSecret() throws -> String? {
+        guard let jwtSecret else { return nil }
+        guard jwtSecret.utf8.count >= 32 else {
+            throw ConfigurationError("The JWT secret must be at least 32 bytes long.")
+        }
+        return jwtSecret
+    }
+
+    /// 48 random bytes, Base64URL.
+    static func newJWTSecret() -> String {
         var bytes = [UInt8](repeating: 0, count: 48)
         var generator = SystemRandomNumberGenerator()
         for index in bytes.indices { bytes[index] = generator.next() }
-        let secret = Base64URL.encode(bytes)
-        FileManager.default.createFile(atPath: file.path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600])
-        return secret
+        return Base64URL.encode(bytes)
     }
 }
 

@@ -182,6 +182,9 @@ def test_daily_limit_and_run_cap_hold_across_instances(start_pair, llm, postgres
     admin = login(a, "admin", "admin-password-1")
     slug = workspace(a, "limits", headers=admin)
     alice_a, alice_b = login(a, "alice", "alice-password-1"), login(b, "alice", "alice-password-1")
+    # One service: a token any instance issued is valid on every instance.
+    assert httpx.get(f"{b.url}/api/workspaces", headers=alice_a).status_code == 200
+    assert httpx.get(f"{a.url}/api/workspaces", headers=alice_b).status_code == 200
 
     # The run cap: alice's waiting run on A fills her one slot on B too.
     llm.enqueue(Answer.calls(("call_1", "get_location", {})))

@@ -6,13 +6,23 @@ import Foundation
 public struct ClusterBackplane: Sendable {
     public var leases: any RunLeaseStore
     public var loginFailures: any LoginFailureStore
+    public var secrets: any ClusterSecretStore
     public var channel: any BusChannel
 
-    public init(leases: any RunLeaseStore, loginFailures: any LoginFailureStore, channel: any BusChannel) {
+    public init(leases: any RunLeaseStore, loginFailures: any LoginFailureStore, secrets: any ClusterSecretStore,
+                channel: any BusChannel) {
         self.leases = leases
         self.loginFailures = loginFailures
+        self.secrets = secrets
         self.channel = channel
     }
+}
+
+/// Secrets every instance must share (the JWT signing key), kept in the database.
+public protocol ClusterSecretStore: Sendable {
+    /// The secret `name`; the first caller's `value` when there is none yet (a race between
+    /// instances starting together has one winner, whose value all get).
+    func secret(named name: String, creatingWith value: String) async throws -> String
 }
 
 /// Which instance executes which run, and for how long it may (PROTOCOL §9).

@@ -38,7 +38,7 @@ public struct Storage: Sendable {
         let store = PostgresStore(database: database, instanceId: instanceId, leaseDuration: leaseDuration)
         return Storage(chats: store, accounts: store, notes: store, invocations: store, runLog: store, search: store,
                        export: store, documents: PostgresDocumentStore(database: database), repair: store, backend: "postgres",
-                       cluster: ClusterBackplane(leases: store, loginFailures: store,
+                       cluster: ClusterBackplane(leases: store, loginFailures: store, secrets: store,
                                                  channel: PostgresBusChannel(database: database, logger: database.logger)))
     }
 }

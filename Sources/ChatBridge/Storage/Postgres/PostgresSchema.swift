@@ -292,7 +292,7 @@ public enum PostgresSchema {
             ALTER TABLE workspaces ADD COLUMN mcp_servers text;
             """),
         // Several instances on one database (PROTOCOL §9): lease renewal and takeover find runs by
-        // owner and by expiry; bus payloads too large for NOTIFY; sign-in failures every instance counts.
+        // owner and by expiry; bus payloads too large for NOTIFY; sign-in failures every instance counts; the secrets they share.
         Migration(version: 3, name: "v3_cluster", sql: """
             CREATE INDEX runs_unended_by_owner ON runs (owner) WHERE ended_at IS NULL;
             CREATE INDEX runs_unended_by_lease ON runs (lease_until) WHERE ended_at IS NULL;
@@ -307,6 +307,10 @@ public enum PostgresSchema {
                 key text PRIMARY KEY,
                 window_start timestamptz NOT NULL,
                 failures integer NOT NULL
+            );
+            CREATE TABLE cluster_secrets (
+                name text PRIMARY KEY,
+                value text NOT NULL
             );
             """),
     ]

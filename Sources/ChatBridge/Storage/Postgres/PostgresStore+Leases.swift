@@ -68,6 +68,16 @@ extension PostgresStore: LoginFailureStore {
 
 }
 
+extension PostgresStore: ClusterSecretStore {
+    public func secret(named name: String, creatingWith value: String) async throws -> String {
+        try await database.execute("INSERT INTO cluster_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", [name, value])
+        guard let stored = try await database.scalar(String.self, "SELECT value FROM cluster_secrets WHERE name = ?", [name]) else {
+            throw PostgresStorageError("the secret '\(name)' vanished after it was stored")
+        }
+        return stored
+    }
+}
+
 extension PostgresStore {
     /// The first key of the advisory locks that serialize one user's run starts.
     static let runClaimLockSpace: Int32 = 0x4147_5202
