@@ -183,8 +183,8 @@ struct ClusterBenchmark {
                     guard case .text(let text) = message else { continue }
                     if text.contains(#""type":"tool_call""#), let invocation = Self.field("invocation_id", in: text) {
                         sent = RoomBenchmark.nowNanos()
-                        try await answering.post("/api/agent/invocations/\(invocation)/tool_results",
-                                                 body: #"{"call_id":"call_1","output":"pong"}"#)
+                        try await answering.request("POST", "/api/agent/invocations/\(invocation)/tool_results",
+                                                    body: #"{"call_id":"call_1","output":"pong"}"#)
                     } else if text.contains(#""type":"tool_result""#) {
                         let now = RoomBenchmark.nowNanos()
                         latencies.withLock { $0.append(now - sent) }
@@ -314,18 +314,5 @@ extension ByteBufferView {
             }
         }
         return found
-    }
-}
-
-extension BenchServer {
-    /// POSTs `body` as JSON and fails on an error status.
-    func post(_ path: String, body: String) async throws {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-        request.method = .POST
-        request.body = .bytes(ByteBuffer(string: body))
-        request.headers.add(name: "content-type", value: "application/json")
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
-        guard response.status.code < 300 else { throw BenchFailure("POST \(path) answered \(response.status.code): \(text)") }
     }
 }

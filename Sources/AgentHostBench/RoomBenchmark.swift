@@ -232,7 +232,9 @@ final class BenchServer: Sendable {
 
     static func megabytes(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1_048_576) }
 
-    private func request(_ method: String, _ path: String, body: String? = nil) async throws -> Data {
+    /// Sends a request with a JSON body; fails on an error status.
+    @discardableResult
+    func request(_ method: String, _ path: String, body: String? = nil) async throws -> Data {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = .init(rawValue: method)
         if let body {
