@@ -92,11 +92,13 @@ struct OpenAIStreamDecoder: StreamDecoder {
         self.estimatedPromptTokens = estimatedPromptTokens
     }
 
-    private struct Chunk: Decodable {
-        struct Choice: Decodable {
-            struct Delta: Decodable {
-                struct ToolCallDelta: Decodable {
-                    struct Function: Decodable {
+    /// The fields of a chunk the decoder reads (others are ignored). Read by ``OpenAIChunkReader``,
+    /// with `JSONDecoder` as the fallback for anything it does not take.
+    struct Chunk: Decodable, Equatable {
+        struct Choice: Decodable, Equatable {
+            struct Delta: Decodable, Equatable {
+                struct ToolCallDelta: Decodable, Equatable {
+                    struct Function: Decodable, Equatable {
                         var name: String?
                         var arguments: String?
                     }
@@ -110,11 +112,11 @@ struct OpenAIStreamDecoder: StreamDecoder {
             var delta: Delta?
             var finish_reason: String?
         }
-        struct UsageBody: Decodable {
+        struct UsageBody: Decodable, Equatable {
             var prompt_tokens: Int?
             var completion_tokens: Int?
         }
-        struct ErrorBody: Decodable {
+        struct ErrorBody: Decodable, Equatable {
             var message: String?
         }
         var choices: [Choice]?
@@ -125,12 +127,7 @@ struct OpenAIStreamDecoder: StreamDecoder {
     mutating func decode(_ event: SSEEvent) throws -> [LLMEvent]? {
         let data = event.data
         if data == "[DONE]" { return nil }
-        let chunk: Chunk
-        do {
-            chunk = try JSONDecoder().decode(Chunk.self, from: Data(data.utf8))
-        } catch {
-            throw APIError(.providerError, "openai stream sent a chunk that is not valid JSON: \(data.prefix(200))")
-        }
+        let chunk = try Self.chunk(data)
         if let error = chunk.error {
             throw APIError(.providerError, "openai stream reported an error: \(error.message ?? "unknown error")")
         }
@@ -174,6 +171,18 @@ struct OpenAIStreamDecoder: StreamDecoder {
         }
         events.append(.finish(finishReason ?? .stop))
         return events
+    }
+
+    /// The chunk `data` carries: read by ``OpenAIChunkReader`` (a chunk is decoded per token, and
+    /// `JSONDecoder` was the largest single cost of relaying one), or by `JSONDecoder` when the
+    /// reader does not take it (unusual types or syntax), so invalid chunks fail as before.
+    static func chunk(_ data: String) throws -> Chunk {
+        if let chunk = OpenAIChunkReader.read(data) { return chunk }
+        do {
+            return try JSONDecoder().decode(Chunk.self, from: Data(data.utf8))
+        } catch {
+            throw APIError(.providerError, "openai stream sent a chunk that is not valid JSON: \(data.prefix(200))")
+        }
     }
 
     static func finishReason(_ text: String) -> FinishReason {

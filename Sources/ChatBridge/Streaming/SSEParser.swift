@@ -34,6 +34,7 @@ public struct SSEParser: Sendable {
 
     /// Consumes `bytes` and returns every event they complete.
     public mutating func parse(_ bytes: some Sequence<UInt8>) -> [SSEEvent] {
+        if let events = bytes.withContiguousStorageIfAvailable({ parse(contiguous: $0) }) { return events }
         var events: [SSEEvent] = []
         for byte in bytes {
             switch byte {
@@ -49,6 +50,36 @@ public struct SSEParser: Sendable {
             default:
                 previousWasCR = false
                 line.append(byte)
+            }
+        }
+        return events
+    }
+
+    /// ``parse(_:)`` over contiguous bytes (a received `ByteBuffer`): the bytes between line ends
+    /// are appended to the line in one copy instead of one append per byte, as every relayed token
+    /// goes through here.
+    private mutating func parse(contiguous bytes: UnsafeBufferPointer<UInt8>) -> [SSEEvent] {
+        var events: [SSEEvent] = []
+        var index = 0
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x0A:
+                if previousWasCR {
+                    previousWasCR = false
+                } else {
+                    endLine(into: &events)
+                }
+                index += 1
+            case 0x0D:
+                previousWasCR = true
+                endLine(into: &events)
+                index += 1
+            default:
+                previousWasCR = false
+                var end = index + 1
+                while end < bytes.count, bytes[end] != 0x0A, bytes[end] != 0x0D { end += 1 }
+                line.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<end]))
+                index = end
             }
         }
         return events
