@@ -343,9 +343,8 @@ struct AgentEngine: Sendable {
         if spec.requiresApproval && phase != .awaitingResult {
             if phase == .fresh {
                 invocation.expectApproval(callId: call.id)
-                invocation.emit(.approvalRequired(request))
-                // Waiting on the client from here on: durable, so the wait survives a restart.
-                await invocation.run.waitUntilLogged()
+                // Waiting on the client from here on: durable before the client sees it, so the wait survives a crash.
+                await invocation.ask(.approvalRequired(request))
             }
             let decision = await withTimeout(spec.effectiveTimeout) { await invocation.awaitApproval(callId: call.id) }
             switch decision {
@@ -365,8 +364,11 @@ struct AgentEngine: Sendable {
             request.timeoutMilliseconds = spec.timeoutMilliseconds ?? ToolSpec.defaultTimeoutMilliseconds
         }
         if phase != .awaitingResult {
-            invocation.emit(.toolCall(request))
-            if spec.executor == .client { await invocation.run.waitUntilLogged() }
+            if spec.executor == .client {
+                await invocation.ask(.toolCall(request))
+            } else {
+                invocation.emit(.toolCall(request))
+            }
         }
 
         switch spec.executor {

@@ -61,6 +61,24 @@ final class Invocation: Sendable {
         return run.publish(terminal: event.isTerminal, request: request) { seq in event.frame(invocationId: id, seq: seq) }
     }
 
+    /// Publishes a request the client must answer (a client `tool_call`, an `approval_required`)
+    /// once it is in the run log, so the wait it starts survives a crash (see ``LiveRun/publishDurably(request:_:)``).
+    func ask(_ event: AgentEvent) async {
+        let callId: String
+        switch event {
+        case .toolCall(let call):
+            state.withLock { _ = $0.pendingClientCalls.insert(call.callId) }
+            callId = call.callId
+        case .approvalRequired(let call):
+            callId = call.callId
+        default:
+            emit(event)
+            return
+        }
+        let id = id
+        await run.publishDurably(request: .opens(callId)) { seq in event.frame(invocationId: id, seq: seq) }
+    }
+
     // MARK: Client tool results
 
     /// Suspends until the client answers `callId`; `.cancelled` if the waiting task is cancelled.

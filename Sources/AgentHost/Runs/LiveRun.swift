@@ -31,6 +31,11 @@ final class LiveRun: Sendable {
         /// again to a connection that resumes from after them.
         var outstanding: [String: RunFrame]
         var isFinished = false
+        /// While a frame is being made durable before anyone sees it (``publishDurably(request:_:)``):
+        /// the `seq` from which live delivery waits, so watchers still get every frame in order.
+        var heldFrom: Int?
+        /// Durable publishes still writing; the last to finish releases the held frames.
+        var durableWrites = 0
     }
 
     private struct Subscriber {
@@ -121,15 +126,52 @@ final class LiveRun: Sendable {
         case .opens(let key): state.outstanding[key] = frame
         case .settles(let key): state.outstanding.removeValue(forKey: key)
         }
+        guard state.heldFrom == nil else { return }
         for subscriber in state.subscribers.values where subscriber.replayNext == nil {
             subscriber.outbox.deliver(.run(frame))
         }
+    }
+
+    /// Publishes a request to the client (a client tool call, an approval request) only once it is
+    /// in the log: a client never acts on a request that a crash right after could erase, so a run
+    /// it answers is always one that continues after a restart or a takeover (PROTOCOL §8, §9).
+    /// Frames published meanwhile wait with it, in order.
+    @discardableResult
+    func publishDurably(request: Request, _ make: (_ seq: Int) -> RunFrame) async -> RunFrame {
+        let frame = state.withLock { state in
+            let frame = make(state.frames.count)
+            recordIfNew(&state)
+            log.append(frame, to: record.id)
+            if state.heldFrom == nil { state.heldFrom = frame.seq }
+            state.durableWrites += 1
+            append(frame, request: request, to: &state)
+            return frame
+        }
+        await log.flush(urgent: true)
+        state.withLock { state in
+            // Another durable publish may still be writing: the last one to finish releases them all.
+            state.durableWrites -= 1
+            guard state.durableWrites == 0, let from = state.heldFrom else { return }
+            state.heldFrom = nil
+            for subscriber in state.subscribers.values where subscriber.replayNext == nil {
+                for held in state.frames[from...] where held.seq > subscriber.resumedAfter {
+                    subscriber.outbox.deliver(.run(held))
+                }
+            }
+            if state.isFinished { finishSubscribers(&state) }
+        }
+        return frame
     }
 
     /// After the terminal frame: SSE watchers' streams end, and the run holds no requests.
     private func finish(_ state: inout State) {
         state.isFinished = true
         state.outstanding.removeAll()
+        // Held frames are still to go out: the release finishes the streams after them.
+        if state.heldFrom == nil { finishSubscribers(&state) }
+    }
+
+    private func finishSubscribers(_ state: inout State) {
         for (id, subscriber) in state.subscribers where subscriber.replayNext == nil {
             if subscriber.endsWithRun { subscriber.outbox.finish() }
             state.subscribers.removeValue(forKey: id)
