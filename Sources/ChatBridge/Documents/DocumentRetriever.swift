@@ -549,8 +549,8 @@ struct VectorIndex: Sendable {
     }
 
     /// The dot product of the vector at `base` in `all` with `query`, eight lanes at a time: the
-    /// compiler keeps a scalar float sum in order, one multiply-add per cycle, and this loop over every
-    /// vector of a workspace was most of a hybrid query's time.
+    /// compiler keeps a scalar float sum in order, one multiply-add at a time, and this loop over
+    /// every vector of a workspace was most of a hybrid query's time.
     @inline(__always)
     static func dot(_ all: UnsafeBufferPointer<Float>, _ base: Int, _ query: UnsafeBufferPointer<Float>) -> Float {
         let dimensions = query.count
@@ -559,7 +559,8 @@ struct VectorIndex: Sendable {
         while column + 8 <= dimensions {
             let a = UnsafeRawPointer(all.baseAddress! + base + column).loadUnaligned(as: SIMD8<Float>.self)
             let b = UnsafeRawPointer(query.baseAddress! + column).loadUnaligned(as: SIMD8<Float>.self)
-            lanes.addProduct(a, b)
+            // `+= a * b`, not `addProduct`, which calls the C library's scalar fmaf once per lane.
+            lanes += a * b
             column += 8
         }
         var dot = lanes.sum()
