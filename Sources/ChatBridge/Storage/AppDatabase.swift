@@ -33,10 +33,6 @@ public enum AppDatabase {
             // 8 MiB of page cache per connection instead of 2: search and export touch scattered pages of
             // a large file, and re-reading them through the OS costs a system call each (measured 4x).
             try db.execute(sql: "PRAGMA cache_size = -8192")
-            // Read the file through memory mappings (up to SQLite's own cap, 2 GB by default) instead of a
-            // pread per page missing from that cache: a search or export that touches tens of thousands of
-            // scattered pages spent a third of its time copying them in the kernel.
-            try db.execute(sql: "PRAGMA mmap_size = 2147418112")
             FTS5Ranking.register(in: db)
         }
         return configuration
