@@ -69,6 +69,7 @@ public enum AppDatabase {
         registerRunLogMigrations(&migrator)
         registerMCPMigrations(&migrator)
         registerSearchOwnerMigrations(&migrator)
+        registerDocumentCountMigrations(&migrator)
         return migrator
     }
 
