@@ -342,6 +342,57 @@ struct DocumentRetrievalTests {
         #expect(try await bobScore() == before)
     }
 
+    /// Term counts are remembered per scope and counted again once the workspace's passages change
+    /// or the scope's passages do (a deleted owner's documents become the ownerless ones).
+    @Test func cachedTermCountsFollowNewPassagesAndOwnerChanges() async throws {
+        let fixture = try await DocumentFixture()
+        let ana = try await fixture.user("ana")
+        let retriever = DocumentRetriever(store: fixture.store)
+        let terms = LexicalQuery("holiday encryption vacation")
+        let shared = DocumentRetriever.Scope(workspaceId: fixture.workspace.id!, ownerId: nil)
+        func counted() async throws -> (total: Int, frequencies: [Int]) {
+            try await retriever.termStatistics(terms, scope: shared)
+        }
+        func fresh() async throws -> (total: Int, frequencies: [Int]) {
+            try await fixture.store.termFrequencies(terms, workspaceId: fixture.workspace.id!, ownerId: nil)
+        }
+        try await fixture.add("handbook.md", Self.handbook)
+        #expect(try await counted() == (3, [1, 1, 0]))
+        try await fixture.add("vacation.txt", "Holiday and vacation are the same here.", mime: "text/plain")
+        #expect(try await counted() == fresh())
+        #expect(try await counted() == (4, [2, 1, 1]))
+        try await fixture.add("ana.txt", "Ana's holiday plans.", mime: "text/plain", owner: ana)
+        #expect(try await counted() == (4, [2, 1, 1]), "another owner's passages are not the scope's")
+        // Deleting Ana leaves her document without owner: no passage changed, the shared scope did.
+        try await fixture.writer.write { db in try db.execute(sql: "DELETE FROM users WHERE id = ?", arguments: [ana]) }
+        #expect(try await counted() == fresh())
+        #expect(try await counted() == (5, [3, 1, 1]))
+    }
+
+    /// Over `matchLimit` matches, the candidate search keeps the rarest terms whose passages fit (at
+    /// least the rarest one), in the question's order; the common ones still count in the scores.
+    @Test func aCommonTermLeavesTheCandidateSearchButStillScores() async throws {
+        let retriever = DocumentRetriever(store: SQLiteDocumentStore(writer: try AppDatabase.inMemory()), matchLimit: 10)
+        let terms = LexicalQuery("harbour velkor dranmoor")
+        #expect(terms.stems == ["harbour", "velkor", "dranmoor"])
+        #expect(retriever.candidateTerms(terms, frequencies: [3, 2, 4]).stems == terms.stems, "all fit")
+        #expect(retriever.candidateTerms(terms, frequencies: [500, 2, 4]).stems == ["velkor", "dranmoor"])
+        #expect(retriever.candidateTerms(terms, frequencies: [500, 9, 4]).stems == ["dranmoor"])
+        #expect(retriever.candidateTerms(terms, frequencies: [500, 90, 40]).stems == ["dranmoor"], "the rarest always")
+
+        let fixture = try await DocumentFixture { $0.topN = 3; $0.similarityThreshold = 0 }
+        let filler = (1...12).map { "# Note \($0)\n\nThe harbour is busy on day \($0)." }.joined(separator: "\n\n")
+        try await fixture.add("harbours.md", filler)
+        try await fixture.add("velkor.md", "# Velkor\n\nThe harbour of Velkor is Dranmoor.\n\n# Other\n\nVelkor trades wool.")
+        let capped = DocumentRetriever(store: fixture.store, matchLimit: 3)
+        let hits = try await capped.search(query: "What is the harbour of Velkor?", workspaceId: fixture.workspace.id!, limit: 3, threshold: 0)
+        #expect(hits.first?.text.contains("The harbour of Velkor is Dranmoor.") == true)
+        #expect(hits.first?.lexicalScore == 1, "harbour, left out of the candidate search, still counts")
+        let uncapped = try await DocumentRetriever(store: fixture.store)
+            .search(query: "What is the harbour of Velkor?", workspaceId: fixture.workspace.id!, limit: 3, threshold: 0)
+        #expect(uncapped.first == hits.first)
+    }
+
     @Test func shortTermsMatchWholeWordsOnly() async throws {
         let fixture = try await DocumentFixture { $0.topN = 10; $0.similarityThreshold = 0.5 }
         try await fixture.add("a.txt", "Release 5 ships in spring.", mime: "text/plain")

@@ -192,6 +192,28 @@ struct ExportTests {
         #expect(try JSONSerialization.jsonObject(with: Data(sources.utf8)) is [Any])
     }
 
+    /// Cells and JSON strings are copied in runs between the bytes that need escaping: escapes at
+    /// the start, the end, next to each other and between multi-byte characters.
+    @Test func escapingCopiesRunsAroundEveryEscapeExactly() throws {
+        let texts = [
+            "", "plain", "\"", "\"\"", "\"quoted\"", "a\"b\"\"c", "=\"x\",y", "-\"", "ends with \"", "\\", "\\\"\\",
+            "tab\tcr\rlf\n", "\u{0}\u{1}\u{1F}\u{7F}", "é\"日本\"🙂\n👩‍👩‍👧", String(repeating: "long run ", count: 500) + "\"",
+        ]
+        for text in texts {
+            var json: [UInt8] = []
+            JSONValue.writeString(text, to: &json)
+            let decoded = try JSONSerialization.jsonObject(with: Data("[".utf8 + json + "]".utf8)) as? [String]
+            #expect(decoded == [text], "\(text.debugDescription)")
+            #expect(!json.dropFirst().dropLast().contains { $0 < 0x20 }, "no raw control byte")
+
+            var csv: [UInt8] = []
+            CSVExportEncoder.writeRow([text, "next"], into: &csv)
+            let rows = try CSVReader.parse(String(decoding: csv, as: UTF8.self))
+            let neutral = text.unicodeScalars.first.map { "=+-@\t\r".unicodeScalars.contains($0) } == true ? "'" + text : text
+            #expect(rows == [[neutral, "next"]], "\(text.debugDescription)")
+        }
+    }
+
     @Test func transcriptsAreGroupedByWorkspaceAndThread() async throws {
         let fixture = try await Fixture()
         let txt = String(decoding: try await fixture.export(.txt), as: UTF8.self)

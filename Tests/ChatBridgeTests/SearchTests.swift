@@ -278,4 +278,76 @@ struct SearchTests {
         let all = try await f.store.search(ChatSearchQuery(text: "lamp", limit: 100, after: nil), viewer: .singleUser)
         #expect(Array(all.hits.map { $0.entry.chat.id! }.filter(expected.contains)) == seen)
     }
+
+    /// Over `frequencyWalk` matches, a search restricted to one user only checks the index's matches
+    /// against that user's finished chats (the owner index) instead of reading each match's row: the
+    /// hits, ranks, snippets and cursors must be those of the row-reading plan, which a workspace filter
+    /// (every chat here is in one workspace) still takes.
+    @Test func aUsersSearchOfCommonWordsGivesWhatReadingEveryRowGave() async throws {
+        let f = try await Fixture()
+        let alice = try await f.store.createUser(User(username: "alice", passwordHash: "x"))
+        let bob = try await f.store.createUser(User(username: "bob", passwordHash: "x"))
+        let prompts = ["kettle", "kettle kettle", "kettle harbour", "kettle lamp lamp", "kettle kettle kettle lamp"]
+        let chats = 2_400
+        #expect(chats > ChatSearchQuery.frequencyWalk)
+        try await f.store.writer.write { db in
+            for index in 0..<chats {
+                let owner: Int64? = [alice.id, bob.id, bob.id, nil][index % 4]
+                let status = index % 97 == 0 ? "streaming" : (index % 13 == 0 ? "failed" : "completed")
+                try db.execute(sql: """
+                    INSERT INTO workspace_chats (chat_uuid, workspace_id, user_id, prompt, response, status, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [UUID().uuidString, f.workspace.id!, owner, prompts[index % 5] + " number \(index)",
+                                     "kettle reply \(index % 7) <b>", status, Date(), Date()])
+            }
+        }
+        let cases: [(Viewer, Int64?)] = [
+            (Viewer(userId: alice.id, isAdmin: false), nil), (Viewer(userId: bob.id, isAdmin: false), bob.id),
+            (.singleUser, alice.id),
+        ]
+        for (viewer, userId) in cases {
+            for text in ["kettle", "kettle reply", "kett*", "\"kettle reply\""] {
+                for candidateLimit in [ChatSearchQuery.rankedCandidates, 300] {
+                    var query = ChatSearchQuery(text: text, userId: userId, limit: 150)
+                    query.candidateLimit = candidateLimit
+                    var reference = query
+                    reference.workspaceId = f.workspace.id
+                    var pages = 0
+                    var seen = 0
+                    repeat {
+                        let page = try await f.store.search(query, viewer: viewer)
+                        let expected = try await f.store.search(reference, viewer: viewer)
+                        #expect(page == expected, "\(text), limit \(candidateLimit), page \(pages)")
+                        let owner = viewer.isAdmin ? userId : viewer.userId
+                        #expect(page.hits.allSatisfy { $0.entry.chat.userId == owner && $0.entry.chat.status != .streaming })
+                        #expect(page.hits.allSatisfy { $0.promptSnippet.contains(ChatSearchHit.highlightStart) || $0.responseSnippet.contains(ChatSearchHit.highlightStart) })
+                        seen += page.hits.count
+                        query.after = page.next
+                        reference.after = expected.next
+                        pages += 1
+                    } while query.after != nil && pages < 30  // bounded: a cursor bug must fail, not hang
+                    #expect(pages < 30)
+                    #expect(seen > 0)
+                }
+            }
+        }
+        // The owner plan's three ways give the same candidates: a first window of the owner's chats that
+        // yields them all, windows grown after too small a guess, and a lookup of each match.
+        let table = AppDatabase.chatSearchTable
+        let rankCall = "\(FTS5Ranking.functionName)(\(table), ?, ?)"
+        try await f.store.writer.read { db in
+            let maxId = try #require(try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM workspace_chats"))
+            func candidates(density: Double) throws -> [(id: Int64, rank: Double)] {
+                try SQLiteStore.ownerCandidates(db, owner: bob.id!, maxId: maxId, candidates: 200, density: density,
+                                                matchClause: "\(table) MATCH ?", rankCall: rankCall, arguments: [chats, 0, "\"kettle\""])
+            }
+            let lookedUp = try candidates(density: 1e-9)
+            #expect(lookedUp.count == 200)
+            for density in [1.0, 100.0] {
+                let windowed = try candidates(density: density)
+                #expect(windowed.map(\.id) == lookedUp.map(\.id))
+                #expect(windowed.map(\.rank) == lookedUp.map(\.rank))
+            }
+        }
+    }
 }

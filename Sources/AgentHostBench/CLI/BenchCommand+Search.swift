@@ -12,6 +12,7 @@ extension BenchCommand {
 
         @OptionGroup var storage: StorageOptions
         @Option(help: "Measured queries per case.") var queries = 200
+        @Option(help: "Only the cases whose name contains this text (for profiling one case).") var only: String?
 
         func run() async throws {
             let store = try storage.openStore()
@@ -33,8 +34,11 @@ extension BenchCommand {
                 ("prefix of a rare word", String(corpus.words[14_999].prefix(4)) + "*", .singleUser),
                 ("common word, one user (non-admin)", corpus.words[9], Viewer(userId: someUser, isAdmin: false)),
                 ("rare word, one user (non-admin)", corpus.words[14_999], Viewer(userId: someUser, isAdmin: false)),
+                ("mid word, one user (non-admin)", corpus.words[299], Viewer(userId: someUser, isAdmin: false)),
+                ("phrase, one user (non-admin)", "\"\(corpus.words[0]) \(corpus.words[1])\"", Viewer(userId: someUser, isAdmin: false)),
+                ("prefix, one user (non-admin)", String(corpus.words[14_999].prefix(4)) + "*", Viewer(userId: someUser, isAdmin: false)),
             ]
-            for (name, text, viewer) in cases {
+            for (name, text, viewer) in cases where only.map(name.contains) ?? true {
                 let match = SearchQueryParser.matchExpression(text) ?? "\"\""
                 let matches = try await store.writer.read { db in
                     try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM workspace_chats_fts WHERE workspace_chats_fts MATCH ?", arguments: [match]) ?? 0

@@ -96,9 +96,14 @@ extension SQLiteStore: ChatExportSource {
             bound = arguments
         }
         return try await writer.read { [bound] db in
-            try Row.fetchAll(db, sql: sql, arguments: bound).map { row in
-                ExportRecord(entry: try ChatFilterSQL.entry(row), username: row["username"])
+            // A cursor decodes straight from the statement, without copying each row first.
+            var records: [ExportRecord] = []
+            records.reserveCapacity(limit)
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: bound)
+            while let row = try rows.next() {
+                records.append(ExportRecord(entry: try ChatFilterSQL.entry(row), username: ChatFilterSQL.username(row)))
             }
+            return records
         }
     }
 

@@ -138,35 +138,43 @@ struct CSVExportEncoder: ChatExportEncoder {
     }
 
     mutating func write(_ record: ExportRecord, into output: inout [UInt8]) {
+        // Cells go straight into the output (no array of cell strings per row); the JSON cells are
+        // built in a reused buffer.
         let chat = record.chat
-        var sources: [UInt8] = []
-        ExportJSON.writeSources(chat.sources, into: &sources)
-        var attachments: [UInt8] = []
-        ExportJSON.writeAttachments(chat.attachments, into: &attachments)
-        var cells: [String] = []
-        cells.reserveCapacity(Self.header.count)
-        cells.append(chat.id.map(String.init) ?? "")
-        cells.append(chat.chatUuid)
-        cells.append(record.entry.workspaceSlug)
-        cells.append(record.entry.threadSlug ?? "")
-        cells.append(chat.userId.map(String.init) ?? "")
-        cells.append(record.username ?? "")
-        cells.append(Timestamp.string(from: chat.createdAt))
-        cells.append(Timestamp.string(from: chat.updatedAt))
-        cells.append(chat.status.rawValue)
-        cells.append(chat.mode.rawValue)
-        cells.append(chat.model ?? "")
-        cells.append(chat.feedback.map { $0 ? "true" : "false" } ?? "")
-        cells.append(chat.include ? "true" : "false")
-        cells.append(chat.apiSessionId ?? "")
-        cells.append(chat.promptTokens.map(String.init) ?? "")
-        cells.append(chat.completionTokens.map(String.init) ?? "")
-        cells.append(chat.prompt)
-        cells.append(chat.response)
-        cells.append(String(decoding: sources, as: UTF8.self))
-        cells.append(String(decoding: attachments, as: UTF8.self))
-        Self.writeRow(cells, into: &output)
+        func cell(_ text: String) {
+            output.append(UInt8(ascii: ","))
+            Self.writeCell(text, into: &output)
+        }
+        Self.writeCell(chat.id.map(String.init) ?? "", into: &output)
+        cell(chat.chatUuid)
+        cell(record.entry.workspaceSlug)
+        cell(record.entry.threadSlug ?? "")
+        cell(chat.userId.map(String.init) ?? "")
+        cell(record.username ?? "")
+        cell(Timestamp.string(from: chat.createdAt))
+        cell(Timestamp.string(from: chat.updatedAt))
+        cell(chat.status.rawValue)
+        cell(chat.mode.rawValue)
+        cell(chat.model ?? "")
+        cell(chat.feedback.map { $0 ? "true" : "false" } ?? "")
+        cell(chat.include ? "true" : "false")
+        cell(chat.apiSessionId ?? "")
+        cell(chat.promptTokens.map(String.init) ?? "")
+        cell(chat.completionTokens.map(String.init) ?? "")
+        cell(chat.prompt)
+        cell(chat.response)
+        json.removeAll(keepingCapacity: true)
+        ExportJSON.writeSources(chat.sources, into: &json)
+        output.append(UInt8(ascii: ","))
+        json.withUnsafeBufferPointer { Self.writeCell(bytes: $0, into: &output) }
+        json.removeAll(keepingCapacity: true)
+        ExportJSON.writeAttachments(chat.attachments, into: &json)
+        output.append(UInt8(ascii: ","))
+        json.withUnsafeBufferPointer { Self.writeCell(bytes: $0, into: &output) }
+        output.append(contentsOf: [0x0D, 0x0A])
     }
+
+    private var json: [UInt8] = []
 
     mutating func end(into output: inout [UInt8]) {}
 
@@ -178,20 +186,45 @@ struct CSVExportEncoder: ChatExportEncoder {
         output.append(contentsOf: [0x0D, 0x0A])
     }
 
-    /// First bytes that make a spreadsheet evaluate a cell: `=`, `+`, `-`, `@`, tab, CR.
-    static let formulaStarts: Set<UInt8> = [0x3D, 0x2B, 0x2D, 0x40, 0x09, 0x0D]
-    /// Bytes that need the cell quoted: comma, quote, CR, LF.
-    static let quoteTriggers: Set<UInt8> = [0x2C, 0x22, 0x0D, 0x0A]
+    /// Whether a cell starting with `byte` would be evaluated by a spreadsheet: `=`, `+`, `-`, `@`, tab, CR.
+    static func isFormulaStart(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x3D, 0x2B, 0x2D, 0x40, 0x09, 0x0D: true
+        default: false
+        }
+    }
 
     static func writeCell(_ cell: String, into output: inout [UInt8]) {
-        let utf8 = cell.utf8
-        let dangerous = utf8.first.map(formulaStarts.contains) ?? false
-        let needsQuotes = utf8.contains(where: quoteTriggers.contains)
+        var cell = cell
+        cell.withUTF8 { writeCell(bytes: $0, into: &output) }
+    }
+
+    /// One cell: quoted when it holds a comma, quote, CR or LF (quotes doubled), `'`-prefixed when it
+    /// starts like a formula. Bytes between quotes are copied in runs, not one by one.
+    static func writeCell(bytes: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) {
+        var needsQuotes = false
+        var hasQuote = false
+        for byte in bytes {
+            switch byte {
+            case 0x22: hasQuote = true
+            case 0x2C, 0x0D, 0x0A: needsQuotes = true
+            default: continue
+            }
+        }
+        needsQuotes = needsQuotes || hasQuote
         if needsQuotes { output.append(UInt8(ascii: "\"")) }
-        if dangerous { output.append(UInt8(ascii: "'")) }
-        for byte in utf8 {
-            if byte == UInt8(ascii: "\"") { output.append(byte) }
-            output.append(byte)
+        if let first = bytes.first, isFormulaStart(first) { output.append(UInt8(ascii: "'")) }
+        if hasQuote {
+            var start = 0
+            for index in bytes.indices where bytes[index] == 0x22 {
+                // Up to and including the quote, then the quote again.
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...index]))
+                output.append(0x22)
+                start = index + 1
+            }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
+        } else {
+            output.append(contentsOf: bytes)
         }
         if needsQuotes { output.append(UInt8(ascii: "\"")) }
     }

@@ -40,6 +40,11 @@ public struct ChatSearchQuery: Sendable, Equatable {
     public static let rankedCandidates = 2_000
     /// Matches of each phrase walked to learn how common it is; rarer phrases are counted exactly.
     public static let frequencyWalk = 2_000
+    /// The largest window of a user's newest chats a user's search checks matches against (see
+    /// `SQLiteStore.ownerCandidates`); past it each match is looked up in the owner index.
+    static let ownerWindowLimit = 40_000
+    /// Matches the snippet query walks, about, rather than seek each hit of a page apart.
+    static let snippetWalk = 10_000
     /// ``rankedCandidates`` unless a test or a caller needs another bound.
     public var candidateLimit = Self.rankedCandidates
 
@@ -120,6 +125,53 @@ public protocol ChatSearchStore: Sendable {
 }
 
 extension SQLiteStore: ChatSearchStore {
+    /// The one user whose chats a search is restricted to when that is its only filter (a user's own
+    /// search, or an administrator's `user_id` filter), else `nil`.
+    static func ownerOnlyFilter(_ query: ChatSearchQuery, viewer: Viewer) -> Int64? {
+        guard query.workspaceId == nil, query.threadId == nil, query.from == nil, query.to == nil else { return nil }
+        return viewer.isAdmin ? query.userId : viewer.userId
+    }
+
+    /// The newest `candidates` matches among `owner`'s finished chats up to `maxId`, with their rank.
+    ///
+    /// The owner's newest matches lie tens of thousands of matches deep when they own a small share of
+    /// the chats, and reading each match's row to learn its owner was most of such a search. Instead the
+    /// matches are checked against a window of the owner's newest finished chats read from their own
+    /// index (`workspace_chats_finished_by_owner`), sized from how common the words are: when the
+    /// window yields every candidate, they are exactly the newest (the window holds all the owner's
+    /// chats in its id range); else a window four times larger is tried, and past
+    /// ``ChatSearchQuery/ownerWindowLimit`` chats each match is looked up in that index instead.
+    static func ownerCandidates(
+        _ db: Database, owner: Int64, maxId: Int64, candidates: Int, density: Double, matchClause: String, rankCall: String,
+        arguments: StatementArguments
+    ) throws -> [(id: Int64, rank: Double)] {
+        let table = AppDatabase.chatSearchTable
+        var window = Int(min(Double(ChatSearchQuery.ownerWindowLimit), (Double(candidates) / max(density, 1e-9) * 1.25).rounded(.up)))
+        while window < ChatSearchQuery.ownerWindowLimit {
+            guard let low = try Int64.fetchOne(db, sql: """
+                SELECT id FROM workspace_chats INDEXED BY workspace_chats_finished_by_owner
+                WHERE user_id = ? AND status != 'streaming' AND id <= ? ORDER BY id DESC LIMIT 1 OFFSET ?
+                """, arguments: [owner, maxId, window - 1])
+            else { break }  // the owner has fewer chats: the lookup below reads them all anyway
+            // `+rowid` keeps the IN list a filter: as a constraint, FTS5 would seek each of its ids apart.
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT rowid AS id, \(rankCall) AS rank FROM \(table)
+                WHERE \(matchClause) AND rowid BETWEEN ? AND ? AND +rowid IN (
+                    SELECT id FROM workspace_chats INDEXED BY workspace_chats_finished_by_owner
+                    WHERE user_id = ? AND status != 'streaming' AND id BETWEEN ? AND ?)
+                ORDER BY rowid DESC LIMIT \(candidates)
+                """, arguments: arguments + [low, maxId, owner, low, maxId])
+            if rows.count == candidates { return rows.map { (id: $0["id"], rank: $0["rank"]) } }
+            window *= 4
+        }
+        return try Row.fetchAll(db, sql: """
+            SELECT f.rowid AS id, \(rankCall) AS rank
+            FROM \(table) f JOIN workspace_chats c INDEXED BY workspace_chats_finished_by_owner ON c.id = f.rowid
+            WHERE \(matchClause) AND f.rowid <= ? AND c.user_id = ? AND c.status != 'streaming'
+            ORDER BY f.rowid DESC LIMIT \(candidates)
+            """, arguments: arguments + [maxId, owner]).map { (id: $0["id"], rank: $0["rank"]) }
+    }
+
     public func search(_ query: ChatSearchQuery, viewer: Viewer) async throws -> ChatSearchPage {
         let phrases = SearchQueryParser.phrases(query.text, columns: query.field.columns)
         guard !phrases.isEmpty else { return ChatSearchPage(hits: [], next: nil) }
@@ -131,6 +183,10 @@ extension SQLiteStore: ChatSearchStore {
             // How common each phrase is, from a walk of at most `frequencyWalk` of its newest matches
             // (exact below that): what bm25 needs, without FTS5 counting every match (see FTS5Ranking).
             var rankArguments: StatementArguments = []
+            // The fewest matches any phrase has (exact when below `frequencyWalk`), and the density of the
+            // rarest phrase's matches among chat ids, to choose plans below.
+            var fewestMatches = Int.max
+            var density = 1.0
             for phrase in phrases {
                 let walk = try Row.fetchOne(db, sql: """
                     SELECT COUNT(*) AS matches, MIN(rowid) AS oldest FROM (
@@ -141,6 +197,8 @@ extension SQLiteStore: ChatSearchStore {
                 let oldest: Int64 = walk?["oldest"] ?? 0
                 let span = matches < ChatSearchQuery.frequencyWalk ? 0 : max(1, newestId - oldest + 1)
                 rankArguments += [matches, span]
+                fewestMatches = min(fewestMatches, matches)
+                density = min(density, Double(matches) / Double(max(1, span > 0 ? span : newestId)))
             }
             let rankCall = "\(FTS5Ranking.functionName)(\(table)" + String(repeating: ", ?", count: 2 * phrases.count) + ")"
             var filters: [String] = []
@@ -153,8 +211,9 @@ extension SQLiteStore: ChatSearchStore {
             // instead of a score and a sort per matching chat (seconds over a million chats).
             let candidates = max(1, query.candidateLimit)
             let pageClause = "ORDER BY rank, id LIMIT \(query.limit + 1) OFFSET \(query.after?.offset ?? 0)"
-            let sql: String
+            let sql: String?
             let arguments: StatementArguments
+            var ranked: [(id: Int64, rank: Double)] = []
             if filters.isEmpty {
                 // Nothing to check on the chat rows but their status: the candidates come from the index
                 // alone, and only the few that are kept are looked up (a million-row table is mostly cold).
@@ -167,6 +226,17 @@ extension SQLiteStore: ChatSearchStore {
                     \(pageClause)
                     """
                 arguments = rankArguments + [match, maxId]
+            } else if let owner = Self.ownerOnlyFilter(query, viewer: viewer), fewestMatches >= ChatSearchQuery.frequencyWalk {
+                // Only the owner restricts (a user's own search, the usual case) and the words are common:
+                // checking each match's row for its owner read mostly other users' rows. See `ownerCandidates`.
+                let candidateRows = try Self.ownerCandidates(db, owner: owner, maxId: maxId, candidates: candidates, density: density,
+                                                             matchClause: "\(table) MATCH ?", rankCall: rankCall,
+                                                             arguments: rankArguments + [match])
+                let offset = query.after?.offset ?? 0
+                ranked = Array(candidateRows.sorted { $0.rank != $1.rank ? $0.rank < $1.rank : $0.id < $1.id }
+                    .dropFirst(offset).prefix(query.limit + 1))
+                sql = nil
+                arguments = []
             } else {
                 sql = """
                     SELECT id, rank FROM (
@@ -179,8 +249,10 @@ extension SQLiteStore: ChatSearchStore {
                     """
                 arguments = rankArguments + [match, maxId] + filterArguments
             }
-            let ranked = try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                (id: row["id"] as Int64, rank: row["rank"] as Double)
+            if let sql {
+                ranked = try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                    (id: row["id"] as Int64, rank: row["rank"] as Double)
+                }
             }
             var next: SearchPosition?
             var hitsPage = ranked
@@ -195,16 +267,25 @@ extension SQLiteStore: ChatSearchStore {
             let idArguments = StatementArguments(ids)
             let entries = try Dictionary(
                 Row.fetchAll(db, sql: ChatFilterSQL.selectEntries + " WHERE c.id IN (\(placeholders))", arguments: idArguments)
-                    .map { row in (row["id"] as Int64, try ChatFilterSQL.entry(row)) },
+                    .map { row in (row[0] as Int64, try ChatFilterSQL.entry(row)) },
                 uniquingKeysWith: { first, _ in first })
             // Control characters mark the matches, so the text can be HTML-escaped before the real markers go in.
             let marks: StatementArguments = [ChatSearchHit.rawStart, ChatSearchHit.rawEnd, ChatSearchHit.ellipsis]
+            // `rowid IN (…)` makes FTS5 seek each id anew (for a prefix, expanding it anew: a millisecond
+            // each). Walking the matches between the page's oldest and newest ids once is cheaper unless
+            // that range holds many (a filtered search's page can spread over many other chats' matches).
+            let low = ids.min() ?? 0
+            let high = ids.max() ?? 0
+            let matchesInRange = Double(high - low + 1) * density
+            let walkRange = matchesInRange <= Double(ChatSearchQuery.snippetWalk) || phrases.contains { $0.hasSuffix("*") }
+            let rangeArguments: StatementArguments = walkRange ? [low, high] : []
             let snippets = try Dictionary(
                 Row.fetchAll(db, sql: """
                     SELECT rowid AS id, snippet(\(table), 0, ?, ?, ?, 24) AS prompt_snippet,
                            snippet(\(table), 1, ?, ?, ?, 24) AS response_snippet
-                    FROM \(table) WHERE \(table) MATCH ? AND rowid IN (\(placeholders))
-                    """, arguments: marks + marks + [match] + idArguments)
+                    FROM \(table) WHERE \(table) MATCH ? AND
+                    """ + (walkRange ? " rowid BETWEEN ? AND ? AND +rowid IN (\(placeholders))" : " rowid IN (\(placeholders))"),
+                    arguments: marks + marks + [match] + rangeArguments + idArguments)
                     .map { row in (row["id"] as Int64, (prompt: row["prompt_snippet"] as String? ?? "", response: row["response_snippet"] as String? ?? "")) },
                 uniquingKeysWith: { first, _ in first })
             let hits = hitsPage.compactMap { id, rank -> ChatSearchHit? in

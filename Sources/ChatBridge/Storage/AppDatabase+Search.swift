@@ -34,4 +34,16 @@ extension AppDatabase {
                 """)
         }
     }
+
+    /// The index a user's search reads their chats from (registered after every other migration).
+    static func registerSearchOwnerMigrations(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("search_v2_finished_by_owner") { db in
+            // The ids of a user's finished chats, so a user's search intersects the index's matches with
+            // their chats from this small index instead of reading the chat row of every match (most of
+            // them other users'). Partial: the search's `status != 'streaming'` is part of the index.
+            try db.execute(sql: """
+                CREATE INDEX workspace_chats_finished_by_owner ON workspace_chats(user_id, id) WHERE status != 'streaming'
+                """)
+        }
+    }
 }

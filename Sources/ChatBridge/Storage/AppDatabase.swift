@@ -68,6 +68,8 @@ public enum AppDatabase {
         registerToolCallingMigrations(&migrator)
         registerRunLogMigrations(&migrator)
         registerMCPMigrations(&migrator)
+        registerSearchOwnerMigrations(&migrator)
+        registerDocumentCountMigrations(&migrator)
         return migrator
     }
 
