@@ -46,6 +46,8 @@ final class LiveRun: Sendable {
         let resumedAfter: Int
         /// An SSE stream ends with the run; a socket stays open for other runs.
         let endsWithRun: Bool
+        /// The `seq` of the first frame it gets live (earlier ones came with its replay).
+        var liveFrom: Int
     }
 
     /// A new run (logged from its first frame), or one continued from its log after a restart.
@@ -154,7 +156,7 @@ final class LiveRun: Sendable {
             guard state.durableWrites == 0, let from = state.heldFrom else { return }
             state.heldFrom = nil
             for subscriber in state.subscribers.values where subscriber.replayNext == nil {
-                for held in state.frames[from...] where held.seq > subscriber.resumedAfter {
+                for held in state.frames[from...] where held.seq >= subscriber.liveFrom && held.seq > subscriber.resumedAfter {
                     subscriber.outbox.deliver(.run(held))
                 }
             }
@@ -231,10 +233,12 @@ final class LiveRun: Sendable {
             let next = afterSeq == .max ? afterSeq : max(afterSeq + 1, 0)
             // Nothing to replay (a watcher from the start of a new run): live at once.
             if next >= state.frames.count, !state.outstanding.values.contains(where: { $0.seq <= afterSeq }), !state.isFinished {
-                state.subscribers[id] = Subscriber(outbox: outbox, replayNext: nil, resumedAfter: afterSeq, endsWithRun: endsWithRun)
+                state.subscribers[id] = Subscriber(outbox: outbox, replayNext: nil, resumedAfter: afterSeq, endsWithRun: endsWithRun,
+                                                   liveFrom: state.frames.count)
                 return false
             }
-            state.subscribers[id] = Subscriber(outbox: outbox, replayNext: next, resumedAfter: afterSeq, endsWithRun: endsWithRun)
+            state.subscribers[id] = Subscriber(outbox: outbox, replayNext: next, resumedAfter: afterSeq, endsWithRun: endsWithRun,
+                                               liveFrom: .max)
             return true
         }
         if replays { outbox.addReplay(Replay(run: self, subscription: id)) }
@@ -281,20 +285,25 @@ final class LiveRun: Sendable {
             guard var subscriber = state.subscribers[id], let next = subscriber.replayNext else {
                 return (ReplayBatch(frames: [], caughtUp: true), nil)
             }
+            // Frames held until they are durable (``publishDurably``) are not replayed either: a
+            // subscriber that reaches them goes live and gets them when they are released.
+            let available = state.heldFrom ?? state.frames.count
             let start = min(next, state.frames.count)
-            let end = min(start + max, state.frames.count)
+            let end = Swift.max(start, min(start + max, available))
             var frames = Array(state.frames[start..<end])
-            guard end == state.frames.count else {
+            guard end >= available else {
                 subscriber.replayNext = end
                 state.subscribers[id] = subscriber
                 return (ReplayBatch(frames: frames, caughtUp: false), nil)
             }
-            frames += state.outstanding.values.filter { $0.seq <= subscriber.resumedAfter }.sorted { $0.seq < $1.seq }
-            if state.isFinished {
+            frames += state.outstanding.values.filter { $0.seq <= subscriber.resumedAfter && $0.seq < available }
+                .sorted { $0.seq < $1.seq }
+            if state.isFinished, state.heldFrom == nil {
                 state.subscribers.removeValue(forKey: id)
                 return (ReplayBatch(frames: frames, caughtUp: true), subscriber.endsWithRun ? subscriber.outbox : nil)
             }
             subscriber.replayNext = nil
+            subscriber.liveFrom = end
             state.subscribers[id] = subscriber
             return (ReplayBatch(frames: frames, caughtUp: true), nil)
         }
