@@ -85,6 +85,17 @@ extension PostgresBacked {
                     return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
                 }
                 #expect(admitted == 3)
+                // A claimed run that failed to start gives its place back.
+                let other = try await a.accounts.createUser(User(username: "v", passwordHash: "x", role: .default))
+                let failed = RunRecord(id: UUID().uuidString, kind: .agent, workspaceId: workspace.id!, userId: other.id)
+                #expect(try await leases[0].claim(failed, limit: 1) == nil)
+                #expect(try await leases[1].claim(RunRecord(id: UUID().uuidString, kind: .agent, workspaceId: workspace.id!, userId: other.id),
+                                                  limit: 1) == 1)
+                try await leases[1].releaseClaim(failed.id)
+                #expect(try await leases[1].owner(ofRun: failed.id) != nil, "only its own instance releases a claim")
+                try await leases[0].releaseClaim(failed.id)
+                #expect(try await leases[1].claim(RunRecord(id: UUID().uuidString, kind: .agent, workspaceId: workspace.id!, userId: other.id),
+                                                  limit: 1) == nil)
                 // Another user, and another kind of run, have caps of their own.
                 let chat = RunRecord(id: UUID().uuidString, kind: .chat, workspaceId: workspace.id!, userId: user.id)
                 #expect(try await leases[0].claim(chat, limit: 3) == nil)

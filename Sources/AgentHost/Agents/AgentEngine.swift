@@ -86,11 +86,11 @@ struct AgentEngine: Sendable {
                             clientSystemPrompt: [Self.agentInstructions, options.instructions].compactMap { $0 }.joined(separator: "\n\n")),
                 workspace: workspace, threadId: thread?.id, caller: principal.chatCaller)
         } catch {
-            registry.remove(id)
+            await abandonStart(id)
             throw error
         }
         guard let opening = prepared.request, let provider = prepared.provider else {
-            registry.remove(id)
+            await abandonStart(id)
             throw APIError(.internal, "The pipeline prepared no model request for an agent run.")
         }
         var record = AgentInvocation(
@@ -105,7 +105,7 @@ struct AgentEngine: Sendable {
             try await invocations.createInvocation(record)
         } catch {
             prepared.ticket?.release()
-            registry.remove(id)
+            await abandonStart(id)
             await pipeline.store(prepared.chat, outcome: ChatOutcome(response: "", status: .failed, usage: nil, model: opening.model,
                                                                      error: "storing the invocation failed"))
             throw error
@@ -122,6 +122,12 @@ struct AgentEngine: Sendable {
                            externalTools: offeredExternal)
         submit(run, from: .fresh, progress: RunProgress())
         return invocation
+    }
+
+    /// A start that failed after its run was registered and claimed: neither holds a place any more.
+    private func abandonStart(_ id: String) async {
+        registry.remove(id)
+        await peers.releaseClaim(id)
     }
 
     /// Hands a run to the ``RunService``, which owns its task.

@@ -115,14 +115,14 @@ final class ClusterCoordinator: ClusterPeers {
         }
     }
 
-    /// Polls followed runs and forgets those nobody watches, until cancelled.
+    /// Polls followed runs and forgets those that ended or that nobody watches, until cancelled.
     func maintainFollowedRuns() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: settings.followPollInterval)
+            // An ended run is read from the log from now on (its watchers keep the copy they hold); one
+            // nobody has watched for a minute is read again from the log if someone comes back.
             followed.withLock { followed in
-                followed = followed.filter { _, entry in
-                    !entry.run.isAbandoned(grace: entry.run.isFinished ? .seconds(5) : .seconds(60))
-                }
+                followed = followed.filter { _, entry in !entry.run.isFinished && !entry.run.isAbandoned(grace: .seconds(60)) }
             }
             await refresh(followed.withLock { $0.filter { !$0.value.run.isFinished }.map(\.key) })
         }
@@ -233,6 +233,15 @@ final class ClusterCoordinator: ClusterPeers {
             throw APIError(.rateLimited, "You already have \(running) \(what) in progress; the limit is \(limit). "
                                + "Wait for one to finish or cancel it.",
                            details: ["limit": .int(limit), "used": .int(running)])
+        }
+    }
+
+    func releaseClaim(_ runId: String) async {
+        do {
+            try await leases.releaseClaim(runId)
+        } catch {
+            // Its lease is renewed as this instance's until it stops: say so, for whoever wonders at the count.
+            logger.error("releasing the claim of a run that failed to start failed", metadata: ["run_id": "\(runId)", "error": "\(error)"])
         }
     }
 

@@ -23,6 +23,8 @@ protocol ClusterPeers: Sendable {
     /// Counts `run` against its user's cap across every instance; throws `rate_limited` when the
     /// user already has `limit` runs of its kind.
     func claim(_ run: RunRecord, limit: Int) async throws
+    /// Gives back the place of a claimed run that failed to start (it published nothing).
+    func releaseClaim(_ runId: String) async
 }
 
 /// One process owns the data: no peers to follow, forward to or tell.
@@ -36,4 +38,5 @@ struct SingleInstance: ClusterPeers {
     func broadcast(_ frame: String, to room: RoomKey, excluding member: String?) async {}
     func generations(in room: RoomKey) async -> [(chatId: String, lastSeq: Int)] { [] }
     func claim(_ run: RunRecord, limit: Int) async throws {}
+    func releaseClaim(_ runId: String) async {}
 }

@@ -50,6 +50,8 @@ public protocol RunLeaseStore: Sendable {
     /// of its kind held by live instances; returns that count when it refuses. One transaction
     /// under a per-user lock, so parallel starts on several instances never exceed the limit.
     func claim(_ run: RunRecord, limit: Int) async throws -> Int?
+    /// Forgets a claimed run that never started (nothing was logged for it), so it stops counting.
+    func releaseClaim(_ runId: String) async throws
 }
 
 /// Failed sign-ins counted by every instance (PROTOCOL §2, §9), per key (a username or an address)

@@ -16,14 +16,7 @@ extension SQLiteStore: RunLogStore {
         let advance = try db.cachedStatement(sql: "UPDATE runs SET last_seq = ? WHERE id = ?")
         for (runId, frames) in batch.frames {
             guard let first = frames.first, let last = frames.last else { continue }
-            var body = ""
-            body.reserveCapacity(frames.reduce(0) { $0 + $1.json.utf8.count + $1.type.utf8.count + 2 })
-            for (index, frame) in frames.enumerated() {
-                if index > 0 { body += "\n" }
-                body += frame.type
-                body += "\t"
-                body += frame.json
-            }
+            let body = RunFrame.logBody(of: frames)
             try insert.execute(arguments: [runId, first.seq, last.seq, body])
             try advance.execute(arguments: [last.seq, runId])
         }
@@ -50,14 +43,7 @@ extension SQLiteStore: RunLogStore {
             SELECT first_seq, body FROM run_frames WHERE run_id = ? AND last_seq > ? ORDER BY first_seq
             """, arguments: [runId, afterSeq])
         while frames.count < limit, let row = try rows.next() {
-            var seq: Int = row[0]
-            let body: String = row[1]
-            for line in body.split(separator: "\n", omittingEmptySubsequences: false) {
-                defer { seq += 1 }
-                guard seq > afterSeq, frames.count < limit else { continue }
-                guard let tab = line.firstIndex(of: "\t") else { continue }
-                frames.append(RunFrame(seq: seq, type: String(line[..<tab]), json: String(line[line.index(after: tab)...])))
-            }
+            RunFrame.append(fromLogBody: row[1], firstSeq: row[0], after: afterSeq, limit: limit, to: &frames)
         }
         return frames
     }

@@ -43,6 +43,11 @@ extension PostgresStore: RunLeaseStore {
         }
     }
 
+    public func releaseClaim(_ runId: String) async throws {
+        try await database.execute("DELETE FROM runs WHERE id = ? AND owner = ? AND last_seq = -1 AND ended_at IS NULL",
+                                   [runId, instanceId])
+    }
+
 }
 
 extension PostgresStore: LoginFailureStore {
@@ -83,6 +88,6 @@ extension PostgresStore {
     static let runClaimLockSpace: Int32 = 0x4147_5202
 
     static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        duration.milliseconds / 1000
     }
 }

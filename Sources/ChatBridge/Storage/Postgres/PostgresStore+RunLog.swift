@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// The run log in PostgreSQL, stored exactly as SQLite stores it: one row per flush and run, its
-/// frames one per line as `type<TAB>json` (see ``SQLiteStore``'s run log).
+/// frames in the one row format (``RunFrame/logBody(of:)``).
 extension PostgresStore: RunLogStore {
     public func write(_ batch: RunLogBatch) async throws {
         guard !batch.isEmpty else { return }
@@ -17,14 +17,7 @@ extension PostgresStore: RunLogStore {
         for run in batch.started { _ = try await db.insertRun(run, owner: owner, leaseSeconds: leaseSeconds) }
         for (runId, frames) in batch.frames {
             guard let first = frames.first, let last = frames.last else { continue }
-            var body = ""
-            body.reserveCapacity(frames.reduce(0) { $0 + $1.json.utf8.count + $1.type.utf8.count + 2 })
-            for (index, frame) in frames.enumerated() {
-                if index > 0 { body += "\n" }
-                body += frame.type
-                body += "\t"
-                body += frame.json
-            }
+            let body = RunFrame.logBody(of: frames)
             try await db.execute("INSERT INTO run_frames (run_id, first_seq, last_seq, body) VALUES (?, ?, ?, ?)",
                                  [runId, first.seq, last.seq, body])
             try await db.execute("UPDATE runs SET last_seq = ? WHERE id = ?", [last.seq, runId])
@@ -58,14 +51,8 @@ extension PostgresStore: RunLogStore {
             guard !rows.isEmpty else { break }
             for row in rows {
                 let (firstSeq, body) = try row.decode((Int64, String).self)
-                var seq = Int(firstSeq)
-                for line in body.split(separator: "\n", omittingEmptySubsequences: false) {
-                    defer { seq += 1 }
-                    guard seq > afterSeq, frames.count < limit else { continue }
-                    guard let tab = line.firstIndex(of: "\t") else { continue }
-                    frames.append(RunFrame(seq: seq, type: String(line[..<tab]), json: String(line[line.index(after: tab)...])))
-                }
-                cursor = max(cursor, seq - 1)
+                let next = RunFrame.append(fromLogBody: body, firstSeq: Int(firstSeq), after: afterSeq, limit: limit, to: &frames)
+                cursor = max(cursor, next - 1)
             }
             if rows.count < 64 { break }
         }

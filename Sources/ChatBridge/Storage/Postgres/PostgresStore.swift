@@ -18,7 +18,7 @@ public final class PostgresStore: Sendable {
     }
 
     /// ``leaseDuration`` in seconds, for SQL.
-    var leaseSeconds: Double { Double(leaseDuration.components.seconds) + Double(leaseDuration.components.attoseconds) / 1e18 }
+    var leaseSeconds: Double { Self.seconds(leaseDuration) }
 
     /// The columns of `workspace_chats` a ``Chat`` reads (not its search vectors).
     static let chatColumns = """
