@@ -129,7 +129,7 @@ struct LifecycleTests {
             let signalled = Signalled()
 
             // Each client opens its stream, sends SIGTERM once the run is in flight, and reads to the end.
-            let finalFrame: JSONValue? = try await withDeadline(.seconds(10)) {
+            let finalFrame: JSONValue? = try await withDeadline(.seconds(10), orRecord: { server.log }) {
                 switch stream {
                 case .sseChat:
                     await upstream.enqueue(Self.slowAnswer)
@@ -175,15 +175,15 @@ struct LifecycleTests {
             case .sseChat, .socketChat:
                 // The client saw the generation end as interrupted, and it is stored so, with its tokens.
                 let last = try #require(finalFrame)
-                #expect(last["status"] == "interrupted", "\(last)")
-                #expect(chat["status"] as String == "interrupted")
-                #expect((chat["response"] as String).hasPrefix("t0 t1 t2 "))
+                #expect(last["status"] == "interrupted", "\(last)\n\(server.log)")
+                #expect(chat["status"] as String == "interrupted", "\(server.log)")
+                #expect((chat["response"] as String).hasPrefix("t0 t1 t2 "), "\(server.log)")
                 #expect(rows.invocations.isEmpty)
             case .restAgentWaitingOnTool, .socketAgentWaitingOnTool:
                 // A run waiting on its client stays waiting (PROTOCOL §8): no end was sent or stored.
                 #expect(finalFrame?["type"] != "agent_complete", "\(String(describing: finalFrame))")
-                #expect(rows.invocations.map { $0["status"] as String } == ["waiting"])
-                #expect(chat["status"] as String == "streaming")
+                #expect(rows.invocations.map { $0["status"] as String } == ["waiting"], "\(server.log)")
+                #expect(chat["status"] as String == "streaming", "\(server.log)")
             }
         }
     }
@@ -250,8 +250,21 @@ final class Signalled: @unchecked Sendable {
     }
 }
 
-/// Runs `body`, failing when it has not finished within `limit`.
-func withDeadline<Value: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Value) async throws -> Value {
+/// Runs `body`, failing when it has not finished within `limit`. When it fails or throws, the
+/// text `context` gives (a server's log) is recorded with the error: CI shows only the failures.
+func withDeadline<Value: Sendable>(
+    _ limit: Duration, orRecord context: () -> String = { "" }, _ body: @escaping @Sendable () async throws -> Value
+) async throws -> Value {
+    do {
+        return try await racing(body, against: limit)
+    } catch {
+        let text = context()
+        if !text.isEmpty { Issue.record("\(error); the context:\n\(text)") }
+        throw error
+    }
+}
+
+private func racing<Value: Sendable>(_ body: @escaping @Sendable () async throws -> Value, against limit: Duration) async throws -> Value {
     try await withThrowingTaskGroup(of: Value?.self) { group in
         group.addTask { try await body() }
         group.addTask {
