@@ -93,6 +93,9 @@ def test_agent_run_started_on_a_resumes_and_is_answered_on_b(start_pair, llm):
         socket.send(json.dumps({"type": "resume", "invocation_id": invocation, "after_seq": call["seq"]}))
         again = receive(socket, lambda f: f["type"] == "tool_call")
         assert again[-1]["call_id"] == "call_1" and again[-1]["seq"] == call["seq"], "the unanswered call is sent again"
+        # The inspector on B shows the run as A has it: live, waiting on its client.
+        shown = httpx.get(f"{b.url}/api/agent/invocations/{invocation}").json()
+        assert shown["status"] == "waiting" and shown["live"] is True, shown
         answered = httpx.post(f"{b.url}/api/agent/invocations/{invocation}/tool_results",
                               json={"call_id": "call_1", "output": {"city": "Paris"}}, timeout=TIMEOUT)
         assert answered.status_code == 200, answered.text

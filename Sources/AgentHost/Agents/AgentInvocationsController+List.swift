@@ -22,7 +22,7 @@ extension AgentInvocationsController {
         let page = try await invocations.invocations(filter, viewer: principal.viewer)
         let json: JSONValue = [
             "invocations": .array(page.invocations.map { entry in
-                InvocationRepresentation.summary(entry, live: engine.registry.lookup(entry.invocation.id))
+                InvocationRepresentation.summary(entry, live: engine.registry.lookup(entry.invocation.id)?.run)
             }),
             "next_cursor": page.next.map { .string(InvocationCursor.encode($0)) } ?? .null,
         ]
@@ -55,7 +55,7 @@ enum InvocationCursor {
 
 extension InvocationRepresentation {
     /// One row of the list: what a run inspector needs to pick a run, without its step log.
-    static func summary(_ entry: InvocationEntry, live: Invocation?) -> JSONValue {
+    static func summary(_ entry: InvocationEntry, live: LiveRun?) -> JSONValue {
         let full = json(entry.invocation, steps: [], live: live)
         guard case .object(var object) = full else { return full }
         object["step_log"] = nil

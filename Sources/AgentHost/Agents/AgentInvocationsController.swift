@@ -47,9 +47,18 @@ struct AgentInvocationsController {
         guard let (record, steps) = try await invocations.invocation(id: id, viewer: principal.viewer) else {
             throw APIError.notFound("Invocation '\(id)'")
         }
-        let json = InvocationRepresentation.json(record, steps: steps, live: engine.registry.lookup(id))
+        let json = InvocationRepresentation.json(record, steps: steps, live: try await liveRun(of: record, viewer: principal.viewer))
         return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(bytes: json.serialized())))
+    }
+
+    /// The run while it is live, here or on another instance (PROTOCOL §9): whether it waits on its
+    /// client is read from its frames, which a run followed from the log has as well.
+    private func liveRun(of record: AgentInvocation, viewer: Viewer) async throws -> LiveRun? {
+        if let local = engine.registry.lookup(record.id) { return local.run }
+        guard record.finishedAt == nil, record.status == .running || record.status == .waiting else { return nil }
+        guard case .live(let run) = try await engine.locator.locate(record.id, viewer: viewer) else { return nil }
+        return run
     }
 
     /// Replays the frames after `after_seq`, then follows the run live until it ends; a run no
@@ -85,13 +94,13 @@ struct AgentInvocationsController {
 
 /// `GET /api/agent/invocations/{id}`.
 enum InvocationRepresentation {
-    /// `live` is the run when it is in this process: its status is then `waiting` while it waits
-    /// only on its client, `running` otherwise, until it ends.
-    static func json(_ record: AgentInvocation, steps: [AgentStep], live: Invocation?) -> JSONValue {
+    /// `live` is the run while it is live, in this process or followed from another instance: its
+    /// status is then `waiting` while it waits only on its client, `running` otherwise, until it ends.
+    static func json(_ record: AgentInvocation, steps: [AgentStep], live: LiveRun?) -> JSONValue {
         var status = record.status
         if let live, !live.isFinished, status == .running || status == .waiting {
             // The one definition of waiting, as shutdown and start-up repair read it: from the frames.
-            status = AgentLogState(frames: live.run.frames).isWaitingOnClient ? .waiting : .running
+            status = AgentLogState(frames: live.frames).isWaitingOnClient ? .waiting : .running
         }
         var object: [String: JSONValue] = [
             "invocation_id": .string(record.id), "status": .string(status.rawValue), "message": .string(record.message),

@@ -147,7 +147,7 @@ enum APISchemas {
             "usage": ref("Usage"), "error": .string(nullable: true), "created_at": timestamp,
             "finished_at": .string(format: .dateTime, nullable: true),
             "duration_ms": .number(required: false, description: "Once finished."),
-            "live": .boolean(description: "Whether the run is in this process and not finished."),
+            "live": .boolean(description: "Whether the run is live and not finished: in this process, or (this view only, not the list) on another instance of the cluster."),
             "step_log": .array(items: .object(properties: [
                 "step": .integer,
                 "text": .string(required: false), "usage": usage.optionalSchemaObject(),
