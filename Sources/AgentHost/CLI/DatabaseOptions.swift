@@ -47,18 +47,25 @@ package struct DatabaseOptions: ParsableArguments {
 }
 
 extension DatabaseOptions {
-    /// Users and API keys of the configured database (PostgreSQL with `--database-url`, else the
-    /// SQLite file of `storage`'s data directory), for the commands that manage accounts.
-    func withAccounts<Result: Sendable>(
-        storage: StorageOptions, _ body: @Sendable (any AccountStore) async throws -> Result
+    /// Every store of the configured database (PostgreSQL with `--database-url`, else the SQLite
+    /// file of `storage`'s data directory), migrated, for the commands that work on it directly.
+    func withStorage<Result: Sendable>(
+        storage: StorageOptions, _ body: @Sendable (Storage) async throws -> Result
     ) async throws -> Result {
         let settings = try settings()
-        guard let url = settings.url else { return try await body(try storage.openStore()) }
+        guard let url = settings.url else { return try await body(.sqlite(try storage.openStore().writer)) }
         var logger = Logger(label: "agenthost")
         logger.logLevel = .warning
         return try await PostgresDatabase.withRunning(url: url, maximumConnections: 2, logger: logger) { database in
             try await PostgresSchema.migrate(database)
-            return try await body(PostgresStore(database: database))
+            return try await body(.postgres(database))
         }
+    }
+
+    /// Users and API keys of the configured database, for the commands that manage accounts.
+    func withAccounts<Result: Sendable>(
+        storage: StorageOptions, _ body: @Sendable (any AccountStore) async throws -> Result
+    ) async throws -> Result {
+        try await withStorage(storage: storage) { try await body($0.accounts) }
     }
 }

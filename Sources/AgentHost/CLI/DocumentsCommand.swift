@@ -81,6 +81,7 @@ package struct DocumentsCommand: AsyncParsableCommand {
             abstract: "Embed document chunks again with the configured embedding model (after a model change).")
 
         @OptionGroup var storage: StorageOptions
+        @OptionGroup var database: DatabaseOptions
         @OptionGroup var documents: DocumentOptions
 
         @Option(help: "Only this workspace (slug). Default: every workspace")
@@ -99,28 +100,35 @@ package struct DocumentsCommand: AsyncParsableCommand {
                 throw ValidationError("No embeddings provider: set --embeddings-base-url and --embeddings-model (or AGENTHOST_EMBEDDINGS_*).")
             }
             embeddings.batchSize = max(1, batchSize)
-            let store = try storage.openStore()
+            let settings = embeddings
+            let count = try await database.withStorage(storage: storage) { stores in
+                try await reembed(in: stores, with: settings)
+            }
+            print("Embedded \(count) chunks with \(embeddings.model).")
+        }
+
+        private func reembed(in stores: Storage, with embeddings: EmbeddingsSettings) async throws -> Int {
             var workspaceId: Int64?
             if let workspace {
-                guard let found = try await store.workspace(slug: workspace) else { throw ValidationError("No workspace '\(workspace)'.") }
+                guard let found = try await stores.chats.workspace(slug: workspace) else { throw ValidationError("No workspace '\(workspace)'.") }
                 workspaceId = found.id
             }
             let client = Dependencies.makeHTTPClient(timeouts: .init())
             do {
                 let count = try await Self.reembed(
-                    store: SQLiteDocumentStore(writer: store.writer), embedder: OpenAIEmbeddings(settings: embeddings, client: client),
+                    store: stores.documents, embedder: OpenAIEmbeddings(settings: embeddings, client: client),
                     all: all, workspaceId: workspaceId, batchSize: embeddings.batchSize,
                     progress: ReembedProgress(label: "Embedding", enabled: isatty(STDERR_FILENO) == 1))
-                print("Embedded \(count) chunks with \(embeddings.model).")
+                try await client.shutdown()
+                return count
             } catch {
                 try await client.shutdown()
                 throw error
             }
-            try await client.shutdown()
         }
 
         /// Embeds in batches, storing each batch as it comes, so an interrupted run resumes where it stopped.
-        package static func reembed(store: SQLiteDocumentStore, embedder: any Embedder, all: Bool, workspaceId: Int64?, batchSize: Int,
+        package static func reembed(store: any DocumentIndexStore, embedder: any Embedder, all: Bool, workspaceId: Int64?, batchSize: Int,
                                     progress: ReembedProgress) async throws -> Int {
             let total = try await store.countChunksToEmbed(model: embedder.model, all: all, workspaceId: workspaceId)
             var done = 0

@@ -3,12 +3,14 @@ import ChatBridge
 import Foundation
 
 /// `agenthost export`: the same bytes as `POST /api/chats/export/`, written to a file, with a
-/// progress bar when stderr is a terminal. Runs as an administrator (it opens the database directly).
+/// progress bar when stderr is a terminal. Runs as an administrator (it opens the database directly:
+/// the SQLite file of the data directory, or PostgreSQL with `--database-url`).
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export", abstract: "Export chats as json, jsonl, csv, txt, pdf, md or alpaca.")
 
     @OptionGroup var storage: StorageOptions
+    @OptionGroup var database: DatabaseOptions
     @Option(help: "json, jsonl, csv, txt, pdf, md or alpaca.") var format: String
     @Option(help: "Only this workspace (slug).") var workspace: String?
     @Option(help: "Only this thread (slug; needs --workspace).") var thread: String?
@@ -31,11 +33,21 @@ struct ExportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let (count, bytes, elapsed) = try await database.withStorage(storage: storage) { stores in
+            try await export(from: stores)
+        }
+        guard out != "-" else { return }
+        let megabytes = String(format: "%.1f", Double(bytes) / 1e6)
+        FileHandle.standardError.write(Data(
+            "Exported \(count) chats (\(format.lowercased()), \(megabytes) MB) to \(out) in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds]))).\n".utf8))
+    }
+
+    /// Writes the export; the number of chats and bytes, and how long it took.
+    private func export(from stores: Storage) async throws -> (count: Int, bytes: Int, elapsed: Duration) {
         let format = ExportFormat(rawValue: format.lowercased())!
-        let store = try storage.openStore()
         let resolved: ChatFilterResolver.Resolved
         do {
-            resolved = try await ChatFilterResolver(chats: store, accounts: store).resolve(
+            resolved = try await ChatFilterResolver(chats: stores.chats, accounts: stores.accounts).resolve(
                 workspace: workspace, thread: thread, user: user, principal: .singleUser, action: "export other users' chats")
         } catch let error as APIError {
             throw ValidationError(error.message)
@@ -66,7 +78,7 @@ struct ExportCommand: AsyncParsableCommand {
         var bar = ProgressBar(enabled: isatty(STDERR_FILENO) == 1)
         var bytes = 0
         let started = ContinuousClock.now
-        let count = try await ChatExporter(source: store).export(
+        let count = try await ChatExporter(source: stores.export).export(
             format: format, filter: filter, viewer: .singleUser, metadata: metadata,
             progress: { done, total in bar.update(done: done, total: total) }
         ) { chunk in
@@ -80,10 +92,8 @@ struct ExportCommand: AsyncParsableCommand {
             if FileManager.default.fileExists(atPath: out) { try FileManager.default.removeItem(atPath: out) }
             try FileManager.default.moveItem(atPath: partial, toPath: out)
             finished = true
-            let megabytes = String(format: "%.1f", Double(bytes) / 1e6)
-            FileHandle.standardError.write(Data(
-                "Exported \(count) chats (\(format.rawValue), \(megabytes) MB) to \(out) in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds]))).\n".utf8))
         }
+        return (count, bytes, elapsed)
     }
 }
 
