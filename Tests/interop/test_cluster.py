@@ -177,6 +177,15 @@ def test_chat_room_spans_both_instances(start_pair, llm):
             replayed = receive(late, lambda f: f["type"] == "chat_complete")
             assert_continuous([f for f in replayed if "seq" in f])
 
+        # A member on B who leaves while typing has stopped typing, for the members on A too.
+        receive(on_a, lambda f: f["type"] == "chat_complete")
+        with connect(ws_url(b, f"/ws/chat/{slug}/")) as leaving:
+            assert json.loads(leaving.recv(timeout=TIMEOUT))["type"] == "connected"
+            leaving.send(json.dumps({"type": "typing", "is_typing": True}))
+            assert receive(on_a, lambda f: f["type"] == "typing")[-1]["is_typing"] is True
+        stopped = receive(on_a, lambda f: f["type"] == "typing")
+        assert stopped[-1]["is_typing"] is False, stopped
+
 
 def test_daily_limit_and_run_cap_hold_across_instances(start_pair, llm, postgres):
     a, b = start_pair(args=["--agent-max-runs-per-user", "1"])

@@ -12,7 +12,10 @@ struct ClusterRoomBus: RoomBus {
     }
 
     func leave(_ member: RoomMember, room: RoomKey) async {
-        await local.leave(member, room: room)
+        // A member that leaves while typing has stopped, for the members on every instance.
+        if let stopped = await local.remove(member, room: room) {
+            await peers.broadcast(stopped, to: room, excluding: member.id)
+        }
     }
 
     func publish(_ frame: JSONValue, room: RoomKey, excluding: String?) async {

@@ -21,15 +21,23 @@ actor LocalRoomBus: RoomBus {
     }
 
     func leave(_ member: RoomMember, room: RoomKey) {
-        guard var state = rooms[room] else { return }
+        _ = remove(member, room: room)
+    }
+
+    /// Removes a member; if it was typing, tells the others here it stopped and returns that frame,
+    /// for the members elsewhere.
+    func remove(_ member: RoomMember, room: RoomKey) -> String? {
+        guard var state = rooms[room] else { return nil }
         state.members.removeValue(forKey: member.id)
         let wasTyping = state.typingSince.removeValue(forKey: member.id) != nil
         rooms[room] = state.members.isEmpty ? nil : state
-        if wasTyping, let others = rooms[room] {
-            let frame: JSONValue = ["type": "typing", "user": member.username.map(JSONValue.string) ?? .null, "is_typing": false]
-            let text = frame.serializedString
-            for other in others.members.values { other.outbox.deliver(.message(text)) }
+        guard wasTyping else { return nil }
+        let frame: JSONValue = ["type": "typing", "user": member.username.map(JSONValue.string) ?? .null, "is_typing": false]
+        let text = frame.serializedString
+        if let others = rooms[room]?.members.values {
+            for other in others { other.outbox.deliver(.message(text)) }
         }
+        return text
     }
 
     func publish(_ frame: JSONValue, room: RoomKey, excluding: String?) {
