@@ -274,7 +274,10 @@ struct AgentEngine: Sendable {
 
     /// The calls of one model step, run concurrently; the results in the calls' order.
     private func performAll(_ calls: [ToolCall], _ perform: @escaping @Sendable (ToolCall) async -> ToolResult) async -> [ToolResult] {
-        await withTaskGroup(of: (Int, ToolResult).self) { group in
+        // A single call (most steps) runs in the loop's own task: a child task would cost the step a
+        // hop to another thread and one back, with nothing to run beside it.
+        if calls.count == 1 { return [await perform(calls[0])] }
+        return await withTaskGroup(of: (Int, ToolResult).self) { group in
             for (position, call) in calls.enumerated() {
                 group.addTask { (position, await perform(call)) }
             }
