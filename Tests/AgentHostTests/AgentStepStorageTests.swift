@@ -10,8 +10,9 @@ import Testing
 /// the steps are in the database whenever something relies on them (PROTOCOL §6, §8).
 @Suite("Agent steps stored with the run log", .timeLimit(.minutes(1)))
 struct AgentStepStorageTests {
-    /// An invocation store whose own step inserts take 8 s: a run that waited for them would take
-    /// well over the 5 s the test allows (and still end, so a regression fails rather than hangs).
+    /// An invocation store whose own step inserts take 40 s: a run that waited for them would take
+    /// well over the 20 s the test allows (generous for a loaded machine; the run takes milliseconds),
+    /// and still end, so a regression fails rather than hangs.
     final class StalledStepInserts: InvocationStore {
         let base: any InvocationStore
         let calls = Mutex(0)
@@ -20,7 +21,7 @@ struct AgentStepStorageTests {
 
         func recordStep(_ step: AgentStep) async throws {
             calls.withLock { $0 += 1 }
-            try await Task.sleep(for: .seconds(8))
+            try await Task.sleep(for: .seconds(40))
         }
         func createInvocation(_ invocation: AgentInvocation) async throws { try await base.createInvocation(invocation) }
         func finishInvocation(_ invocation: AgentInvocation) async throws { try await base.finishInvocation(invocation) }
@@ -57,7 +58,7 @@ struct AgentStepStorageTests {
             try await harness.testLive { client in
                 try await client.agentSocket("ops") { socket in
                     try await socket.send(AgentSocketTests.invoke("What is 2+2?"))
-                    let complete = try await Self.within(.seconds(5)) { try await socket.untilComplete() }
+                    let complete = try await Self.within(.seconds(20)) { try await socket.untilComplete() }
                     #expect(complete["status"] == "completed" && complete["steps"] == 2)
                     let id = try #require(complete["invocation_id"]?.stringValue)
 
