@@ -211,8 +211,8 @@ struct AgentBenchmark: Sendable {
             add("awaited step write alone (InvocationStore.recordStep, 200x sequential)", storeWrite)
             table.print()
             print("Engine step gap = end of one upstream response -> arrival of the same invocation's next upstream request "
-                  + "(read the stream's end, store the model step, validate, run or send the tool, store its result, "
-                  + "build and send the next request). Each step awaits two step writes.")
+                  + "(read the stream's end, record the model step, validate, run or send the tool, record its result, "
+                  + "build and send the next request). Steps are stored with the run log's batches; a step awaits no write.")
             print("Target: < \(BenchFormat.ms(Self.targetServerStep)) ms added per server-tool step, p50 -> engine overhead per step p50 "
                   + "\(BenchFormat.ms(server.stepOverheads.p50)) ms: \(BenchFormat.verdict(server.stepOverheads.p50 < Self.targetServerStep)) "
                   + "(step gap with the tool's run p50 \(BenchFormat.ms(server.timeline.stepGaps.p50)) ms)")

@@ -210,6 +210,56 @@ extension PostgresBacked {
             }
         }
 
+        /// Agent steps stored with a run-log batch (as the engine records them) and one by one
+        /// (`recordStep`) come back alike, in the order written, every column intact.
+        @Test(arguments: Backend.allCases)
+        func agentStepsInRunLogBatches(backend: Backend) async throws {
+            try await backend.withStorage { storage in
+                let workspace = try await storage.chats.createWorkspace(Workspace(name: "W", slug: ""))
+                let id = UUID().uuidString.lowercased()
+                try await storage.invocations.createInvocation(AgentInvocation(
+                    id: id, workspaceId: workspace.id!, threadId: nil, userId: nil, requestId: nil, message: "go", maxSteps: 4,
+                    clientTools: []))
+                let started = Date(timeIntervalSince1970: 1_764_000_000.123)
+                let model = AgentStep(invocationId: id, step: 1, kind: .llm, text: "Let me \"look\"\n✓",
+                                      toolCalls: [["id": "c1", "name": "calculator", "arguments": #"{"expression":"1+1"}"#]],
+                                      promptTokens: 12, completionTokens: 3, startedAt: started, durationMs: 0.25)
+                let failed = AgentStep(invocationId: id, step: 1, kind: .tool, callId: "c1", name: "calculator", executor: "server",
+                                       arguments: ["expression": "1+1", "nested": [1, 2.5, nil, true]], output: ["error": "no"],
+                                       isError: true, startedAt: started.addingTimeInterval(0.5), durationMs: 1.5)
+                // A tool step of an unknown tool: no executor, the raw arguments as a JSON string, no duration.
+                let bare = AgentStep(invocationId: id, step: 2, kind: .tool, callId: "c2", name: "nope",
+                                     arguments: .string("{not json"), output: .null, isError: false, startedAt: started,
+                                     durationMs: nil)
+                var batch = RunLogBatch()
+                batch.started = [RunRecord(id: id, kind: .agent, workspaceId: workspace.id!, userId: nil)]
+                batch.frames = [(id, [RunFrame(seq: 0, type: "agent_start", json: "{}")])]
+                batch.steps = [model, failed]
+                #expect(!batch.isEmpty)
+                try await storage.runLog.write(batch)
+                var stepsOnly = RunLogBatch()
+                stepsOnly.steps = [bare]
+                #expect(!stepsOnly.isEmpty, "a batch of steps alone is written")
+                try await storage.runLog.write(stepsOnly)
+                let last = AgentStep(invocationId: id, step: 2, kind: .llm, text: "2", startedAt: started, durationMs: 4)
+                try await storage.invocations.recordStep(last)
+
+                let (_, steps) = try #require(try await storage.invocations.invocation(id: id, viewer: .singleUser))
+                let written = [model, failed, bare, last]
+                try #require(steps.count == written.count)
+                let ids = steps.compactMap(\.id)
+                #expect(ids == ids.sorted() && Set(ids).count == written.count, "ids follow the order written")
+                for (stored, expected) in zip(steps, written) {
+                    var same = stored
+                    same.id = nil
+                    same.startedAt = expected.startedAt
+                    #expect(same == expected)
+                    #expect(abs(stored.startedAt.timeIntervalSince(expected.startedAt)) < 0.001)
+                }
+                #expect(try await storage.runLog.frames(ofRun: id, after: -1, limit: 10).map(\.type) == ["agent_start"])
+            }
+        }
+
         /// The list of runs (the console's runs view) and a thread's latest run (AG-UI continues it).
         @Test(arguments: Backend.allCases)
         func invocationListAndLatestInThread(backend: Backend) async throws {

@@ -255,11 +255,11 @@ struct AgentEngine: Sendable {
             let toolCalls = order.compactMap { calls[$0] }.map {
                 ToolCall(id: progress.uniqueCallId($0.id), name: $0.name, arguments: $0.arguments)
             }
-            // Stored with its calls before any of them runs: a run continued after a restart rebuilds
-            // its conversation from these.
-            await persist(AgentStep(invocationId: run.invocation.id, step: step, kind: .llm, text: text,
-                                    toolCalls: toolCalls.isEmpty ? nil : .array(toolCalls.map(\.json)), promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
-                                    startedAt: stepStart, durationMs: clock.duration(to: .now).milliseconds))
+            // Recorded with its calls before any of them runs: a run continued after a restart rebuilds
+            // its conversation from these (a client call is sent only once the log holding this step is stored).
+            recordStep(AgentStep(invocationId: run.invocation.id, step: step, kind: .llm, text: text,
+                                 toolCalls: toolCalls.isEmpty ? nil : .array(toolCalls.map(\.json)), promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
+                                 startedAt: stepStart, durationMs: clock.duration(to: .now).milliseconds))
             if toolCalls.isEmpty { return .completed(text) }
 
             messages.append(.assistant(text, toolCalls: toolCalls))
@@ -274,7 +274,10 @@ struct AgentEngine: Sendable {
 
     /// The calls of one model step, run concurrently; the results in the calls' order.
     private func performAll(_ calls: [ToolCall], _ perform: @escaping @Sendable (ToolCall) async -> ToolResult) async -> [ToolResult] {
-        await withTaskGroup(of: (Int, ToolResult).self) { group in
+        // A single call (most steps) runs in the loop's own task: a child task would cost the step a
+        // hop to another thread and one back, with nothing to run beside it.
+        if calls.count == 1 { return [await perform(calls[0])] }
+        return await withTaskGroup(of: (Int, ToolResult).self) { group in
             for (position, call) in calls.enumerated() {
                 group.addTask { (position, await perform(call)) }
             }
@@ -315,9 +318,9 @@ struct AgentEngine: Sendable {
             let duration = clock.duration(to: .now).milliseconds
             invocation.emit(.toolResult(AgentToolResult(callId: call.id, name: call.name, output: result.output,
                                                         isError: result.isError, durationMilliseconds: duration)))
-            await persist(AgentStep(invocationId: invocation.id, step: step, kind: .tool, callId: call.id, name: call.name,
-                                    executor: executor?.rawValue, arguments: arguments ?? .string(call.arguments),
-                                    output: result.output, isError: result.isError, startedAt: started, durationMs: duration))
+            recordStep(AgentStep(invocationId: invocation.id, step: step, kind: .tool, callId: call.id, name: call.name,
+                                 executor: executor?.rawValue, arguments: arguments ?? .string(call.arguments),
+                                 output: result.output, isError: result.isError, startedAt: started, durationMs: duration))
             return result
         }
         func failure(_ message: String, code: APIError.Code? = nil) -> ToolResult {
@@ -458,7 +461,9 @@ struct AgentEngine: Sendable {
         case .interrupted: .interrupted
         }
         let outcome = ChatOutcome(response: response, status: chatStatus, usage: usage, model: run.model, error: record.error)
-        // Stored before the last frame goes out, as every chat of the pipeline.
+        // Stored before the last frame goes out, as every chat of the pipeline; so are the run's steps
+        // (recorded with the log's batches), so the stored run is whole once the client hears it ended.
+        await invocation.run.waitUntilLogged()
         await pipeline.store(run.chat, outcome: outcome)
         let finalRecord = record
         await ChatPipeline.detachedFromCancellation { [invocations, logger] in
@@ -506,14 +511,11 @@ struct AgentEngine: Sendable {
         logger.info("agent run left waiting for its client across the restart", metadata: ["invocation_id": "\(run.invocation.id)"])
     }
 
-    private func persist(_ step: AgentStep) async {
-        await ChatPipeline.detachedFromCancellation { [invocations, logger] in
-            do {
-                try await invocations.recordStep(step)
-            } catch {
-                logger.error("storing agent step failed", metadata: ["invocation_id": "\(step.invocationId)", "error": "\(error)"])
-            }
-        }
+    /// Stores a step with the run log's next batch (``RunLogWriter/record(_:)``) rather than in a write
+    /// of its own that the step would wait for. It is stored before anything relies on it: a request to
+    /// the client (``Invocation/ask(_:)``) and the run's end (``finish(_:end:progress:)``) flush the log first.
+    private func recordStep(_ step: AgentStep) {
+        runs.log.record(step)
     }
 }
 

@@ -63,6 +63,13 @@ public final class RunLogWriter: Sendable {
         }
     }
 
+    /// Stores an agent step with the batch it falls in, so the step costs its run no awaited write: it
+    /// is durable by the time the frames appended after it are, and a ``flush(urgent:)`` covers it.
+    /// The invocation's row must already be stored.
+    public func record(_ step: AgentStep) {
+        enqueue { $0.batch.steps.append(step) }
+    }
+
     /// Logs that run `runId` has ended (after its last frame).
     public func end(_ runId: String, at date: Date = Timestamp.now()) {
         enqueue { $0.batch.ended.append((runId, date)) }

@@ -22,6 +22,7 @@ extension SQLiteStore: RunLogStore {
         }
         let end = try db.cachedStatement(sql: "UPDATE runs SET ended_at = ? WHERE id = ? AND ended_at IS NULL")
         for (runId, date) in batch.ended { try end.execute(arguments: [date, runId]) }
+        try insertSteps(batch.steps, db: db)
     }
 
     public func run(id: String, viewer: Viewer) async throws -> RunRecord? {

@@ -20,10 +20,7 @@ extension SQLiteStore: InvocationStore {
     }
 
     public func recordStep(_ step: AgentStep) async throws {
-        try await writer.write { db in
-            var step = step
-            try step.insert(db)
-        }
+        try await writer.write { db in try Self.insertSteps([step], db: db) }
     }
 
     public func finishInvocation(_ invocation: AgentInvocation) async throws {
@@ -47,6 +44,17 @@ extension SQLiteStore: InvocationStore {
                 viewer.mayAccess(ownerId: invocation.userId) else { return nil }
             let steps = try AgentStep.filter(Column("invocation_id") == invocation.id).order(Column("id")).fetchAll(db)
             return (invocation, steps)
+        }
+    }
+}
+
+extension SQLiteStore {
+    /// Inserts steps in order with one prepared statement (cached by the connection).
+    static func insertSteps(_ steps: [AgentStep], db: Database) throws {
+        guard !steps.isEmpty else { return }
+        let statement = try db.cachedStatement(sql: AgentStep.insertSQL)
+        for step in steps {
+            try statement.execute(arguments: StatementArguments(step.insertValues))
         }
     }
 }

@@ -25,6 +25,9 @@ extension PostgresStore: RunLogStore {
         for (runId, date) in batch.ended {
             try await db.execute("UPDATE runs SET ended_at = ? WHERE id = ? AND ended_at IS NULL", [date, runId])
         }
+        for step in batch.steps {
+            try await db.execute(AgentStep.insertSQL, step.insertValues)
+        }
     }
 
     public func run(id: String, viewer: Viewer) async throws -> RunRecord? {

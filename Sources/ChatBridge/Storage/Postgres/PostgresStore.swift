@@ -122,7 +122,7 @@ extension PostgresStore: InvocationStore {
     }
 
     public func recordStep(_ step: AgentStep) async throws {
-        _ = try await database.insert(step)
+        try await database.execute(AgentStep.insertSQL, step.insertValues)
     }
 
     public func finishInvocation(_ invocation: AgentInvocation) async throws {
