@@ -64,7 +64,7 @@ package func buildApplication(
         server: .http1WebSocketUpgrade(
             webSocketRouter: components.webSocketRouter(),
             webSocket: .init(maxFrameSize: configuration.webSocketMaxFrameSize,
-                             autoPing: .enabled(timePeriod: .seconds(30))),
+                             autoPing: .disabled),  // WebSocketKeepAliveHandler pings, without a task per connection
             idleTimeout: configuration.security.httpIdleTimeout),
         // A backlog of 4096 (the default 256 overflowed when 1,000 clients connected at once, costing
         // each dropped client a 1 s SYN retransmit); the kernel caps it at net.core.somaxconn.
@@ -221,10 +221,10 @@ struct Components: Sendable {
         router.add(middleware: RequestMiddleware(bodyLimit: configuration.maxBodySize, metrics: metricsFactory))
         router.add(middleware: BrowserBoundaryMiddleware(policy: browserPolicy, accounts: dependencies.accounts))
         router.add(middleware: AuthMiddleware(authenticator: authenticator))
-        AgentSocketController(engine: agentEngine, chats: dependencies.chats).addRoutes(to: router)
+        AgentSocketController(engine: agentEngine, chats: dependencies.chats, webSocket: configuration.webSocket).addRoutes(to: router)
         ChatSocketController(chats: dependencies.chats, pipeline: pipeline, bus: roomBus, runner: chatRunner, runs: runs,
                              runLog: dependencies.runLog, slots: generationSlots, limits: configuration.chatSocket,
-                             metrics: metricsFactory, peers: peers)
+                             metrics: metricsFactory, peers: peers, webSocket: configuration.webSocket)
             .addRoutes(to: router)
         return router
     }

@@ -11,22 +11,29 @@ import Synchronization
 struct AgentSocketController {
     let engine: AgentEngine
     let chats: any ChatStore
+    /// Pings.
+    var webSocket = WebSocketSettings()
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.ws("ws/agent/:slug") { request, context in
             _ = try context.identity()
             _ = try await chats.requireWorkspace(slug: context.parameters.require("slug"))
             return .upgrade([:])
-        } onUpgrade: { inbound, outbound, context in
+        } onUpgrade: { [engine, chats, webSocket] inbound, outbound, context in
             let principal = try context.requestContext.identity()
             let slug = try context.requestContext.parameters.require("slug")
-            // A short-lived task for the lookup: the connection's task keeps its deepest stack while open.
-            let workspace = try await ShortLivedTask.run { try await chats.requireWorkspace(slug: slug) }
+            let channel = context.requestContext.channel
             var logger = context.logger
             logger[metadataKey: "workspace"] = .string(slug)
-            let session = AgentSocketSession(engine: engine, workspace: workspace, principal: principal,
-                                             outbox: Outbox(limit: engine.limits.outboundBuffer), logger: logger)
-            try await session.run(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
+            // The one-shot work runs in a short-lived task: the connection's task keeps the deepest
+            // stack it reaches while open.
+            let session = try await ShortLivedTask.run { [logger] in
+                let workspace = try await chats.requireWorkspace(slug: slug)
+                try await WebSocketKeepAliveHandler.install(on: channel, interval: webSocket.pingInterval)
+                return AgentSocketSession(engine: engine, workspace: workspace, principal: principal,
+                                          outbox: Outbox(limit: engine.limits.outboundBuffer), logger: logger)
+            }
+            try await session.run(inbound: inbound, outbound: outbound, channel: channel)
         }
     }
 }
@@ -67,9 +74,10 @@ final class AgentSocketSession: Sendable {
                     logger.warning("closing slow agent websocket")
                 }
             } read: {
+                // Each frame in a short-lived task: the connection's task keeps the deepest stack it reaches.
                 try await WebSocketMessageReader.forEachText(in: inbound, maxBytes: engine.limits.maxFrameBytes,
                                                              refuse: { self.send($0.frame()) }) { bytes in
-                    await self.handle(bytes)
+                    _ = try? await ShortLivedTask.run { await self.handle(bytes) }
                 }
             }
         } catch is CancellationError {}

@@ -39,10 +39,12 @@ final class ChatSocketController: Sendable {
     let metrics: any MetricsFactory
     /// The other instances on the database: members there watch this room's generations too (PROTOCOL §9).
     let peers: any ClusterPeers
+    /// Pings.
+    let webSocket: WebSocketSettings
 
     init(chats: any ChatStore, pipeline: ChatPipeline, bus: any RoomBus, runner: ChatRunner, runs: RunRegistry,
          runLog: any RunLogStore, slots: GenerationSlots, limits: ChatSocketLimits, metrics: any MetricsFactory,
-         peers: any ClusterPeers = SingleInstance()) {
+         peers: any ClusterPeers = SingleInstance(), webSocket: WebSocketSettings = WebSocketSettings()) {
         self.chats = chats
         self.pipeline = pipeline
         self.bus = bus
@@ -53,12 +55,13 @@ final class ChatSocketController: Sendable {
         self.limits = limits
         self.metrics = metrics
         self.peers = peers
+        self.webSocket = webSocket
     }
 
     var locator: RunLocator { RunLocator(runs: runs, store: runLog, peers: peers) }
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        let chats = chats, outboundBuffer = limits.outboundBuffer
+        let chats = chats
         router.ws("ws/chat/:slug") { request, context in
             let principal = try context.identity()
             let workspace = try await chats.requireWorkspace(slug: context.parameters.require("slug"))
@@ -68,19 +71,36 @@ final class ChatSocketController: Sendable {
             let principal = try context.requestContext.identity()
             let slug = try context.requestContext.parameters.require("slug")
             let threadSlug = try QueryParameters(context.request).string("thread")
-            // The lookups run in a short-lived task: the connection's task keeps its deepest stack while open.
-            let (workspace, thread) = try await ShortLivedTask.run {
-                let workspace = try await chats.requireWorkspace(slug: slug)
-                return (workspace, try await chats.requireThread(slug: threadSlug, in: workspace, viewer: principal.viewer))
+            let channel = context.requestContext.channel, logger = context.logger
+            // Everything done once (lookups, joining the room, the `connected` frame) runs in a
+            // short-lived task: the connection's task keeps the deepest stack it reaches while open.
+            let session = try await ShortLivedTask.run {
+                try await self.open(slug: slug, threadSlug: threadSlug, principal: principal, channel: channel, logger: logger)
             }
-            let room = RoomKey(workspaceId: workspace.id!, threadId: thread?.id,
-                               defaultThreadOwner: thread == nil ? principal.userId : nil)
-            let session = ChatSocketSession(
-                controller: self, workspace: workspace, thread: thread, room: room, principal: principal,
-                member: RoomMember(userId: principal.userId, username: principal.username, bufferLimit: outboundBuffer),
-                logger: context.logger)
-            try await session.run(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
+            do {
+                try await session.serve(inbound: inbound, outbound: outbound, channel: channel)
+            } catch {
+                await session.close()
+                throw error
+            }
+            await session.close()
         }
+    }
+
+    /// Looks the conversation up, joins its room and queues the `connected` frame.
+    private func open(slug: String, threadSlug: String?, principal: Principal, channel: any Channel,
+                      logger: Logger) async throws -> ChatSocketSession {
+        let workspace = try await chats.requireWorkspace(slug: slug)
+        let thread = try await chats.requireThread(slug: threadSlug, in: workspace, viewer: principal.viewer)
+        try await WebSocketKeepAliveHandler.install(on: channel, interval: webSocket.pingInterval)
+        let room = RoomKey(workspaceId: workspace.id!, threadId: thread?.id,
+                           defaultThreadOwner: thread == nil ? principal.userId : nil)
+        let session = ChatSocketSession(
+            controller: self, workspace: workspace, thread: thread, room: room, principal: principal,
+            member: RoomMember(userId: principal.userId, username: principal.username, bufferLimit: limits.outboundBuffer),
+            logger: logger)
+        try await session.open()
+        return session
     }
 }
 
@@ -97,6 +117,8 @@ final class ChatSocketSession: Sendable {
     let principal: Principal
     let member: RoomMember
     let logger: Logger
+    private let framesIn: Counter
+    private let framesOut: Counter
 
     init(controller: ChatSocketController, workspace: Workspace, thread: ChatThread?, room: RoomKey, principal: Principal,
          member: RoomMember, logger: Logger) {
@@ -107,33 +129,34 @@ final class ChatSocketSession: Sendable {
         self.principal = principal
         self.member = member
         self.logger = logger
+        framesIn = Counter(label: "agenthost_ws_chat_frames_total", dimensions: [("direction", "in")], factory: controller.metrics)
+        framesOut = Counter(label: "agenthost_ws_chat_frames_total", dimensions: [("direction", "out")], factory: controller.metrics)
     }
 
     private var bus: any RoomBus { controller.bus }
     private var userTag: JSONValue { principal.username.map(JSONValue.string) ?? .null }
+    private var openConnections: Meter { Meter(label: "agenthost_ws_chat_connections", factory: controller.metrics) }
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
-        let metrics = controller.metrics
-        let open = Meter(label: "agenthost_ws_chat_connections", factory: metrics)
-        open.increment()
-        defer { open.decrement() }
+    /// Joins the room and queues the `connected` frame (PROTOCOL §4).
+    func open() async throws {
+        openConnections.increment()
         await bus.join(member, room: room)
         await updateRoomGauges()
-        // Leave the room however the connection ends: a socket that ends with an error (a broken
-        // frame, a reset connection) must not stay a member.
-        let ended: Result<Void, any Error>
         do {
-            try await serve(inbound: inbound, outbound: outbound, channel: channel)
-            ended = .success(())
-        } catch is CancellationError {
-            ended = .success(())
+            try await sayConnected()
         } catch {
-            ended = .failure(error)
+            await close()
+            throw error
         }
+    }
+
+    /// Leaves the room however the connection ends: a socket that ends with an error (a broken
+    /// frame, a reset connection) must not stay a member.
+    func close() async {
         member.finish()
         await bus.leave(member, room: room)
         await updateRoomGauges()
-        try ended.get()
+        openConnections.decrement()
     }
 
     private func updateRoomGauges() async {
@@ -141,10 +164,8 @@ final class ChatSocketSession: Sendable {
         Meter(label: "agenthost_ws_chat_members", factory: controller.metrics).set(await bus.memberCount)
     }
 
-    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
-        let metrics = controller.metrics
-        let chats = controller.chats, userId = principal.userId
-        let welcome = try await ShortLivedTask.run { try await chats.welcomeMessages(forUserId: userId) }
+    private func sayConnected() async throws {
+        let welcome = try await controller.chats.welcomeMessages(forUserId: principal.userId)
         var running = controller.runs.runningGenerations(in: room)
         let here = Set(running.map(\.chatId))
         running += await controller.peers.generations(in: room).filter { !here.contains($0.chatId) }
@@ -157,21 +178,26 @@ final class ChatSocketSession: Sendable {
                  "response": .string(message.response), "order_index": .number(Double(message.orderIndex))]
             }),
         ])
-        let framesOut = Counter(label: "agenthost_ws_chat_frames_total", dimensions: [("direction", "out")], factory: metrics)
-        let framesIn = Counter(label: "agenthost_ws_chat_frames_total", dimensions: [("direction", "in")], factory: metrics)
-        let member = member, logger = logger
-        try await WebSocketConnection.serve(channel: channel) {
-            try await member.outbox.pump(to: outbound, channel: channel, onFrame: { framesOut.increment() }) {
-                Counter(label: "agenthost_ws_chat_slow_disconnects_total", factory: metrics).increment()
-                logger.warning("closing slow websocket", metadata: ["connection_id": "\(member.id)"])
+    }
+
+    /// The connection's frame loop: the outbox written by a child task, frames read here. Each
+    /// frame is handled in a short-lived task, so the stack a `chat` needs (the pipeline, storage)
+    /// is not kept by the connection's task for as long as it stays open.
+    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
+        do {
+            try await WebSocketConnection.serve(channel: channel) { [member, framesOut, logger, controller] in
+                try await member.outbox.pump(to: outbound, channel: channel, onFrame: { framesOut.increment() }) {
+                    Counter(label: "agenthost_ws_chat_slow_disconnects_total", factory: controller.metrics).increment()
+                    logger.warning("closing slow websocket", metadata: ["connection_id": "\(member.id)"])
+                }
+            } read: {
+                try await WebSocketMessageReader.forEachText(in: inbound, maxBytes: controller.limits.maxFrameBytes,
+                                                             refuse: { self.member.deliver($0.frame()) }) { bytes in
+                    self.framesIn.increment()
+                    _ = try? await ShortLivedTask.run { await self.handle(bytes) }
+                }
             }
-        } read: {
-            try await WebSocketMessageReader.forEachText(in: inbound, maxBytes: controller.limits.maxFrameBytes,
-                                                         refuse: { member.deliver($0.frame()) }) { bytes in
-                framesIn.increment()
-                await self.handle(bytes)
-            }
-        }
+        } catch is CancellationError {}
     }
 
     private func handle(_ bytes: [UInt8]) async {

@@ -161,4 +161,11 @@ final class Outbox: Sendable {
     func waitUntilTooSlow() async {
         await slow.wait()
     }
+
+    /// Runs `action` once, on the delivering thread, the moment the connection falls behind (at
+    /// once if it already has): a WebSocket closes itself from there without a task of its own
+    /// watching for it.
+    func whenTooSlow(_ action: @escaping @Sendable () -> Void) {
+        slow.whenRequested(action)
+    }
 }
