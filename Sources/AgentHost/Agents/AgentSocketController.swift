@@ -13,13 +13,15 @@ struct AgentSocketController {
     let chats: any ChatStore
     /// Pings.
     var webSocket = WebSocketSettings()
+    /// Where the connections' writers run.
+    let writers: WebSocketWriters
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.ws("ws/agent/:slug") { request, context in
             _ = try context.identity()
             _ = try await chats.requireWorkspace(slug: context.parameters.require("slug"))
             return .upgrade([:])
-        } onUpgrade: { [engine, chats, webSocket] inbound, outbound, context in
+        } onUpgrade: { [engine, chats, webSocket, writers] inbound, outbound, context in
             let principal = try context.requestContext.identity()
             let slug = try context.requestContext.parameters.require("slug")
             let channel = context.requestContext.channel
@@ -31,7 +33,7 @@ struct AgentSocketController {
                 let workspace = try await chats.requireWorkspace(slug: slug)
                 try await WebSocketKeepAliveHandler.install(on: channel, interval: webSocket.pingInterval)
                 return AgentSocketSession(engine: engine, workspace: workspace, principal: principal,
-                                          outbox: Outbox(limit: engine.limits.outboundBuffer), logger: logger)
+                                          outbox: Outbox(limit: engine.limits.outboundBuffer), logger: logger, writers: writers)
             }
             try await session.run(inbound: inbound, outbound: outbound, channel: channel)
         }
@@ -49,16 +51,20 @@ final class AgentSocketSession: Sendable {
     let principal: Principal
     let outbox: Outbox
     let logger: Logger
+    /// Where the connection's writer runs, while it has something to write.
+    let writers: WebSocketWriters
 
     /// Runs this connection watches.
     private let watched = Mutex<[String: LiveRun]>([:])
 
-    init(engine: AgentEngine, workspace: Workspace, principal: Principal, outbox: Outbox, logger: Logger) {
+    init(engine: AgentEngine, workspace: Workspace, principal: Principal, outbox: Outbox, logger: Logger,
+         writers: WebSocketWriters) {
         self.engine = engine
         self.workspace = workspace
         self.principal = principal
         self.outbox = outbox
         self.logger = logger
+        self.writers = writers
     }
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
@@ -67,18 +73,17 @@ final class AgentSocketSession: Sendable {
             // The runs keep going; they wait for a resume from another connection.
             for run in watched.withLock({ $0.values }) { run.detach(outbox) }
         }
+        let logger = logger
+        // Written by a writer that runs only while there is something to send; read here until the
+        // client leaves or the connection is closed (too slow, a failed write).
+        outbox.write(to: outbound, channel: channel, through: writers) {
+            logger.warning("closing slow agent websocket")
+        }
         do {
-            let outbox = outbox, logger = logger
-            try await WebSocketConnection.serve(channel: channel) {
-                try await outbox.pump(to: outbound, channel: channel) {
-                    logger.warning("closing slow agent websocket")
-                }
-            } read: {
-                // Each frame in a short-lived task: the connection's task keeps the deepest stack it reaches.
-                try await WebSocketMessageReader.forEachText(in: inbound, maxBytes: engine.limits.maxFrameBytes,
-                                                             refuse: { self.send($0.frame()) }) { bytes in
-                    _ = try? await ShortLivedTask.run { await self.handle(bytes) }
-                }
+            // Each frame in a short-lived task: the connection's task keeps the deepest stack it reaches.
+            try await WebSocketMessageReader.forEachText(in: inbound, maxBytes: engine.limits.maxFrameBytes,
+                                                         refuse: { self.send($0.frame()) }) { bytes in
+                _ = try? await ShortLivedTask.run { await self.handle(bytes) }
             }
         } catch is CancellationError {}
     }

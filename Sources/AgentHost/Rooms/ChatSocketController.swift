@@ -41,10 +41,13 @@ final class ChatSocketController: Sendable {
     let peers: any ClusterPeers
     /// Pings.
     let webSocket: WebSocketSettings
+    /// Where the connections' writers run.
+    let writers: WebSocketWriters
 
     init(chats: any ChatStore, pipeline: ChatPipeline, bus: any RoomBus, runner: ChatRunner, runs: RunRegistry,
          runLog: any RunLogStore, slots: GenerationSlots, limits: ChatSocketLimits, metrics: any MetricsFactory,
-         peers: any ClusterPeers = SingleInstance(), webSocket: WebSocketSettings = WebSocketSettings()) {
+         peers: any ClusterPeers = SingleInstance(), webSocket: WebSocketSettings = WebSocketSettings(),
+         writers: WebSocketWriters) {
         self.chats = chats
         self.pipeline = pipeline
         self.bus = bus
@@ -56,6 +59,7 @@ final class ChatSocketController: Sendable {
         self.metrics = metrics
         self.peers = peers
         self.webSocket = webSocket
+        self.writers = writers
     }
 
     var locator: RunLocator { RunLocator(runs: runs, store: runLog, peers: peers) }
@@ -180,22 +184,22 @@ final class ChatSocketSession: Sendable {
         ])
     }
 
-    /// The connection's frame loop: the outbox written by a child task, frames read here. Each
-    /// frame is handled in a short-lived task, so the stack a `chat` needs (the pipeline, storage)
-    /// is not kept by the connection's task for as long as it stays open.
+    /// The connection's frame loop: frames are read here, in the connection's task, and the outbox
+    /// is written by a writer that runs only while there is something to send. Each frame is
+    /// handled in a short-lived task, so the stack a `chat` needs (the pipeline, storage) is not
+    /// kept by the connection's task for as long as it stays open. Ends when the client leaves or
+    /// the connection is closed (too slow, a failed write).
     func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
+        let member = member, framesOut = framesOut, logger = logger, metrics = controller.metrics
+        member.outbox.write(to: outbound, channel: channel, through: controller.writers, onFrame: { framesOut.increment() }) {
+            Counter(label: "agenthost_ws_chat_slow_disconnects_total", factory: metrics).increment()
+            logger.warning("closing slow websocket", metadata: ["connection_id": "\(member.id)"])
+        }
         do {
-            try await WebSocketConnection.serve(channel: channel) { [member, framesOut, logger, controller] in
-                try await member.outbox.pump(to: outbound, channel: channel, onFrame: { framesOut.increment() }) {
-                    Counter(label: "agenthost_ws_chat_slow_disconnects_total", factory: controller.metrics).increment()
-                    logger.warning("closing slow websocket", metadata: ["connection_id": "\(member.id)"])
-                }
-            } read: {
-                try await WebSocketMessageReader.forEachText(in: inbound, maxBytes: controller.limits.maxFrameBytes,
-                                                             refuse: { self.member.deliver($0.frame()) }) { bytes in
-                    self.framesIn.increment()
-                    _ = try? await ShortLivedTask.run { await self.handle(bytes) }
-                }
+            try await WebSocketMessageReader.forEachText(in: inbound, maxBytes: controller.limits.maxFrameBytes,
+                                                         refuse: { member.deliver($0.frame()) }) { bytes in
+                self.framesIn.increment()
+                _ = try? await ShortLivedTask.run { await self.handle(bytes) }
             }
         } catch is CancellationError {}
     }

@@ -9,39 +9,22 @@ extension Outbox {
     /// How long the 4001 close frame may take to get through before the connection is closed hard.
     static let slowConsumerCloseGrace = TimeAmount.seconds(2)
 
-    /// Writes this outbox to `outbound` until it finishes, or closes the connection with 4001 when
-    /// it falls behind (then throws `CancellationError`). `onSlow` runs once before that close.
+    /// Writes this outbox to `outbound` until it finishes, in tasks of `writers` that exist only
+    /// while there is something to send; closes the connection with 4001 when it falls behind
+    /// (`onSlow` runs once before that close) and when a write fails.
     ///
-    /// The writing happens in the calling task. The close of a connection that falls behind happens
-    /// on its event loop, from the delivery that overflowed the queue, since the writer may be stuck
-    /// in a write to a full socket then: no task watches for it (an open connection keeps every task
-    /// it has, with the deepest stack that task reached, for as long as it is open).
-    func pump(to outbound: WebSocketOutboundWriter, channel: any Channel, onFrame: @escaping @Sendable () -> Void = {},
-              onSlow: @escaping @Sendable () -> Void) async throws {
+    /// An idle connection has no writer task: an open connection keeps every task it has, with the
+    /// deepest stack that task reached, for as long as it is open. The close of a connection that
+    /// falls behind happens on its event loop, from the delivery that overflowed the queue, since
+    /// the writer may be stuck in a write to a full socket then.
+    func write(to outbound: WebSocketOutboundWriter, channel: any Channel, through writers: WebSocketWriters,
+               onFrame: @escaping @Sendable () -> Void = {}, onSlow: @escaping @Sendable () -> Void) {
         whenTooSlow {
             onSlow()
             Self.closeAsTooSlow(channel)
         }
-        do {
-            while let frames = await self.next() {
-                for frame in frames {
-                    switch frame {
-                    case .run(let frame): try await outbound.writeTextMessage(frame.json)
-                    case .message(let text): try await outbound.writeTextMessage(text)
-                    case .keepAlive: continue  // WebSockets ping on their own
-                    }
-                    onFrame()
-                }
-            }
-        } catch where isTooSlow {
-            // The close under a stuck write failed it; the close reports the end below.
-        }
-        if isTooSlow {
-            // The writer also stops when the queue overflows: the 4001 goes out (or the grace runs
-            // out) before the connection ends.
-            try? await channel.closeFuture.get()
-            throw CancellationError()
-        }
+        let writer = OutboxWriter(outbox: self, outbound: outbound, channel: channel, onFrame: onFrame)
+        writeOnDemand { writers.start(writer) }
     }
 
     /// Sends the 4001 close frame straight into the channel (ahead of frames still waiting in the
@@ -55,6 +38,34 @@ extension Outbox {
         channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)).whenComplete { _ in
             closeHard.cancel()
             channel.close(promise: nil)
+        }
+    }
+}
+
+/// One run of a WebSocket's writer: writes what its outbox has, then ends (see
+/// ``Outbox/write(to:channel:through:onFrame:onSlow:)``).
+struct OutboxWriter: Sendable {
+    let outbox: Outbox
+    let outbound: WebSocketOutboundWriter
+    let channel: any Channel
+    let onFrame: @Sendable () -> Void
+
+    func run() async {
+        do {
+            while let frames = await outbox.nextForWokenWriter() {
+                for frame in frames {
+                    switch frame {
+                    case .run(let frame): try await outbound.writeTextMessage(frame.json)
+                    case .message(let text): try await outbound.writeTextMessage(text)
+                    case .keepAlive: continue  // WebSockets ping on their own
+                    }
+                    onFrame()
+                }
+            }
+        } catch {
+            // A connection found too slow is being closed with 4001 (which failed this write); any
+            // other failed write ends the connection, which ends its reader.
+            if !outbox.isTooSlow { channel.close(promise: nil) }
         }
     }
 }
