@@ -64,7 +64,7 @@ package func buildApplication(
         server: .http1WebSocketUpgrade(
             webSocketRouter: components.webSocketRouter(),
             webSocket: .init(maxFrameSize: configuration.webSocketMaxFrameSize,
-                             autoPing: .enabled(timePeriod: .seconds(30))),
+                             autoPing: .disabled),  // WebSocketKeepAliveHandler pings, without a task per connection
             idleTimeout: configuration.security.httpIdleTimeout),
         // A backlog of 4096 (the default 256 overflowed when 1,000 clients connected at once, costing
         // each dropped client a 1 s SYN retransmit); the kernel caps it at net.core.somaxconn.
@@ -72,7 +72,9 @@ package func buildApplication(
                              backlog: 4096),
         // The MCP servers stop after the runs that use them (shutdown goes in reverse order).
         // The cluster releases this instance's leases after the runs have stopped.
-        services: services + [components.cluster].compactMap { $0 } + [components.mcpClients, components.runService, components.passwords],
+        // The WebSocket writers stop last: the runs' last frames go out.
+        services: [components.webSocketWriters] + services + [components.cluster].compactMap { $0 }
+            + [components.mcpClients, components.runService, components.passwords],
         onServerRunning: { channel in
             logger.info("AgentHost ready", metadata: [
                 "address": "\(channel.localAddress?.description ?? address)",
@@ -95,6 +97,8 @@ struct Components: Sendable {
     /// Owns every run's task (chat generations and agent invocations) and the run log's writer.
     let runService: RunService
     let runs = RunRegistry()
+    /// Writes WebSocket connections' frames, in tasks that exist only while there is something to send.
+    let webSocketWriters = WebSocketWriters()
     let chatRunner: ChatRunner
     let runStreams: RunEventStreams
     let roomBus: any RoomBus
@@ -221,10 +225,11 @@ struct Components: Sendable {
         router.add(middleware: RequestMiddleware(bodyLimit: configuration.maxBodySize, metrics: metricsFactory))
         router.add(middleware: BrowserBoundaryMiddleware(policy: browserPolicy, accounts: dependencies.accounts))
         router.add(middleware: AuthMiddleware(authenticator: authenticator))
-        AgentSocketController(engine: agentEngine, chats: dependencies.chats).addRoutes(to: router)
+        AgentSocketController(engine: agentEngine, chats: dependencies.chats, webSocket: configuration.webSocket,
+                              writers: webSocketWriters).addRoutes(to: router)
         ChatSocketController(chats: dependencies.chats, pipeline: pipeline, bus: roomBus, runner: chatRunner, runs: runs,
                              runLog: dependencies.runLog, slots: generationSlots, limits: configuration.chatSocket,
-                             metrics: metricsFactory, peers: peers)
+                             metrics: metricsFactory, peers: peers, webSocket: configuration.webSocket, writers: webSocketWriters)
             .addRoutes(to: router)
         return router
     }

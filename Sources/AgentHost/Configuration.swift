@@ -24,6 +24,8 @@ package struct Configuration: Sendable {
     var otherProviders: [ProviderSettings] = []
     /// Limits of `ws/chat`.
     var chatSocket = ChatSocketLimits()
+    /// Settings both WebSockets share (pings).
+    var webSocket = WebSocketSettings()
     /// Limits of the agent engine.
     package var agent = AgentLimits()
     /// Caps on concurrent chat generations per user and per socket.

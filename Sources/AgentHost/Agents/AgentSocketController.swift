@@ -11,22 +11,31 @@ import Synchronization
 struct AgentSocketController {
     let engine: AgentEngine
     let chats: any ChatStore
+    /// Pings.
+    var webSocket = WebSocketSettings()
+    /// Where the connections' writers run.
+    let writers: WebSocketWriters
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.ws("ws/agent/:slug") { request, context in
             _ = try context.identity()
             _ = try await chats.requireWorkspace(slug: context.parameters.require("slug"))
             return .upgrade([:])
-        } onUpgrade: { inbound, outbound, context in
+        } onUpgrade: { [engine, chats, webSocket, writers] inbound, outbound, context in
             let principal = try context.requestContext.identity()
             let slug = try context.requestContext.parameters.require("slug")
-            // A short-lived task for the lookup: the connection's task keeps its deepest stack while open.
-            let workspace = try await ShortLivedTask.run { try await chats.requireWorkspace(slug: slug) }
+            let channel = context.requestContext.channel
             var logger = context.logger
             logger[metadataKey: "workspace"] = .string(slug)
-            let session = AgentSocketSession(engine: engine, workspace: workspace, principal: principal,
-                                             outbox: Outbox(limit: engine.limits.outboundBuffer), logger: logger)
-            try await session.run(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
+            // The one-shot work runs in a short-lived task: the connection's task keeps the deepest
+            // stack it reaches while open.
+            let session = try await ShortLivedTask.run { [logger] in
+                let workspace = try await chats.requireWorkspace(slug: slug)
+                try await WebSocketKeepAliveHandler.install(on: channel, interval: webSocket.pingInterval)
+                return AgentSocketSession(engine: engine, workspace: workspace, principal: principal,
+                                          outbox: Outbox(limit: engine.limits.outboundBuffer), logger: logger, writers: writers)
+            }
+            try await session.run(inbound: inbound, outbound: outbound, channel: channel)
         }
     }
 }
@@ -42,16 +51,20 @@ final class AgentSocketSession: Sendable {
     let principal: Principal
     let outbox: Outbox
     let logger: Logger
+    /// Where the connection's writer runs, while it has something to write.
+    let writers: WebSocketWriters
 
     /// Runs this connection watches.
     private let watched = Mutex<[String: LiveRun]>([:])
 
-    init(engine: AgentEngine, workspace: Workspace, principal: Principal, outbox: Outbox, logger: Logger) {
+    init(engine: AgentEngine, workspace: Workspace, principal: Principal, outbox: Outbox, logger: Logger,
+         writers: WebSocketWriters) {
         self.engine = engine
         self.workspace = workspace
         self.principal = principal
         self.outbox = outbox
         self.logger = logger
+        self.writers = writers
     }
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
@@ -60,17 +73,16 @@ final class AgentSocketSession: Sendable {
             // The runs keep going; they wait for a resume from another connection.
             for run in watched.withLock({ $0.values }) { run.detach(outbox) }
         }
+        let logger = logger
+        // Written by a writer that runs only while there is something to send; read here until the
+        // client leaves or the connection is closed (too slow, a failed write).
+        outbox.write(to: outbound, channel: channel, through: writers) {
+            logger.warning("closing slow agent websocket")
+        }
         do {
-            let outbox = outbox, logger = logger
-            try await WebSocketConnection.serve(channel: channel) {
-                try await outbox.pump(to: outbound, channel: channel) {
-                    logger.warning("closing slow agent websocket")
-                }
-            } read: {
-                try await WebSocketMessageReader.forEachText(in: inbound, maxBytes: engine.limits.maxFrameBytes,
-                                                             refuse: { self.send($0.frame()) }) { bytes in
-                    await self.handle(bytes)
-                }
+            try await WebSocketMessageReader.forEachText(in: inbound, maxBytes: engine.limits.maxFrameBytes,
+                                                         refuse: { self.send($0.frame()) }) { bytes in
+                await self.handle(bytes)
             }
         } catch is CancellationError {}
     }
@@ -79,6 +91,9 @@ final class AgentSocketSession: Sendable {
         outbox.deliver(frame)
     }
 
+    /// Frames that reach the engine or storage do so in short-lived tasks: the connection's task keeps
+    /// the deepest stack it reaches for as long as it is open. Cheap ones (and bad frames) are
+    /// answered here, without a task.
     private func handle(_ bytes: [UInt8]) async {
         let frame: JSONValue
         do {
@@ -99,22 +114,24 @@ final class AgentSocketSession: Sendable {
             switch type {
             case "agent_invoke":
                 let request = try APICoding.decode(AgentInvokeRequest.self, from: bytes)
-                let invocation = try await engine.start(request, workspace: workspace, principal: principal, watcher: outbox)
-                watched.withLock { $0[invocation.id] = invocation.run }
+                let (id, run) = try await ShortLivedTask.run {
+                    let invocation = try await self.engine.start(request, workspace: self.workspace, principal: self.principal,
+                                                                 watcher: self.outbox)
+                    return (invocation.id, invocation.run)
+                }
+                watched.withLock { $0[id] = run }
             case "tool_result":
                 let command = try APICoding.decode(ToolResultCommand.self, from: bytes)
-                try await engine.perform(command.command, onInvocation: try required(command.invocationId), workspace: workspace,
-                                         viewer: principal.viewer)
+                try await perform(command.command, on: try required(command.invocationId))
             case "approval":
                 let command = try APICoding.decode(ApprovalCommand.self, from: bytes)
-                try await engine.perform(command.command, onInvocation: try required(command.invocationId), workspace: workspace,
-                                         viewer: principal.viewer)
+                try await perform(command.command, on: try required(command.invocationId))
             case "cancel":
                 let command = try APICoding.decode(InvocationCommand.self, from: bytes)
-                try await engine.perform(.cancel, onInvocation: command.invocationId, workspace: workspace, viewer: principal.viewer)
+                try await perform(.cancel, on: command.invocationId)
             case "resume":
                 let command = try APICoding.decode(ResumeCommand.self, from: bytes)
-                try await resume(command.invocationId, after: command.afterSeq ?? -1)
+                try await ShortLivedTask.run { try await self.resume(command.invocationId, after: command.afterSeq ?? -1) }
             case "ping":
                 send(["type": "pong"])
             default:
@@ -124,6 +141,12 @@ final class AgentSocketSession: Sendable {
             let apiError = APIError.from(error)
             if apiError.code == .internal { logger.error("agent frame failed", metadata: ["error": "\(error)"]) }
             send(apiError.frame(ids))
+        }
+    }
+
+    private func perform(_ command: RunCommand, on invocationId: String) async throws {
+        try await ShortLivedTask.run {
+            try await self.engine.perform(command, onInvocation: invocationId, workspace: self.workspace, viewer: self.principal.viewer)
         }
     }
 

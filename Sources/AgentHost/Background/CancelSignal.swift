@@ -2,18 +2,40 @@ import Synchronization
 
 /// A one-shot "stop" request that any number of tasks can wait for.
 final class CancelSignal: Sendable {
-    private let state = Mutex<(requested: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private struct State {
+        var requested = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        var actions: [@Sendable () -> Void] = []
+    }
+
+    private let state = Mutex(State())
 
     var isRequested: Bool { state.withLock { $0.requested } }
 
     func request() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            guard !state.requested else { return [] }
+        let (waiters, actions) = state.withLock { state -> ([CheckedContinuation<Void, Never>], [@Sendable () -> Void]) in
+            guard !state.requested else { return ([], []) }
             state.requested = true
-            defer { state.waiters.removeAll() }
-            return state.waiters
+            defer {
+                state.waiters.removeAll()
+                state.actions.removeAll()
+            }
+            return (state.waiters, state.actions)
         }
         for waiter in waiters { waiter.resume() }
+        for action in actions { action() }
+    }
+
+    /// Runs `action` once when stop is requested (at once if it already was), on the requesting
+    /// thread: for work that must not wait for a task, such as closing a connection whose writer
+    /// is stuck. It must be quick and must not block.
+    func whenRequested(_ action: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state in
+            if state.requested { return true }
+            state.actions.append(action)
+            return false
+        }
+        if now { action() }
     }
 
     /// Returns when stop is requested, or when the waiting task is cancelled.

@@ -29,6 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var fairUse: FairUseOptions
     @OptionGroup var agentLimits: AgentLimitOptions
     @OptionGroup var chatSocket: ChatSocketOptions
+    @OptionGroup var webSocket: WebSocketOptions
     @OptionGroup var lifecycle: LifecycleOptions
     @OptionGroup var runLog: RunLogOptions
     @OptionGroup var agui: AGUIOptions
@@ -120,6 +121,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.fairUse = try fairUse.settings()
         configuration.agent = try agentLimits.limits()
         configuration.chatSocket = try chatSocket.limits()
+        configuration.webSocket = try webSocket.settings()
         configuration.lifecycle = try lifecycle.settings()
         configuration.runLog = try runLog.settings()
         configuration.agui = try agui.settings()

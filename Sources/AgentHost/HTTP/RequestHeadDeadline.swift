@@ -98,11 +98,11 @@ extension HTTPServerBuilder {
         let webSocketResponder = webSocketRouter.buildResponder()
         let timeout = TimeAmount.nanoseconds(idleTimeout.nanoseconds)
         return HTTPServerBuilder { responder in
-            RequestHeadDeadlineChannel(
+            ReceiveBufferChannel(base: RequestHeadDeadlineChannel(
                 base: HTTP1WebSocketUpgradeChannel(
                     responder: responder, webSocketResponder: webSocketResponder,
                     configuration: .init(http1: .init(idleTimeout: timeout), ws: webSocket)),
-                timeout: timeout)
+                timeout: timeout))
         }
     }
 }

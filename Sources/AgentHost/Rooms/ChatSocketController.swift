@@ -39,10 +39,15 @@ final class ChatSocketController: Sendable {
     let metrics: any MetricsFactory
     /// The other instances on the database: members there watch this room's generations too (PROTOCOL §9).
     let peers: any ClusterPeers
+    /// Pings.
+    let webSocket: WebSocketSettings
+    /// Where the connections' writers run.
+    let writers: WebSocketWriters
 
     init(chats: any ChatStore, pipeline: ChatPipeline, bus: any RoomBus, runner: ChatRunner, runs: RunRegistry,
          runLog: any RunLogStore, slots: GenerationSlots, limits: ChatSocketLimits, metrics: any MetricsFactory,
-         peers: any ClusterPeers = SingleInstance()) {
+         peers: any ClusterPeers = SingleInstance(), webSocket: WebSocketSettings = WebSocketSettings(),
+         writers: WebSocketWriters) {
         self.chats = chats
         self.pipeline = pipeline
         self.bus = bus
@@ -53,12 +58,14 @@ final class ChatSocketController: Sendable {
         self.limits = limits
         self.metrics = metrics
         self.peers = peers
+        self.webSocket = webSocket
+        self.writers = writers
     }
 
     var locator: RunLocator { RunLocator(runs: runs, store: runLog, peers: peers) }
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        let chats = chats, outboundBuffer = limits.outboundBuffer
+        let chats = chats
         router.ws("ws/chat/:slug") { request, context in
             let principal = try context.identity()
             let workspace = try await chats.requireWorkspace(slug: context.parameters.require("slug"))
@@ -68,19 +75,36 @@ final class ChatSocketController: Sendable {
             let principal = try context.requestContext.identity()
             let slug = try context.requestContext.parameters.require("slug")
             let threadSlug = try QueryParameters(context.request).string("thread")
-            // The lookups run in a short-lived task: the connection's task keeps its deepest stack while open.
-            let (workspace, thread) = try await ShortLivedTask.run {
-                let workspace = try await chats.requireWorkspace(slug: slug)
-                return (workspace, try await chats.requireThread(slug: threadSlug, in: workspace, viewer: principal.viewer))
+            let channel = context.requestContext.channel, logger = context.logger
+            // Everything done once (lookups, joining the room, the `connected` frame) runs in a
+            // short-lived task: the connection's task keeps the deepest stack it reaches while open.
+            let session = try await ShortLivedTask.run {
+                try await self.open(slug: slug, threadSlug: threadSlug, principal: principal, channel: channel, logger: logger)
             }
-            let room = RoomKey(workspaceId: workspace.id!, threadId: thread?.id,
-                               defaultThreadOwner: thread == nil ? principal.userId : nil)
-            let session = ChatSocketSession(
-                controller: self, workspace: workspace, thread: thread, room: room, principal: principal,
-                member: RoomMember(userId: principal.userId, username: principal.username, bufferLimit: outboundBuffer),
-                logger: context.logger)
-            try await session.run(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
+            do {
+                try await session.serve(inbound: inbound, outbound: outbound, channel: channel)
+            } catch {
+                await session.close()
+                throw error
+            }
+            await session.close()
         }
+    }
+
+    /// Looks the conversation up, joins its room and queues the `connected` frame.
+    private func open(slug: String, threadSlug: String?, principal: Principal, channel: any Channel,
+                      logger: Logger) async throws -> ChatSocketSession {
+        let workspace = try await chats.requireWorkspace(slug: slug)
+        let thread = try await chats.requireThread(slug: threadSlug, in: workspace, viewer: principal.viewer)
+        try await WebSocketKeepAliveHandler.install(on: channel, interval: webSocket.pingInterval)
+        let room = RoomKey(workspaceId: workspace.id!, threadId: thread?.id,
+                           defaultThreadOwner: thread == nil ? principal.userId : nil)
+        let session = ChatSocketSession(
+            controller: self, workspace: workspace, thread: thread, room: room, principal: principal,
+            member: RoomMember(userId: principal.userId, username: principal.username, bufferLimit: limits.outboundBuffer),
+            logger: logger)
+        try await session.open()
+        return session
     }
 }
 
@@ -97,6 +121,8 @@ final class ChatSocketSession: Sendable {
     let principal: Principal
     let member: RoomMember
     let logger: Logger
+    private let framesIn: Counter
+    private let framesOut: Counter
 
     init(controller: ChatSocketController, workspace: Workspace, thread: ChatThread?, room: RoomKey, principal: Principal,
          member: RoomMember, logger: Logger) {
@@ -107,33 +133,34 @@ final class ChatSocketSession: Sendable {
         self.principal = principal
         self.member = member
         self.logger = logger
+        framesIn = Counter(label: "agenthost_ws_chat_frames_total", dimensions: [("direction", "in")], factory: controller.metrics)
+        framesOut = Counter(label: "agenthost_ws_chat_frames_total", dimensions: [("direction", "out")], factory: controller.metrics)
     }
 
     private var bus: any RoomBus { controller.bus }
     private var userTag: JSONValue { principal.username.map(JSONValue.string) ?? .null }
+    private var openConnections: Meter { Meter(label: "agenthost_ws_chat_connections", factory: controller.metrics) }
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
-        let metrics = controller.metrics
-        let open = Meter(label: "agenthost_ws_chat_connections", factory: metrics)
-        open.increment()
-        defer { open.decrement() }
+    /// Joins the room and queues the `connected` frame (PROTOCOL §4).
+    func open() async throws {
+        openConnections.increment()
         await bus.join(member, room: room)
         await updateRoomGauges()
-        // Leave the room however the connection ends: a socket that ends with an error (a broken
-        // frame, a reset connection) must not stay a member.
-        let ended: Result<Void, any Error>
         do {
-            try await serve(inbound: inbound, outbound: outbound, channel: channel)
-            ended = .success(())
-        } catch is CancellationError {
-            ended = .success(())
+            try await sayConnected()
         } catch {
-            ended = .failure(error)
+            await close()
+            throw error
         }
+    }
+
+    /// Leaves the room however the connection ends: a socket that ends with an error (a broken
+    /// frame, a reset connection) must not stay a member.
+    func close() async {
         member.finish()
         await bus.leave(member, room: room)
         await updateRoomGauges()
-        try ended.get()
+        openConnections.decrement()
     }
 
     private func updateRoomGauges() async {
@@ -141,10 +168,8 @@ final class ChatSocketSession: Sendable {
         Meter(label: "agenthost_ws_chat_members", factory: controller.metrics).set(await bus.memberCount)
     }
 
-    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
-        let metrics = controller.metrics
-        let chats = controller.chats, userId = principal.userId
-        let welcome = try await ShortLivedTask.run { try await chats.welcomeMessages(forUserId: userId) }
+    private func sayConnected() async throws {
+        let welcome = try await controller.chats.welcomeMessages(forUserId: principal.userId)
         var running = controller.runs.runningGenerations(in: room)
         let here = Set(running.map(\.chatId))
         running += await controller.peers.generations(in: room).filter { !here.contains($0.chatId) }
@@ -157,23 +182,29 @@ final class ChatSocketSession: Sendable {
                  "response": .string(message.response), "order_index": .number(Double(message.orderIndex))]
             }),
         ])
-        let framesOut = Counter(label: "agenthost_ws_chat_frames_total", dimensions: [("direction", "out")], factory: metrics)
-        let framesIn = Counter(label: "agenthost_ws_chat_frames_total", dimensions: [("direction", "in")], factory: metrics)
-        let member = member, logger = logger
-        try await WebSocketConnection.serve(channel: channel) {
-            try await member.outbox.pump(to: outbound, channel: channel, onFrame: { framesOut.increment() }) {
-                Counter(label: "agenthost_ws_chat_slow_disconnects_total", factory: metrics).increment()
-                logger.warning("closing slow websocket", metadata: ["connection_id": "\(member.id)"])
-            }
-        } read: {
-            try await WebSocketMessageReader.forEachText(in: inbound, maxBytes: controller.limits.maxFrameBytes,
-                                                         refuse: { member.deliver($0.frame()) }) { bytes in
-                framesIn.increment()
-                await self.handle(bytes)
-            }
-        }
     }
 
+    /// The connection's frame loop: frames are read and handled here, in the connection's task, and
+    /// the outbox is written by a writer that runs only while there is something to send. Ends when
+    /// the client leaves or the connection is closed (too slow, a failed write).
+    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
+        let member = member, framesOut = framesOut, logger = logger, metrics = controller.metrics
+        member.outbox.write(to: outbound, channel: channel, through: controller.writers, onFrame: { framesOut.increment() }) {
+            Counter(label: "agenthost_ws_chat_slow_disconnects_total", factory: metrics).increment()
+            logger.warning("closing slow websocket", metadata: ["connection_id": "\(member.id)"])
+        }
+        do {
+            try await WebSocketMessageReader.forEachText(in: inbound, maxBytes: controller.limits.maxFrameBytes,
+                                                         refuse: { member.deliver($0.frame()) }) { bytes in
+                self.framesIn.increment()
+                await self.handle(bytes)
+            }
+        } catch is CancellationError {}
+    }
+
+    /// Frames that touch storage or the pipeline do so in short-lived tasks: the connection's task
+    /// keeps the deepest stack it reaches for as long as it is open. Cheap ones (and refusals) are
+    /// answered here, without a task.
     private func handle(_ bytes: [UInt8]) async {
         let frame: JSONValue
         do {
@@ -200,8 +231,10 @@ final class ChatSocketSession: Sendable {
                 }
             case "feedback":
                 let request = try APICoding.decode(FeedbackRequest.self, from: bytes)
-                let entry = try await controller.chats.setFeedback(chatId: request.chatId, feedback: request.feedback.value,
-                                                                   viewer: principal.viewer)
+                let chats = controller.chats, viewer = principal.viewer
+                let entry = try await ShortLivedTask.run {
+                    try await chats.setFeedback(chatId: request.chatId, feedback: request.feedback.value, viewer: viewer)
+                }
                 let value: JSONValue = entry.chat.feedback.map(JSONValue.bool) ?? .null
                 // To the room the chat belongs to (setFeedback already checked the caller may see it),
                 // which need not be this connection's room; then the ack, so an ack means the room was told.
@@ -213,10 +246,10 @@ final class ChatSocketSession: Sendable {
                 member.deliver(["type": "feedback_ack", "chat_id": .number(Double(request.chatId)), "feedback": value])
             case "cancel":
                 let request = try APICoding.decode(GenerationRequest.self, from: bytes)
-                try await cancel(request.chatId)
+                try await ShortLivedTask.run { try await self.cancel(request.chatId) }
             case "resume":
                 let request = try APICoding.decode(ResumeRequest.self, from: bytes)
-                try await resume(request.chatId, after: request.afterSeq ?? -1)
+                try await ShortLivedTask.run { try await self.resume(request.chatId, after: request.afterSeq ?? -1) }
             case "ping":
                 member.deliver(["type": "pong"])
             default:
@@ -233,20 +266,22 @@ final class ChatSocketSession: Sendable {
     /// socket: every member watches it from its first frame.
     private func startChat(_ request: ChatFrameRequest) async throws {
         let slot = try controller.slots.acquire(for: principal, socket: member.id)
-        let prepared: PreparedChat
         do {
-            prepared = try await controller.pipeline.prepare(
-                ChatRequest(message: request.message, attachments: request.attachments ?? [], mode: request.mode,
-                            sessionId: request.sessionId),
-                workspace: workspace, threadId: thread?.id, caller: principal.chatCaller)
+            try await ShortLivedTask.run {
+                let prepared = try await self.controller.pipeline.prepare(
+                    ChatRequest(message: request.message, attachments: request.attachments ?? [], mode: request.mode,
+                                sessionId: request.sessionId),
+                    workspace: self.workspace, threadId: self.thread?.id, caller: self.principal.chatCaller)
+                let members = await self.bus.members(of: self.room)
+                let run = self.controller.runner.start(prepared, transport: "ws", room: self.room, frameExtra: ["user": self.userTag],
+                                                       watchers: members.map(\.outbox), whenDone: { _ in slot.release() })
+                await self.controller.peers.announce(generation: run, in: self.room)
+            }
         } catch {
+            // Only the preparation throws: once started, the generation releases its slot.
             slot.release()
             throw error
         }
-        let members = await bus.members(of: room)
-        let run = controller.runner.start(prepared, transport: "ws", room: room, frameExtra: ["user": userTag],
-                                          watchers: members.map(\.outbox), whenDone: { _ in slot.release() })
-        await controller.peers.announce(generation: run, in: room)
     }
 
     /// Replays a generation of this room after `afterSeq`, then live: while it runs (here or on

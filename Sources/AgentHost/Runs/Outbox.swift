@@ -42,6 +42,17 @@ final class Outbox: Sendable {
         var replays: [(id: UUID, cursor: any ReplayCursor)] = []
         var finished = false
         var writer: CheckedContinuation<Void, Never>?
+        /// Starts a writer that runs only while there is something to write (``writeOnDemand(_:)``).
+        var wake: (@Sendable () -> Void)?
+        /// Whether that writer runs now.
+        var wakingWriterRuns = false
+
+        /// The wake-up of an on-demand writer when none runs (and marks it running).
+        mutating func startWriter() -> (@Sendable () -> Void)? {
+            guard let wake, !wakingWriterRuns, !finished else { return nil }
+            wakingWriterRuns = true
+            return wake
+        }
     }
 
     private let state = Mutex(State())
@@ -56,23 +67,29 @@ final class Outbox: Sendable {
     /// Queues a frame; returns false (and marks the connection too slow) when the queue is full.
     @discardableResult
     func deliver(_ frame: OutboundFrame) -> Bool {
-        enum Outcome { case queued(CheckedContinuation<Void, Never>?), overflow(CheckedContinuation<Void, Never>?), closed }
+        enum Outcome {
+            case queued(CheckedContinuation<Void, Never>?, wake: (@Sendable () -> Void)?)
+            case overflow(CheckedContinuation<Void, Never>?)
+            case closed
+        }
         let outcome: Outcome = state.withLock { state in
             guard !state.finished else { return .closed }
             guard state.live.count < limit else {
                 state.finished = true
                 state.live.removeAll()
                 state.replays.removeAll()
+                state.wake = nil
                 defer { state.writer = nil }
                 return .overflow(state.writer)
             }
             state.live.append(frame)
             defer { state.writer = nil }
-            return .queued(state.writer)
+            return .queued(state.writer, wake: state.startWriter())
         }
         switch outcome {
-        case .queued(let writer):
+        case .queued(let writer, let wake):
             writer?.resume()
+            wake?()
             return true
         case .overflow(let writer):
             slow.request()
@@ -91,13 +108,14 @@ final class Outbox: Sendable {
 
     /// Adds a replay for the writer to pull after the live frames queued so far.
     func addReplay(_ cursor: any ReplayCursor) {
-        let writer = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard !state.finished else { return nil }
+        let (writer, wake) = state.withLock { state -> (CheckedContinuation<Void, Never>?, (@Sendable () -> Void)?) in
+            guard !state.finished else { return (nil, nil) }
             state.replays.append((UUID(), cursor))
             defer { state.writer = nil }
-            return state.writer
+            return (state.writer, state.startWriter())
         }
         writer?.resume()
+        wake?()
     }
 
     /// The next frames to write: every queued live frame, else the next batch of a replay; waits
@@ -149,16 +167,65 @@ final class Outbox: Sendable {
         let writer = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.finished = true
             state.replays.removeAll()
+            // The wake-up refers to the writer, which refers to this outbox.
+            state.wake = nil
             defer { state.writer = nil }
             return state.writer
         }
         writer?.resume()
     }
 
+    /// Writes through a writer that exists only while there is something to write, instead of one
+    /// that waits in ``next()`` for as long as the connection is open: `wake` starts one whenever
+    /// frames or a replay arrive and none runs (at once if some are queued); it calls
+    /// ``nextForWokenWriter()`` until that returns `nil`, then ends. One writer at a time.
+    func writeOnDemand(_ wake: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state -> (@Sendable () -> Void)? in
+            guard !state.finished else { return nil }
+            state.wake = wake
+            guard !state.live.isEmpty || !state.replays.isEmpty else { return nil }
+            return state.startWriter()
+        }
+        now?()
+    }
+
+    /// The next frames for a writer started by ``writeOnDemand(_:)``, without waiting: every queued
+    /// live frame, else the next batch of a replay; `nil` when there is nothing now (the writer
+    /// ends; the next delivery starts another) or once finished.
+    func nextForWokenWriter() async -> [OutboundFrame]? {
+        enum Step { case frames([OutboundFrame]), pull(UUID, any ReplayCursor), stop }
+        // Bounded: each pass returns, or consumes a replay batch that made progress or caught up.
+        while true {
+            let step: Step = state.withLock { state in
+                if !state.live.isEmpty {
+                    // Not kept at capacity: an idle connection should not hold its largest burst's array.
+                    defer { state.live = [] }
+                    return .frames(state.live)
+                }
+                if !state.finished, let replay = state.replays.first { return .pull(replay.id, replay.cursor) }
+                state.wakingWriterRuns = false
+                return .stop
+            }
+            switch step {
+            case .frames(let frames):
+                return frames
+            case .stop:
+                return nil
+            case .pull(let id, let cursor):
+                let batch = await cursor.pull(max: Self.replayBatchSize)
+                if batch.caughtUp { state.withLock { $0.replays.removeAll { $0.id == id } } }
+                if !batch.frames.isEmpty { return batch.frames.map(OutboundFrame.run) }
+                if !batch.caughtUp && Task.isCancelled { return nil }
+            }
+        }
+    }
+
     var isTooSlow: Bool { slow.isRequested }
 
-    /// Returns when the connection fell behind (or the waiting task is cancelled).
-    func waitUntilTooSlow() async {
-        await slow.wait()
+    /// Runs `action` once, on the delivering thread, the moment the connection falls behind (at
+    /// once if it already has): a WebSocket closes itself from there without a task of its own
+    /// watching for it.
+    func whenTooSlow(_ action: @escaping @Sendable () -> Void) {
+        slow.whenRequested(action)
     }
 }
