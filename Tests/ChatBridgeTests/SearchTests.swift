@@ -365,6 +365,32 @@ struct SearchTests {
         }
     }
 
+    /// The first page of a one-phrase search without filters ranks in Swift the rows of its one walk; it
+    /// must equal, bit for bit, the page the rank function gives in SQL after a separate frequency walk
+    /// (which a cursor at offset 0 still takes): over and under `frequencyWalk` matches, a word, a prefix
+    /// and a quoted phrase, candidate limits under, at and over the walk, streaming chats left out.
+    @Test func aOneWalkFirstPageEqualsTheTwoWalkPage() async throws {
+        let f = try await Fixture()
+        let alice = try await f.store.createUser(User(username: "alice", passwordHash: "x"))
+        try await Self.addMany(f, count: 2_400, owners: [alice.id, nil])
+        let newest = try #require(try await f.store.writer.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM workspace_chats") })
+        for text in ["kettle", "harbour", "kett*", "\"kettle reply\"", "\"reply 3\"", "number"] {
+            for candidateLimit in [300, ChatSearchQuery.rankedCandidates, 2_300] {
+                for field in [SearchField.both, .prompt] {
+                    var query = ChatSearchQuery(text: text, field: field, limit: 40)
+                    query.candidateLimit = candidateLimit
+                    var reference = query
+                    reference.after = SearchPosition(offset: 0, maxId: newest)
+                    let page = try await f.store.search(query, viewer: .singleUser)
+                    let expected = try await f.store.search(reference, viewer: .singleUser)
+                    #expect(page == expected, "\(text), limit \(candidateLimit), \(field)")
+                    #expect(field == .prompt || !page.hits.isEmpty, "\(text)")
+                    #expect(page.hits.allSatisfy { $0.entry.chat.status != .streaming })
+                }
+            }
+        }
+    }
+
     /// The owner column holds ids, not words: searching a number finds chats that say it, not every chat
     /// of the user with that id; an owner change (a deleted user's chats lose theirs) moves the token.
     @Test func theOwnerTokenIsNoWordAndFollowsOwnerChanges() async throws {

@@ -152,81 +152,60 @@ extension SQLiteStore: ChatSearchStore {
         return try await writer.read { db in
             let newestId = try Int64.fetchOne(db, sql: "SELECT IFNULL(MAX(id), 0) FROM workspace_chats") ?? 0
             let maxId = query.after?.maxId ?? newestId
-            // How common each phrase is, from a walk of at most `frequencyWalk` of its newest matches
-            // (exact below that): what bm25 needs, without FTS5 counting every match (see FTS5Ranking).
-            var rankArguments: StatementArguments = []
-            // The density of the rarest phrase's matches among chat ids, to choose the snippets' plan below.
-            var density = 1.0
-            for phrase in phrases {
-                let walk = try Row.fetchOne(db, sql: """
-                    SELECT COUNT(*) AS matches, MIN(rowid) AS oldest FROM (
-                        SELECT rowid FROM \(table) WHERE \(table) MATCH ? ORDER BY rowid DESC LIMIT \(ChatSearchQuery.frequencyWalk)
-                    )
-                    """, arguments: [phrase])
-                let matches: Int = walk?["matches"] ?? 0
-                let oldest: Int64 = walk?["oldest"] ?? 0
-                let span = matches < ChatSearchQuery.frequencyWalk ? 0 : max(1, newestId - oldest + 1)
-                rankArguments += [matches, span]
-                density = min(density, Double(matches) / Double(max(1, span > 0 ? span : newestId)))
-            }
-            let rankCall = "\(FTS5Ranking.functionName)(\(table)" + String(repeating: ", ?", count: 2 * phrases.count) + ")"
             var filters: [String] = []
             var filterArguments: StatementArguments = []
             ChatFilterSQL.append(workspaceId: query.workspaceId, threadId: query.threadId, userId: query.userId,
                                  from: query.from, to: query.to, viewer: viewer, to: &filters, &filterArguments)
-            // Ranks and ids only: snippets are made for the page's rows alone, below. bm25 is computed for the
-            // newest `candidateLimit` matches that pass the filters, not all of them: FTS5 walks its index
-            // newest-first and stops there, so a word in most chats costs about as much as a rarer one
-            // instead of a score and a sort per matching chat (seconds over a million chats).
             let candidates = max(1, query.candidateLimit)
-            let pageClause = "ORDER BY rank, id LIMIT \(query.limit + 1) OFFSET \(query.after?.offset ?? 0)"
-            // A user's search names the owner in the match, so FTS5 skips other users' chats itself.
-            let owner = Self.owner(query, viewer: viewer)
-            let candidateMatch = Self.matching(match, owner: owner)
-            // Chats still streaming, from their own small index: checking candidates against it reads no
-            // chat row (scattered pages of a large table, a read each, for a word's older matches).
-            let notStreaming = "NOT IN (SELECT id FROM workspace_chats WHERE status = 'streaming')"
-            let sql: String
-            let arguments: StatementArguments
-            if filters.isEmpty {
-                // Nothing to check on the chat rows: the candidates come from the index alone, and only the
-                // page's rows are read, below.
-                sql = """
-                    SELECT id, rank FROM (
-                        SELECT rowid AS id, \(rankCall) AS rank FROM \(table)
-                        WHERE \(table) MATCH ? AND rowid <= ? ORDER BY rowid DESC LIMIT \(candidates)
-                    )
-                    WHERE id \(notStreaming)
-                    \(pageClause)
-                    """
-                arguments = rankArguments + [match, maxId]
-            } else if owner != nil, Self.ownerIsTheOnlyFilter(query) {
-                // Only the owner restricts (a user's own search, the usual case), and the index holds it.
-                // `+rowid` keeps the list a filter: as a constraint, FTS5 would seek each of its ids apart.
-                sql = """
-                    SELECT id, rank FROM (
-                        SELECT rowid AS id, \(rankCall) AS rank FROM \(table)
-                        WHERE \(table) MATCH ? AND rowid <= ? AND +rowid \(notStreaming)
-                        ORDER BY rowid DESC LIMIT \(candidates)
-                    )
-                    \(pageClause)
-                    """
-                arguments = rankArguments + [candidateMatch, maxId]
+            // How common each phrase is, from a walk of at most `frequencyWalk` of its newest matches
+            // (exact below that): what bm25 needs, without FTS5 counting every match (see FTS5Ranking).
+            var rankArguments: StatementArguments = []
+            // The fewest matches any phrase has (exact below `frequencyWalk`) and the density of the rarest
+            // phrase's matches among chat ids, to choose plans below.
+            var fewestMatches = Int.max
+            var density = 1.0
+            func walked(matches: Int, oldest: Int64) -> (matches: Int, span: Int64) {
+                let span = matches < ChatSearchQuery.frequencyWalk ? 0 : max(1, newestId - oldest + 1)
+                rankArguments += [matches, span]
+                fewestMatches = min(fewestMatches, matches)
+                density = min(density, Double(matches) / Double(max(1, span > 0 ? span : newestId)))
+                return (matches, span)
+            }
+            // The first page of a one-phrase search without filters ranks the same rows its frequency walk
+            // reads (the newest matches): one walk gives both, with each row's rank made in Swift from its
+            // parts by the rank function's own arithmetic, where walking the phrase twice was a fifth of a
+            // phrase search.
+            var ranked: [(id: Int64, rank: Double)] = []
+            if phrases.count == 1, filters.isEmpty, query.after == nil {
+                let part = "\(FTS5Ranking.partsFunctionName)(\(table), "
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT rowid AS id, \(part)0) AS parts, \(part)1) AS rows, \(part)2) AS tokens FROM \(table)
+                    WHERE \(table) MATCH ? ORDER BY rowid DESC LIMIT \(max(candidates, ChatSearchQuery.frequencyWalk))
+                    """, arguments: [match])
+                let sample = rows.prefix(ChatSearchQuery.frequencyWalk)
+                let phrase = walked(matches: sample.count, oldest: sample.last?["id"] ?? 0)
+                let streaming = Set(try Int64.fetchAll(db, sql: "SELECT id FROM workspace_chats WHERE status = 'streaming'"))
+                ranked = Array(rows.prefix(candidates).compactMap { row -> (id: Int64, rank: Double)? in
+                    let id: Int64 = row["id"]
+                    guard !streaming.contains(id) else { return nil }
+                    let parts: Int64 = row["parts"]
+                    return (id, FTS5Ranking.rank(frequency: parts >> 32, rowTokens: Int32(truncatingIfNeeded: parts), rows: row["rows"],
+                                                 totalTokens: row["tokens"], matches: Double(phrase.matches), span: Double(phrase.span)))
+                }.sorted { $0.rank != $1.rank ? $0.rank < $1.rank : $0.id < $1.id }.prefix(query.limit + 1))
             } else {
-                sql = """
-                    SELECT id, rank FROM (
-                        SELECT f.rowid AS id, \(rankCall) AS rank
-                        FROM \(table) f JOIN workspace_chats c ON c.id = f.rowid
-                        WHERE \(table) MATCH ? AND f.rowid <= ? AND c.status != 'streaming' AND \(filters.joined(separator: " AND "))
-                        ORDER BY f.rowid DESC LIMIT \(candidates)
-                    )
-                    \(pageClause)
-                    """
-                arguments = rankArguments + [candidateMatch, maxId] + filterArguments
+                for phrase in phrases {
+                    let walk = try Row.fetchOne(db, sql: """
+                        SELECT COUNT(*) AS matches, MIN(rowid) AS oldest FROM (
+                            SELECT rowid FROM \(table) WHERE \(table) MATCH ? ORDER BY rowid DESC LIMIT \(ChatSearchQuery.frequencyWalk)
+                        )
+                        """, arguments: [phrase])
+                    _ = walked(matches: walk?["matches"] ?? 0, oldest: walk?["oldest"] ?? 0)
+                }
+                ranked = try Self.ranked(db, query: query, viewer: viewer, match: match, phrases: phrases.count, filters: filters,
+                                         filterArguments: filterArguments, rankArguments: rankArguments,
+                                         fewestMatches: fewestMatches, maxId: maxId)
             }
-            let ranked = try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                (id: row["id"] as Int64, rank: row["rank"] as Double)
-            }
+            let owner = Self.owner(query, viewer: viewer)
             var next: SearchPosition?
             var hitsPage = ranked
             if hitsPage.count > query.limit {
