@@ -178,19 +178,26 @@ extension SQLiteStore: ChatSearchStore {
             var ranked: [(id: Int64, rank: Double)] = []
             if phrases.count == 1, filters.isEmpty, query.after == nil {
                 let part = "\(FTS5Ranking.partsFunctionName)(\(table), "
-                let rows = try Row.fetchAll(db, sql: """
-                    SELECT rowid AS id, \(part)0) AS parts, \(part)1) AS rows, \(part)2) AS tokens FROM \(table)
-                    WHERE \(table) MATCH ? ORDER BY rowid DESC LIMIT \(max(candidates, ChatSearchQuery.frequencyWalk))
-                    """, arguments: [match])
-                let sample = rows.prefix(ChatSearchQuery.frequencyWalk)
-                let phrase = walked(matches: sample.count, oldest: sample.last?["id"] ?? 0)
+                // The table's size once (any matching row gives it), then each row's part through a cursor
+                // read by position: GRDB's lookups by column name lowercase the name for every row.
+                var walk: [(id: Int64, parts: Int64)] = []
+                walk.reserveCapacity(max(candidates, ChatSearchQuery.frequencyWalk))
+                let rows = try db.cachedStatement(sql: """
+                    SELECT rowid, \(part)0) FROM \(table) WHERE \(table) MATCH ? ORDER BY rowid DESC LIMIT ?
+                    """)
+                let cursor = try Row.fetchCursor(rows, arguments: [match, max(candidates, ChatSearchQuery.frequencyWalk)])
+                while let row = try cursor.next() { walk.append((row[0], row[1])) }
+                let sizes = try Row.fetchOne(db, sql: "SELECT \(part)1), \(part)2) FROM \(table) WHERE \(table) MATCH ? LIMIT 1",
+                                             arguments: [match])
+                let tableRows: Int64 = sizes?[0] ?? 0
+                let tableTokens: Int64 = sizes?[1] ?? 0
+                let sample = walk.prefix(ChatSearchQuery.frequencyWalk)
+                let phrase = walked(matches: sample.count, oldest: sample.last?.id ?? 0)
                 let streaming = Set(try Int64.fetchAll(db, sql: "SELECT id FROM workspace_chats WHERE status = 'streaming'"))
-                ranked = Array(rows.prefix(candidates).compactMap { row -> (id: Int64, rank: Double)? in
-                    let id: Int64 = row["id"]
+                ranked = Array(walk.prefix(candidates).compactMap { id, parts -> (id: Int64, rank: Double)? in
                     guard !streaming.contains(id) else { return nil }
-                    let parts: Int64 = row["parts"]
-                    return (id, FTS5Ranking.rank(frequency: parts >> 32, rowTokens: Int32(truncatingIfNeeded: parts), rows: row["rows"],
-                                                 totalTokens: row["tokens"], matches: Double(phrase.matches), span: Double(phrase.span)))
+                    return (id, FTS5Ranking.rank(frequency: parts >> 32, rowTokens: Int32(truncatingIfNeeded: parts), rows: tableRows,
+                                                 totalTokens: tableTokens, matches: Double(phrase.matches), span: Double(phrase.span)))
                 }.sorted { $0.rank != $1.rank ? $0.rank < $1.rank : $0.id < $1.id }.prefix(query.limit + 1))
             } else {
                 for phrase in phrases {
