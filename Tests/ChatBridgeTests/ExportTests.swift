@@ -238,6 +238,55 @@ struct ExportTests {
         #expect(md.contains("**assistant \\(m1\\)**") || md.contains("**assistant (m1)**"))
     }
 
+    /// Chunks are read part by part (the rest of a thread, the workspace's later threads, later
+    /// workspaces) until full: at every chunk size, chunks that end inside a thread, at its end, at a
+    /// workspace's end, or span all three parts, join into the export order with nothing skipped or
+    /// repeated, for an administrator and with a user's filter.
+    @Test func chunksOfEverySizeFollowTheExportOrder() async throws {
+        let store = SQLiteStore(writer: try AppDatabase.inMemory())
+        let alice = try await store.createUser(User(username: "alice", passwordHash: "x"))
+        var workspaces: [Workspace] = []
+        var threads: [ChatThread?] = []
+        for name in ["One", "Two", "Three"] {
+            let workspace = try await store.createWorkspace(Workspace(name: name, slug: ""))
+            workspaces.append(workspace)
+            threads.append(nil)
+            for thread in ["a", "b"] {
+                threads.append(try await store.createThread(workspaceId: workspace.id!, userId: alice.id, name: thread))
+            }
+        }
+        var chats: [Chat] = []
+        // Ids interleave across workspaces and threads, so id order is not export order; thread "b" of the
+        // last workspace has one chat, the second workspace's default thread none.
+        for index in 0..<40 {
+            let thread = threads[(index * 7) % threads.count]
+            let workspaceId = thread?.workspaceId ?? workspaces[((index * 7) % threads.count) / 3].id!
+            if thread == nil, workspaceId == workspaces[1].id { continue }
+            if thread?.id == threads[8]?.id, chats.contains(where: { $0.threadId == thread?.id }) { continue }
+            chats.append(try await store.beginChat(Chat(workspaceId: workspaceId, threadId: thread?.id, userId: index % 3 == 0 ? nil : alice.id,
+                                                        prompt: "chat \(index)", status: index == 11 ? .streaming : .completed),
+                                                   dailyLimit: nil, now: Date()))
+        }
+        let finished = chats.filter { $0.status != .streaming }
+        for (viewer, expected) in [(Viewer.singleUser, finished), (Viewer(userId: alice.id, isAdmin: false), finished.filter { $0.userId == alice.id })] {
+            let order = Self.exportOrder(expected).map(\.id)
+            for size in 1...(order.count + 1) {
+                var seen: [Int64?] = []
+                var after: ExportPosition?
+                var chunks = 0
+                while chunks <= order.count + 1 {  // bounded: a cursor bug must fail, not hang
+                    let chunk = try await store.exportChunk(ExportFilter(), viewer: viewer, after: after, limit: size)
+                    chunks += 1
+                    #expect(chunk.count <= size)
+                    seen += chunk.map(\.chat.id)
+                    guard chunk.count == size, let last = chunk.last else { break }
+                    after = ExportPosition(last.chat)
+                }
+                #expect(seen == order, "chunk size \(size), admin \(viewer.isAdmin)")
+            }
+        }
+    }
+
     @Test func markdownClosesACodeBlockAResponseLeftOpen() {
         #expect(TranscriptExportEncoder.unclosedFence(in: "Here:\n```swift\nlet x = 1\n") == "```")
         #expect(TranscriptExportEncoder.unclosedFence(in: "Here:\n````\n```\nstill code\n") == "````")

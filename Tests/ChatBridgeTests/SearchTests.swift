@@ -15,6 +15,11 @@ struct SearchTests {
             workspace = try await store.createWorkspace(Workspace(name: "Docs", slug: ""))
         }
 
+        init(store: SQLiteStore, workspace: Workspace) {
+            self.store = store
+            self.workspace = workspace
+        }
+
         @discardableResult
         func add(_ prompt: String, _ response: String = "", workspace: Workspace? = nil, thread: ChatThread? = nil,
                  user: User? = nil, status: Chat.Status = .completed, createdAt: Date = Timestamp.now()) async throws -> Chat {
@@ -140,8 +145,18 @@ struct SearchTests {
                 FROM workspace_chats_fts WHERE workspace_chats_fts MATCH ?
                 """, arguments: [kettle, blue, match])
         }
+        // The same with the text-column filter every search now puts on its phrases (the owner column is
+        // empty here, so FTS5's bm25 over all columns is the reference).
+        let filtered = try await f.store.writer.read { db -> [Row] in
+            try Row.fetchAll(db, sql: """
+                SELECT bm25(workspace_chats_fts) AS expected, agenthost_bm25(workspace_chats_fts, 40, 0, 14, 0) AS exact,
+                       agenthost_bm25(workspace_chats_fts, 10, 10, 7, 20) AS estimated
+                FROM workspace_chats_fts WHERE workspace_chats_fts MATCH ?
+                """, arguments: [SearchQueryParser.matchExpression("kettle blue", columns: ["prompt", "response"])!])
+        }
+        #expect(filtered.count == 14)
         #expect(rows.count == 14)
-        for row in rows {
+        for row in rows + filtered {
             let expected: Double = row["expected"]
             let exact: Double = row["exact"]
             #expect(abs(exact - expected) < 1e-9, "\(exact) vs \(expected)")
@@ -279,75 +294,179 @@ struct SearchTests {
         #expect(Array(all.hits.map { $0.entry.chat.id! }.filter(expected.contains)) == seen)
     }
 
-    /// Over `frequencyWalk` matches, a search restricted to one user only checks the index's matches
-    /// against that user's finished chats (the owner index) instead of reading each match's row: the
-    /// hits, ranks, snippets and cursors must be those of the row-reading plan, which a workspace filter
-    /// (every chat here is in one workspace) still takes.
-    @Test func aUsersSearchOfCommonWordsGivesWhatReadingEveryRowGave() async throws {
-        let f = try await Fixture()
-        let alice = try await f.store.createUser(User(username: "alice", passwordHash: "x"))
-        let bob = try await f.store.createUser(User(username: "bob", passwordHash: "x"))
+    /// Writes `count` chats in one transaction: owners alice, bob, bob, none in turn; some streaming and
+    /// failed; prompts that make common words, a phrase and a prefix.
+    static func addMany(_ f: Fixture, count: Int, owners: [Int64?]) async throws {
         let prompts = ["kettle", "kettle kettle", "kettle harbour", "kettle lamp lamp", "kettle kettle kettle lamp"]
-        let chats = 2_400
-        #expect(chats > ChatSearchQuery.frequencyWalk)
         try await f.store.writer.write { db in
-            for index in 0..<chats {
-                let owner: Int64? = [alice.id, bob.id, bob.id, nil][index % 4]
+            for index in 0..<count {
                 let status = index % 97 == 0 ? "streaming" : (index % 13 == 0 ? "failed" : "completed")
                 try db.execute(sql: """
                     INSERT INTO workspace_chats (chat_uuid, workspace_id, user_id, prompt, response, status, created_at, updated_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [UUID().uuidString, f.workspace.id!, owner, prompts[index % 5] + " number \(index)",
+                    """, arguments: [UUID().uuidString, f.workspace.id!, owners[index % owners.count], prompts[index % 5] + " number \(index)",
                                      "kettle reply \(index % 7) <b>", status, Date(), Date()])
             }
         }
-        let cases: [(Viewer, Int64?)] = [
-            (Viewer(userId: alice.id, isAdmin: false), nil), (Viewer(userId: bob.id, isAdmin: false), bob.id),
-            (.singleUser, alice.id),
+    }
+
+    /// What a search restricted to `owner` must return, computed without any owner plan: every hit of an
+    /// administrator's unfiltered search (ranks do not depend on filters: the phrase counts come from
+    /// every chat), kept when it is the owner's, cut to the newest `candidateLimit`, in rank order.
+    static func expectedPages(_ f: Fixture, _ query: ChatSearchQuery, owner: Int64) async throws -> [[ChatSearchHit]] {
+        var everything = ChatSearchQuery(text: query.text, field: query.field, limit: 100_000)
+        everything.candidateLimit = 100_000
+        let all = try await f.store.search(everything, viewer: .singleUser).hits
+        let candidates = all.filter { $0.entry.chat.userId == owner && $0.entry.chat.status != .streaming }
+            .sorted { $0.entry.chat.id! > $1.entry.chat.id! }
+            .prefix(query.candidateLimit)
+            .sorted { $0.rank != $1.rank ? $0.rank < $1.rank : $0.entry.chat.id! < $1.entry.chat.id! }
+        return stride(from: 0, to: candidates.count, by: query.limit).map { Array(candidates[$0..<min($0 + query.limit, candidates.count)]) }
+    }
+
+    /// A user's search (or an administrator's `user_id` filter) finds the owner through the owner token in
+    /// the index: over `frequencyWalk` matches and under it, for words, two words, a prefix and a phrase,
+    /// every page through the cursor has the hits, ranks, snippets and rows that filtering an unfiltered
+    /// search gives, and the same with another filter (workspace) read from the rows.
+    @Test func aUsersSearchGivesWhatFilteringEveryHitGave() async throws {
+        let f = try await Fixture()
+        let alice = try await f.store.createUser(User(username: "alice", passwordHash: "x"))
+        let bob = try await f.store.createUser(User(username: "bob", passwordHash: "x"))
+        let chats = 2_400
+        #expect(chats > ChatSearchQuery.frequencyWalk)
+        try await Self.addMany(f, count: chats, owners: [alice.id, bob.id, bob.id, nil])
+        let cases: [(Viewer, Int64?, Int64)] = [
+            (Viewer(userId: alice.id, isAdmin: false), nil, alice.id!), (Viewer(userId: bob.id, isAdmin: false), bob.id, bob.id!),
+            (.singleUser, alice.id, alice.id!),
         ]
-        for (viewer, userId) in cases {
-            for text in ["kettle", "kettle reply", "kett*", "\"kettle reply\""] {
+        for (viewer, userId, owner) in cases {
+            for text in ["kettle", "kettle reply", "kett*", "\"kettle reply\"", "harbour", "lamp number"] {
                 for candidateLimit in [ChatSearchQuery.rankedCandidates, 300] {
-                    var query = ChatSearchQuery(text: text, userId: userId, limit: 150)
-                    query.candidateLimit = candidateLimit
-                    var reference = query
-                    reference.workspaceId = f.workspace.id
-                    var pages = 0
-                    var seen = 0
-                    repeat {
-                        let page = try await f.store.search(query, viewer: viewer)
-                        let expected = try await f.store.search(reference, viewer: viewer)
-                        #expect(page == expected, "\(text), limit \(candidateLimit), page \(pages)")
-                        let owner = viewer.isAdmin ? userId : viewer.userId
-                        #expect(page.hits.allSatisfy { $0.entry.chat.userId == owner && $0.entry.chat.status != .streaming })
-                        #expect(page.hits.allSatisfy { $0.promptSnippet.contains(ChatSearchHit.highlightStart) || $0.responseSnippet.contains(ChatSearchHit.highlightStart) })
-                        seen += page.hits.count
-                        query.after = page.next
-                        reference.after = expected.next
-                        pages += 1
-                    } while query.after != nil && pages < 30  // bounded: a cursor bug must fail, not hang
-                    #expect(pages < 30)
-                    #expect(seen > 0)
+                    for workspaceFilter in [false, true] {
+                        var query = ChatSearchQuery(text: text, userId: userId, limit: 150)
+                        query.candidateLimit = candidateLimit
+                        if workspaceFilter { query.workspaceId = f.workspace.id }
+                        let expected = try await Self.expectedPages(f, query, owner: owner)
+                        var pages = 0
+                        repeat {
+                            let page = try await f.store.search(query, viewer: viewer)
+                            let label = "\(text), limit \(candidateLimit), workspace \(workspaceFilter), page \(pages)"
+                            try #require(pages < expected.count, "\(label): more pages than expected")
+                            #expect(page.hits == expected[pages], "\(label)")
+                            #expect((page.next == nil) == (pages == expected.count - 1), "\(label)")
+                            query.after = page.next
+                            pages += 1
+                        } while query.after != nil && pages < 30  // bounded: a cursor bug must fail, not hang
+                        #expect(pages == max(1, expected.count), "\(text)")
+                        #expect(!expected.isEmpty, "\(text)")
+                    }
                 }
             }
         }
-        // The owner plan's three ways give the same candidates: a first window of the owner's chats that
-        // yields them all, windows grown after too small a guess, and a lookup of each match.
-        let table = AppDatabase.chatSearchTable
-        let rankCall = "\(FTS5Ranking.functionName)(\(table), ?, ?)"
-        try await f.store.writer.read { db in
-            let maxId = try #require(try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM workspace_chats"))
-            func candidates(density: Double) throws -> [(id: Int64, rank: Double)] {
-                try SQLiteStore.ownerCandidates(db, owner: bob.id!, maxId: maxId, candidates: 200, density: density,
-                                                matchClause: "\(table) MATCH ?", rankCall: rankCall, arguments: [chats, 0, "\"kettle\""])
-            }
-            let lookedUp = try candidates(density: 1e-9)
-            #expect(lookedUp.count == 200)
-            for density in [1.0, 100.0] {
-                let windowed = try candidates(density: density)
-                #expect(windowed.map(\.id) == lookedUp.map(\.id))
-                #expect(windowed.map(\.rank) == lookedUp.map(\.rank))
+    }
+
+    /// The first page of a one-phrase search without filters ranks in Swift the rows of its one walk; it
+    /// must equal, bit for bit, the page the rank function gives in SQL after a separate frequency walk
+    /// (which a cursor at offset 0 still takes): over and under `frequencyWalk` matches, a word, a prefix
+    /// and a quoted phrase, candidate limits under, at and over the walk, streaming chats left out.
+    @Test func aOneWalkFirstPageEqualsTheTwoWalkPage() async throws {
+        let f = try await Fixture()
+        let alice = try await f.store.createUser(User(username: "alice", passwordHash: "x"))
+        try await Self.addMany(f, count: 2_400, owners: [alice.id, nil])
+        let newest = try #require(try await f.store.writer.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM workspace_chats") })
+        for text in ["kettle", "harbour", "kett*", "\"kettle reply\"", "\"reply 3\"", "number"] {
+            for candidateLimit in [300, ChatSearchQuery.rankedCandidates, 2_300] {
+                for field in [SearchField.both, .prompt] {
+                    var query = ChatSearchQuery(text: text, field: field, limit: 40)
+                    query.candidateLimit = candidateLimit
+                    var reference = query
+                    reference.after = SearchPosition(offset: 0, maxId: newest)
+                    let page = try await f.store.search(query, viewer: .singleUser)
+                    let expected = try await f.store.search(reference, viewer: .singleUser)
+                    #expect(page == expected, "\(text), limit \(candidateLimit), \(field)")
+                    #expect(field == .prompt || !page.hits.isEmpty, "\(text)")
+                    #expect(page.hits.allSatisfy { $0.entry.chat.status != .streaming })
+                }
             }
         }
+    }
+
+    /// The owner column holds ids, not words: searching a number finds chats that say it, not every chat
+    /// of the user with that id; an owner change (a deleted user's chats lose theirs) moves the token.
+    @Test func theOwnerTokenIsNoWordAndFollowsOwnerChanges() async throws {
+        let f = try await Fixture()
+        let alice = try await f.store.createUser(User(username: "alice", passwordHash: "x"))
+        let bob = try await f.store.createUser(User(username: "bob", passwordHash: "x"))
+        let number = "\(bob.id!)"
+        let saysIt = try await f.add("order \(number) shipped", user: alice)
+        let bobs = try await f.add("order shipped", user: bob)
+        #expect(try await f.ids(number) == [saysIt.id!])
+        #expect(try await f.ids(number, viewer: Viewer(userId: bob.id, isAdmin: false)).isEmpty)
+        #expect(try await f.ids("order", viewer: Viewer(userId: bob.id, isAdmin: false)) == [bobs.id!])
+        #expect(try await f.ids("order") { $0.userId = bob.id } == [bobs.id!])
+        try await f.store.writer.write { db in
+            try db.execute(sql: "UPDATE workspace_chats SET user_id = ? WHERE id = ?", arguments: [alice.id!, bobs.id!])
+        }
+        #expect(try await Set(f.ids("order", viewer: Viewer(userId: alice.id, isAdmin: false))) == [saysIt.id!, bobs.id!])
+        #expect(try await f.ids("order") { $0.userId = bob.id }.isEmpty)
+        _ = try await f.store.writer.write { db in try User.deleteOne(db, key: alice.id!) }
+        #expect(try await f.ids("order") { $0.userId = alice.id }.isEmpty)
+        #expect(try await f.ids("order").count == 2)
+        let owners = try await f.store.writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM workspace_chats_fts WHERE workspace_chats_fts MATCH ?",
+                             arguments: ["user_id : \"\(alice.id!)\""])
+        }
+        #expect(owners == 0)
+        try await f.store.writer.write { db in
+            try db.execute(sql: "INSERT INTO workspace_chats_fts(workspace_chats_fts, rank) VALUES('integrity-check', 1)")
+        }
+    }
+
+    /// A database from before `search_v3_owner_tokens` migrates: an administrator's searches give the same
+    /// pages (hits, ranks, snippets) before and after, users' searches give what filtering them gives, and
+    /// the rebuilt index passes FTS5's integrity check and follows new chats.
+    @Test func theOwnerTokenMigrationKeepsEveryResult() async throws {
+        let queue = try DatabaseQueue(configuration: AppDatabase.configuration(logger: nil))
+        try AppDatabase.migrator.migrate(queue, upTo: "documents_v2_chunk_counts")
+        let store = SQLiteStore(writer: queue)
+        let workspace = try await store.createWorkspace(Workspace(name: "Docs", slug: ""))
+        let f = Fixture(store: store, workspace: workspace)
+        let alice = try await store.createUser(User(username: "alice", passwordHash: "x"))
+        let bob = try await store.createUser(User(username: "bob", passwordHash: "x"))
+        try await Self.addMany(f, count: 2_100, owners: [alice.id, bob.id, bob.id, nil])
+        let texts = ["kettle", "kettle reply", "kett*", "\"kettle reply\"", "harbour", "lamp number"]
+        func adminPages() async throws -> [[ChatSearchPage]] {
+            var all: [[ChatSearchPage]] = []
+            for text in texts {
+                var query = ChatSearchQuery(text: text, limit: 400)
+                var pages: [ChatSearchPage] = []
+                repeat {
+                    let page = try await store.search(query, viewer: .singleUser)
+                    pages.append(page)
+                    query.after = page.next
+                } while query.after != nil && pages.count < 30
+                all.append(pages)
+            }
+            return all
+        }
+        let before = try await adminPages()
+        #expect(try AppDatabase.pendingMigrations(queue) == ["search_v3_owner_tokens"])
+        try AppDatabase.migrate(queue)
+        let after = try await adminPages()
+        #expect(after == before)
+        #expect(before.allSatisfy { !$0.isEmpty && !$0[0].hits.isEmpty })
+        for (viewer, owner) in [(Viewer(userId: bob.id, isAdmin: false), bob.id!), (Viewer(userId: alice.id, isAdmin: false), alice.id!)] {
+            for text in texts {
+                let query = ChatSearchQuery(text: text, limit: 5_000)
+                let expected = try await Self.expectedPages(f, query, owner: owner)
+                #expect(try await store.search(query, viewer: viewer).hits == (expected.first ?? []), "\(text)")
+            }
+        }
+        try await queue.write { db in
+            try db.execute(sql: "INSERT INTO workspace_chats_fts(workspace_chats_fts, rank) VALUES('integrity-check', 1)")
+        }
+        let newer = try await f.add("kettle walrus", user: bob)
+        #expect(try await f.ids("walrus", viewer: Viewer(userId: bob.id, isAdmin: false)) == [newer.id!])
+        #expect(try await f.ids("walrus", viewer: Viewer(userId: alice.id, isAdmin: false)).isEmpty)
     }
 }

@@ -69,39 +69,39 @@ extension SQLiteStore: ChatExportSource {
 
     public func exportChunk(_ filter: ExportFilter, viewer: Viewer, after: ExportPosition?, limit: Int) async throws -> [ExportRecord] {
         let (conditions, arguments) = Self.exportConditions(filter, viewer: viewer)
-        let order = "c.workspace_id, IFNULL(c.thread_id, 0), c.id"
-        func branch(_ extra: String, orderBy: String) -> String {
-            "SELECT * FROM (" + ChatFilterSQL.selectEntries + " WHERE " + (conditions + [extra]).joined(separator: " AND ")
-                + " ORDER BY \(orderBy) LIMIT \(limit))"
+        // Each part is a straight range of the export index, read in its order (no sort), with its own
+        // LIMIT. The row value `(workspace, thread, id) > (?, ?, ?)` would seek on the workspace only, so each
+        // chunk would rescan its workspace from the start (quadratic over a big workspace); one UNION ALL of
+        // the parts under an outer ORDER BY read all three parts in full and sorted their rows, texts and
+        // all (three times the rows of a chunk, copied twice). The parts follow each other in export order,
+        // so reading them one after another until the chunk is full gives the same rows in the same order.
+        func part(_ extra: String?, orderBy: String) -> String {
+            ChatFilterSQL.selectEntries + " WHERE " + (conditions + (extra.map { [$0] } ?? [])).joined(separator: " AND ")
+                + " ORDER BY \(orderBy) LIMIT ?"
         }
-        let sql: String
-        var bound: StatementArguments
+        let parts: [(sql: String, arguments: StatementArguments)]
         if let after {
-            // The row value `(workspace, thread, id) > (?, ?, ?)` seeks on the workspace only, so each chunk
-            // would rescan its workspace from the start (quadratic over a big workspace). Three branches,
-            // each a straight range of the export index, find the next rows directly.
-            sql = "SELECT * FROM (" + [
-                branch("c.workspace_id = ? AND IFNULL(c.thread_id, 0) = ? AND c.id > ?", orderBy: "c.id"),
-                branch("c.workspace_id = ? AND IFNULL(c.thread_id, 0) > ?", orderBy: "IFNULL(c.thread_id, 0), c.id"),
-                branch("c.workspace_id > ?", orderBy: order),
-            ].joined(separator: " UNION ALL ") + ") ORDER BY workspace_id, IFNULL(thread_id, 0), id LIMIT \(limit)"
-            bound = arguments
-            bound += [after.workspaceId, after.threadKey, after.id]
-            bound += arguments
-            bound += [after.workspaceId, after.threadKey]
-            bound += arguments
-            bound += [after.workspaceId]
+            parts = [
+                (part("c.workspace_id = ? AND IFNULL(c.thread_id, 0) = ? AND c.id > ?", orderBy: "c.id"),
+                 arguments + [after.workspaceId, after.threadKey, after.id]),
+                (part("c.workspace_id = ? AND IFNULL(c.thread_id, 0) > ?", orderBy: "IFNULL(c.thread_id, 0), c.id"),
+                 arguments + [after.workspaceId, after.threadKey]),
+                (part("c.workspace_id > ?", orderBy: "c.workspace_id, IFNULL(c.thread_id, 0), c.id"), arguments + [after.workspaceId]),
+            ]
         } else {
-            sql = ChatFilterSQL.selectEntries + " WHERE " + conditions.joined(separator: " AND ") + " ORDER BY \(order) LIMIT \(limit)"
-            bound = arguments
+            parts = [(part(nil, orderBy: "c.workspace_id, IFNULL(c.thread_id, 0), c.id"), arguments)]
         }
-        return try await writer.read { [bound] db in
-            // A cursor decodes straight from the statement, without copying each row first.
+        return try await writer.read { [parts] db in
             var records: [ExportRecord] = []
             records.reserveCapacity(limit)
-            let rows = try Row.fetchCursor(db, sql: sql, arguments: bound)
-            while let row = try rows.next() {
-                records.append(ExportRecord(entry: try ChatFilterSQL.entry(row), username: ChatFilterSQL.username(row)))
+            for part in parts where records.count < limit {
+                // Cached: the same few statements serve every chunk of an export. A cursor decodes straight
+                // from the statement, without copying each row first.
+                let statement = try db.cachedStatement(sql: part.sql)
+                let rows = try Row.fetchCursor(statement, arguments: part.arguments + [limit - records.count])
+                while let row = try rows.next() {
+                    records.append(ExportRecord(entry: try ChatFilterSQL.entry(row), username: ChatFilterSQL.username(row)))
+                }
             }
             return records
         }

@@ -7,11 +7,13 @@ public enum SearchField: String, Sendable, CaseIterable {
     case response
     case both
 
+    /// The index columns the words are looked for in: never the owner column, so a query `7` does not
+    /// find every chat of user 7.
     var columns: [String] {
         switch self {
         case .prompt: ["prompt"]
         case .response: ["response"]
-        case .both: []
+        case .both: AppDatabase.chatSearchTextColumns
         }
     }
 }
@@ -40,9 +42,6 @@ public struct ChatSearchQuery: Sendable, Equatable {
     public static let rankedCandidates = 2_000
     /// Matches of each phrase walked to learn how common it is; rarer phrases are counted exactly.
     public static let frequencyWalk = 2_000
-    /// The largest window of a user's newest chats a user's search checks matches against (see
-    /// `SQLiteStore.ownerCandidates`); past it each match is looked up in the owner index.
-    static let ownerWindowLimit = 40_000
     /// Matches the snippet query walks, about, rather than seek each hit of a page apart.
     static let snippetWalk = 10_000
     /// ``rankedCandidates`` unless a test or a caller needs another bound.
@@ -125,51 +124,24 @@ public protocol ChatSearchStore: Sendable {
 }
 
 extension SQLiteStore: ChatSearchStore {
-    /// The one user whose chats a search is restricted to when that is its only filter (a user's own
-    /// search, or an administrator's `user_id` filter), else `nil`.
-    static func ownerOnlyFilter(_ query: ChatSearchQuery, viewer: Viewer) -> Int64? {
-        guard query.workspaceId == nil, query.threadId == nil, query.from == nil, query.to == nil else { return nil }
-        return viewer.isAdmin ? query.userId : viewer.userId
+    /// The one user whose chats a search is restricted to (a user's own search, or an administrator's
+    /// `user_id` filter), else `nil`; a viewer without a user sees ownerless chats, which the index
+    /// cannot name.
+    static func owner(_ query: ChatSearchQuery, viewer: Viewer) -> Int64? {
+        viewer.isAdmin ? query.userId : viewer.userId
     }
 
-    /// The newest `candidates` matches among `owner`'s finished chats up to `maxId`, with their rank.
-    ///
-    /// The owner's newest matches lie tens of thousands of matches deep when they own a small share of
-    /// the chats, and reading each match's row to learn its owner was most of such a search. Instead the
-    /// matches are checked against a window of the owner's newest finished chats read from their own
-    /// index (`workspace_chats_finished_by_owner`), sized from how common the words are: when the
-    /// window yields every candidate, they are exactly the newest (the window holds all the owner's
-    /// chats in its id range); else a window four times larger is tried, and past
-    /// ``ChatSearchQuery/ownerWindowLimit`` chats each match is looked up in that index instead.
-    static func ownerCandidates(
-        _ db: Database, owner: Int64, maxId: Int64, candidates: Int, density: Double, matchClause: String, rankCall: String,
-        arguments: StatementArguments
-    ) throws -> [(id: Int64, rank: Double)] {
-        let table = AppDatabase.chatSearchTable
-        var window = Int(min(Double(ChatSearchQuery.ownerWindowLimit), (Double(candidates) / max(density, 1e-9) * 1.25).rounded(.up)))
-        while window < ChatSearchQuery.ownerWindowLimit {
-            guard let low = try Int64.fetchOne(db, sql: """
-                SELECT id FROM workspace_chats INDEXED BY workspace_chats_finished_by_owner
-                WHERE user_id = ? AND status != 'streaming' AND id <= ? ORDER BY id DESC LIMIT 1 OFFSET ?
-                """, arguments: [owner, maxId, window - 1])
-            else { break }  // the owner has fewer chats: the lookup below reads them all anyway
-            // `+rowid` keeps the IN list a filter: as a constraint, FTS5 would seek each of its ids apart.
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT rowid AS id, \(rankCall) AS rank FROM \(table)
-                WHERE \(matchClause) AND rowid BETWEEN ? AND ? AND +rowid IN (
-                    SELECT id FROM workspace_chats INDEXED BY workspace_chats_finished_by_owner
-                    WHERE user_id = ? AND status != 'streaming' AND id BETWEEN ? AND ?)
-                ORDER BY rowid DESC LIMIT \(candidates)
-                """, arguments: arguments + [low, maxId, owner, low, maxId])
-            if rows.count == candidates { return rows.map { (id: $0["id"], rank: $0["rank"]) } }
-            window *= 4
-        }
-        return try Row.fetchAll(db, sql: """
-            SELECT f.rowid AS id, \(rankCall) AS rank
-            FROM \(table) f JOIN workspace_chats c INDEXED BY workspace_chats_finished_by_owner ON c.id = f.rowid
-            WHERE \(matchClause) AND f.rowid <= ? AND c.user_id = ? AND c.status != 'streaming'
-            ORDER BY f.rowid DESC LIMIT \(candidates)
-            """, arguments: arguments + [maxId, owner]).map { (id: $0["id"], rank: $0["rank"]) }
+    /// Whether the owner is a search's only filter: then the candidates come from the index alone.
+    static func ownerIsTheOnlyFilter(_ query: ChatSearchQuery) -> Bool {
+        query.workspaceId == nil && query.threadId == nil && query.from == nil && query.to == nil
+    }
+
+    /// `match` restricted to `owner`'s chats by the owner token the index holds for each chat (see the
+    /// `search_v3_owner_tokens` migration). It comes after the query's phrases, so the rank function,
+    /// which scores the phrases it is given counts for, ignores it.
+    static func matching(_ match: String, owner: Int64?) -> String {
+        guard let owner else { return match }
+        return "(" + match + ") AND user_id : \"\(owner)\""
     }
 
     public func search(_ query: ChatSearchQuery, viewer: Viewer) async throws -> ChatSearchPage {
@@ -180,80 +152,67 @@ extension SQLiteStore: ChatSearchStore {
         return try await writer.read { db in
             let newestId = try Int64.fetchOne(db, sql: "SELECT IFNULL(MAX(id), 0) FROM workspace_chats") ?? 0
             let maxId = query.after?.maxId ?? newestId
-            // How common each phrase is, from a walk of at most `frequencyWalk` of its newest matches
-            // (exact below that): what bm25 needs, without FTS5 counting every match (see FTS5Ranking).
-            var rankArguments: StatementArguments = []
-            // The fewest matches any phrase has (exact when below `frequencyWalk`), and the density of the
-            // rarest phrase's matches among chat ids, to choose plans below.
-            var fewestMatches = Int.max
-            var density = 1.0
-            for phrase in phrases {
-                let walk = try Row.fetchOne(db, sql: """
-                    SELECT COUNT(*) AS matches, MIN(rowid) AS oldest FROM (
-                        SELECT rowid FROM \(table) WHERE \(table) MATCH ? ORDER BY rowid DESC LIMIT \(ChatSearchQuery.frequencyWalk)
-                    )
-                    """, arguments: [phrase])
-                let matches: Int = walk?["matches"] ?? 0
-                let oldest: Int64 = walk?["oldest"] ?? 0
-                let span = matches < ChatSearchQuery.frequencyWalk ? 0 : max(1, newestId - oldest + 1)
-                rankArguments += [matches, span]
-                fewestMatches = min(fewestMatches, matches)
-                density = min(density, Double(matches) / Double(max(1, span > 0 ? span : newestId)))
-            }
-            let rankCall = "\(FTS5Ranking.functionName)(\(table)" + String(repeating: ", ?", count: 2 * phrases.count) + ")"
             var filters: [String] = []
             var filterArguments: StatementArguments = []
             ChatFilterSQL.append(workspaceId: query.workspaceId, threadId: query.threadId, userId: query.userId,
                                  from: query.from, to: query.to, viewer: viewer, to: &filters, &filterArguments)
-            // Ranks and ids only: snippets are made for the page's rows alone, below. bm25 is computed for the
-            // newest `candidateLimit` matches that pass the filters, not all of them: FTS5 walks its index
-            // newest-first and stops there, so a word in most chats costs about as much as a rarer one
-            // instead of a score and a sort per matching chat (seconds over a million chats).
             let candidates = max(1, query.candidateLimit)
-            let pageClause = "ORDER BY rank, id LIMIT \(query.limit + 1) OFFSET \(query.after?.offset ?? 0)"
-            let sql: String?
-            let arguments: StatementArguments
+            // How common each phrase is, from a walk of at most `frequencyWalk` of its newest matches
+            // (exact below that): what bm25 needs, without FTS5 counting every match (see FTS5Ranking).
+            var rankArguments: StatementArguments = []
+            // The fewest matches any phrase has (exact below `frequencyWalk`) and the density of the rarest
+            // phrase's matches among chat ids, to choose plans below.
+            var fewestMatches = Int.max
+            var density = 1.0
+            func walked(matches: Int, oldest: Int64) -> (matches: Int, span: Int64) {
+                let span = matches < ChatSearchQuery.frequencyWalk ? 0 : max(1, newestId - oldest + 1)
+                rankArguments += [matches, span]
+                fewestMatches = min(fewestMatches, matches)
+                density = min(density, Double(matches) / Double(max(1, span > 0 ? span : newestId)))
+                return (matches, span)
+            }
+            // The first page of a one-phrase search without filters ranks the same rows its frequency walk
+            // reads (the newest matches): one walk gives both, with each row's rank made in Swift from its
+            // parts by the rank function's own arithmetic, where walking the phrase twice was a fifth of a
+            // phrase search.
             var ranked: [(id: Int64, rank: Double)] = []
-            if filters.isEmpty {
-                // Nothing to check on the chat rows but their status: the candidates come from the index
-                // alone, and only the few that are kept are looked up (a million-row table is mostly cold).
-                sql = """
-                    SELECT f.id AS id, f.rank AS rank FROM (
-                        SELECT rowid AS id, \(rankCall) AS rank FROM \(table)
-                        WHERE \(table) MATCH ? AND rowid <= ? ORDER BY rowid DESC LIMIT \(candidates)
-                    ) f JOIN workspace_chats c ON c.id = f.id
-                    WHERE c.status != 'streaming'
-                    \(pageClause)
-                    """
-                arguments = rankArguments + [match, maxId]
-            } else if let owner = Self.ownerOnlyFilter(query, viewer: viewer), fewestMatches >= ChatSearchQuery.frequencyWalk {
-                // Only the owner restricts (a user's own search, the usual case) and the words are common:
-                // checking each match's row for its owner read mostly other users' rows. See `ownerCandidates`.
-                let candidateRows = try Self.ownerCandidates(db, owner: owner, maxId: maxId, candidates: candidates, density: density,
-                                                             matchClause: "\(table) MATCH ?", rankCall: rankCall,
-                                                             arguments: rankArguments + [match])
-                let offset = query.after?.offset ?? 0
-                ranked = Array(candidateRows.sorted { $0.rank != $1.rank ? $0.rank < $1.rank : $0.id < $1.id }
-                    .dropFirst(offset).prefix(query.limit + 1))
-                sql = nil
-                arguments = []
+            if phrases.count == 1, filters.isEmpty, query.after == nil {
+                let part = "\(FTS5Ranking.partsFunctionName)(\(table), "
+                // The table's size once (any matching row gives it), then each row's part through a cursor
+                // read by position: GRDB's lookups by column name lowercase the name for every row.
+                var walk: [(id: Int64, parts: Int64)] = []
+                walk.reserveCapacity(max(candidates, ChatSearchQuery.frequencyWalk))
+                let rows = try db.cachedStatement(sql: """
+                    SELECT rowid, \(part)0) FROM \(table) WHERE \(table) MATCH ? ORDER BY rowid DESC LIMIT ?
+                    """)
+                let cursor = try Row.fetchCursor(rows, arguments: [match, max(candidates, ChatSearchQuery.frequencyWalk)])
+                while let row = try cursor.next() { walk.append((row[0], row[1])) }
+                let sizes = try Row.fetchOne(db, sql: "SELECT \(part)1), \(part)2) FROM \(table) WHERE \(table) MATCH ? LIMIT 1",
+                                             arguments: [match])
+                let tableRows: Int64 = sizes?[0] ?? 0
+                let tableTokens: Int64 = sizes?[1] ?? 0
+                let sample = walk.prefix(ChatSearchQuery.frequencyWalk)
+                let phrase = walked(matches: sample.count, oldest: sample.last?.id ?? 0)
+                let streaming = Set(try Int64.fetchAll(db, sql: "SELECT id FROM workspace_chats WHERE status = 'streaming'"))
+                ranked = Array(walk.prefix(candidates).compactMap { id, parts -> (id: Int64, rank: Double)? in
+                    guard !streaming.contains(id) else { return nil }
+                    return (id, FTS5Ranking.rank(frequency: parts >> 32, rowTokens: Int32(truncatingIfNeeded: parts), rows: tableRows,
+                                                 totalTokens: tableTokens, matches: Double(phrase.matches), span: Double(phrase.span)))
+                }.sorted { $0.rank != $1.rank ? $0.rank < $1.rank : $0.id < $1.id }.prefix(query.limit + 1))
             } else {
-                sql = """
-                    SELECT id, rank FROM (
-                        SELECT f.rowid AS id, \(rankCall) AS rank
-                        FROM \(table) f JOIN workspace_chats c ON c.id = f.rowid
-                        WHERE \(table) MATCH ? AND f.rowid <= ? AND c.status != 'streaming' AND \(filters.joined(separator: " AND "))
-                        ORDER BY f.rowid DESC LIMIT \(candidates)
-                    )
-                    \(pageClause)
-                    """
-                arguments = rankArguments + [match, maxId] + filterArguments
-            }
-            if let sql {
-                ranked = try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                    (id: row["id"] as Int64, rank: row["rank"] as Double)
+                for phrase in phrases {
+                    let walk = try Row.fetchOne(db, sql: """
+                        SELECT COUNT(*) AS matches, MIN(rowid) AS oldest FROM (
+                            SELECT rowid FROM \(table) WHERE \(table) MATCH ? ORDER BY rowid DESC LIMIT \(ChatSearchQuery.frequencyWalk)
+                        )
+                        """, arguments: [phrase])
+                    _ = walked(matches: walk?["matches"] ?? 0, oldest: walk?["oldest"] ?? 0)
                 }
+                ranked = try Self.ranked(db, query: query, viewer: viewer, match: match, phrases: phrases.count, filters: filters,
+                                         filterArguments: filterArguments, rankArguments: rankArguments,
+                                         fewestMatches: fewestMatches, maxId: maxId)
             }
+            let owner = Self.owner(query, viewer: viewer)
             var next: SearchPosition?
             var hitsPage = ranked
             if hitsPage.count > query.limit {
@@ -265,8 +224,11 @@ extension SQLiteStore: ChatSearchStore {
             let ids = hitsPage.map(\.id)
             let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
             let idArguments = StatementArguments(ids)
+            // The owner is checked on the page's rows too: the index's owner tokens decide the candidates,
+            // and a row must never reach another user through them.
             let entries = try Dictionary(
-                Row.fetchAll(db, sql: ChatFilterSQL.selectEntries + " WHERE c.id IN (\(placeholders))", arguments: idArguments)
+                Row.fetchAll(db, sql: ChatFilterSQL.selectEntries + " WHERE c.id IN (\(placeholders))" + (owner == nil ? "" : " AND c.user_id = ?"),
+                             arguments: idArguments + (owner.map { [$0] } ?? []))
                     .map { row in (row[0] as Int64, try ChatFilterSQL.entry(row)) },
                 uniquingKeysWith: { first, _ in first })
             // Control characters mark the matches, so the text can be HTML-escaped before the real markers go in.
@@ -274,6 +236,8 @@ extension SQLiteStore: ChatSearchStore {
             // `rowid IN (…)` makes FTS5 seek each id anew (for a prefix, expanding it anew: a millisecond
             // each). Walking the matches between the page's oldest and newest ids once is cheaper unless
             // that range holds many (a filtered search's page can spread over many other chats' matches).
+            // Without the owner's phrase: FTS5 would seek its long list of rows for each id too (3-4 ms more
+            // per page for a user's common word in the sqlite3 CLI).
             let low = ids.min() ?? 0
             let high = ids.max() ?? 0
             let matchesInRange = Double(high - low + 1) * density

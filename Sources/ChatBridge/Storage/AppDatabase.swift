@@ -70,6 +70,7 @@ public enum AppDatabase {
         registerMCPMigrations(&migrator)
         registerSearchOwnerMigrations(&migrator)
         registerDocumentCountMigrations(&migrator)
+        registerSearchOwnerTokenMigrations(&migrator)
         return migrator
     }
 
