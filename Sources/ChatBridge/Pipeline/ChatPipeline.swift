@@ -184,8 +184,12 @@ public struct ChatPipeline: Sendable {
             queueMilliseconds: prepared.ticket?.waited.milliseconds ?? 0)
         let completion = ChatCompletion(dbId: prepared.dbId, response: response, status: status, usage: finalUsage,
                                         metrics: metrics, sources: prepared.sources, failure: failure)
-        // Stored before the last frame goes out: a client that got it finds the chat stored.
-        await store(prepared.chat, outcome: outcome)
+        // Stored before the last frame goes out: a client that got it finds the chat stored. Its
+        // event row goes in the same write (one hop to the writer per answer, not two).
+        let providerKind = prepared.provider?.kind ?? "none"
+        await store(prepared.chat, outcome: outcome, recording: telemetry.event(
+            transport: transport, provider: providerKind, chat: prepared.chat, outcome: outcome, usage: finalUsage,
+            metrics: metrics, errorCode: failure?.code))
         if !prepared.sources.isEmpty { await emit(frame(.sources(prepared.sources))) }
         if let failure {
             await emit(frame(.error(failure, dbId: prepared.dbId)))
@@ -196,8 +200,8 @@ public struct ChatPipeline: Sendable {
             "chat_id": "\(chatId)", "db_id": "\(prepared.dbId)", "transport": "\(transport)", "status": "\(status.rawValue)",
             "completion_tokens": "\(finalUsage.completionTokens)", "duration_ms": "\(metrics.durationMilliseconds.rounded3)",
         ])
-        await recordTelemetry(chat: prepared.chat, transport: transport, provider: prepared.provider?.kind ?? "none",
-                              outcome: outcome, metrics: metrics, errorCode: failure?.code)
+        telemetry.count(transport: transport, provider: providerKind, outcome: outcome, usage: finalUsage, metrics: metrics,
+                        errorCode: failure?.code)
         return completion
     }
 
@@ -209,6 +213,21 @@ public struct ChatPipeline: Sendable {
                 try await store.finishChat(id: chat.id!, outcome: outcome)
             } catch {
                 logger.error("storing chat response failed", metadata: ["chat_id": "\(chat.chatUuid)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// ``store(_:outcome:)`` with the chat's event row in the same write (the telemetry stage's row).
+    func store(_ chat: Chat, outcome: ChatOutcome, recording event: EventLog) async {
+        await Self.detachedFromCancellation { [store, logger, telemetry] in
+            do {
+                if case .failure(let error) = try await store.finishChat(id: chat.id!, outcome: outcome, recording: event) {
+                    telemetry.eventNotStored(error)
+                }
+            } catch {
+                logger.error("storing chat response failed", metadata: ["chat_id": "\(chat.chatUuid)", "error": "\(error)"])
+                // As when they were two writes: the event row is still recorded.
+                do { try await store.record(event) } catch { telemetry.eventNotStored(error) }
             }
         }
     }
