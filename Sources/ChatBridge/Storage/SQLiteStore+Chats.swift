@@ -5,7 +5,8 @@ extension SQLiteStore: ChatStore {
     // MARK: Workspaces
 
     public func createWorkspace(_ workspace: Workspace) async throws -> Workspace {
-        try await writer.write { db in
+        defer { workspaceCache.clear() }
+        return try await writer.write { db in
             var workspace = workspace
             let base = Slug.make(from: workspace.name, fallback: "workspace")
             workspace.slug = try Slug.unique(base) { candidate in
@@ -21,11 +22,18 @@ extension SQLiteStore: ChatStore {
     }
 
     public func workspace(slug: String) async throws -> Workspace? {
-        try await writer.read { db in try Workspace.filter(Column("slug") == slug).fetchOne(db) }
+        // Every chat request starts here: a read (and a row decoded) spared on the way to its first token.
+        if let cached = workspaceCache.workspace(slug: slug) { return cached }
+        let generation = workspaceCache.generation
+        let workspace = try await writer.read { db in try Workspace.filter(Column("slug") == slug).fetchOne(db) }
+        if let workspace { workspaceCache.remember(workspace, readIn: generation) }
+        return workspace
     }
 
     public func updateWorkspace(_ workspace: Workspace) async throws -> Workspace {
-        try await writer.write { db in
+        // Cleared once the change has committed (or failed): a read racing it cannot keep the old row.
+        defer { workspaceCache.clear() }
+        return try await writer.write { db in
             var workspace = workspace
             workspace.updatedAt = Timestamp.now()
             try workspace.update(db)
