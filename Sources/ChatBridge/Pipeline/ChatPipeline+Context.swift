@@ -80,6 +80,12 @@ extension ChatPipeline {
         do {
             result = .success(try await stage.provider.stream(llmRequest))
         } catch {
+            // The queue pauses at once for a throttling upstream, as it does when the run's own attempt is
+            // throttled: no other request may reach it before the run handles this one (and waits it out).
+            if let throttled = error as? ProviderThrottled {
+                let remaining = ContinuousClock.now.duration(to: throttled.receivedAt + throttled.retryAfter)
+                stage.queue.pause(for: min(remaining, stage.queue.timeout))
+            }
             result = .failure(error)
         }
         return .ready(llmRequest, sources: sources, ticket: ticket, opened: OpenedStream(result: result, sentAt: sentAt))

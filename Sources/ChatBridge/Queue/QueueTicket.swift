@@ -64,14 +64,16 @@ public final class QueueTicket: Sendable {
                 waitedTime.withLock { [queued] in $0 = queued }
                 return stream
             } catch let throttled as ProviderThrottled {
+                // Counted from the upstream's answer: an `opened` attempt got it a moment before this runs.
+                let resumesAt = throttled.receivedAt + throttled.retryAfter
                 // A pause past the queue timeout would only make every other waiter time out too.
-                queue.pause(for: min(throttled.retryAfter, queue.timeout))
+                queue.pause(for: min(ContinuousClock.now.duration(to: resumesAt), queue.timeout))
                 guard start.duration(to: .now) + throttled.retryAfter <= queue.timeout else {
                     throw APIError.overloaded(
                         "The \(queue.provider) provider asked to wait \(Int(throttled.retryAfter.milliseconds / 1000)) s, "
                             + "beyond the queue timeout; try again later.", retryAfter: throttled.retryAfter)
                 }
-                try await Task.sleep(for: throttled.retryAfter)
+                try await Task.sleep(until: resumesAt)
                 queued += throttled.retryAfter
             }
         }
