@@ -227,6 +227,11 @@ public final class DocumentRetriever: Retriever, DocumentSearching {
 
     public func retrieve(query: String, workspace: Workspace, ownerId: Int64?) async throws -> Retrieval {
         guard let workspaceId = workspace.id else { return .empty }
+        // A scope without a passage has nothing to pin or rank: one indexed read instead of the
+        // ranking's five, before the model request of every chat in a workspace without documents.
+        guard try await store.termFrequencies(LexicalQuery(""), workspaceId: workspaceId, ownerId: ownerId).total > 0 else {
+            return .empty
+        }
         let scope = Scope(workspaceId: workspaceId, ownerId: ownerId)
         let pinned = try await pinnedChunks(scope, budget: contextCharacters)
         var budget = contextCharacters - pinned.reduce(0) { $0 + $1.contextCost }

@@ -22,6 +22,18 @@ public struct ChatTelemetry: Sendable {
     /// Records the end of one chat: counters, histograms and the event row.
     func record(transport: String, provider: String, chat: Chat, outcome: ChatOutcome, usage: Usage,
                 metrics: StreamMetrics, errorCode: APIError.Code?) async {
+        count(transport: transport, provider: provider, outcome: outcome, usage: usage, metrics: metrics, errorCode: errorCode)
+        do {
+            try await store.record(event(transport: transport, provider: provider, chat: chat, outcome: outcome, usage: usage,
+                                         metrics: metrics, errorCode: errorCode))
+        } catch {
+            eventNotStored(error)
+        }
+    }
+
+    /// The counters and histograms of the end of one chat.
+    func count(transport: String, provider: String, outcome: ChatOutcome, usage: Usage, metrics: StreamMetrics,
+               errorCode: APIError.Code?) {
         Counter(label: "agenthost_chats_total", dimensions: [("transport", transport), ("status", outcome.status.rawValue)],
                 factory: factory).increment()
         if let errorCode { countError(errorCode) }
@@ -35,6 +47,11 @@ public struct ChatTelemetry: Sendable {
         }
         CoreMetrics.Timer(label: "agenthost_chat_duration_seconds", dimensions: [("provider", provider)], factory: factory)
             .recordNanoseconds(Int64(metrics.durationMilliseconds * 1e6))
+    }
+
+    /// The `event_logs` row of the end of one chat (numbers and codes, never its text).
+    func event(transport: String, provider: String, chat: Chat, outcome: ChatOutcome, usage: Usage, metrics: StreamMetrics,
+               errorCode: APIError.Code?) -> EventLog {
         var metadata: [String: String] = [
             "transport": transport, "provider": provider, "status": outcome.status.rawValue, "mode": chat.mode.rawValue,
             "prompt_tokens": "\(usage.promptTokens)", "completion_tokens": "\(usage.completionTokens)",
@@ -43,12 +60,12 @@ public struct ChatTelemetry: Sendable {
         ]
         if let model = outcome.model { metadata["model"] = model }
         if let errorCode { metadata["error_code"] = errorCode.rawValue }
-        do {
-            try await store.record(EventLog(event: "chat", workspaceId: chat.workspaceId, userId: chat.userId, chatId: chat.id,
-                                            metadata: metadata))
-        } catch {
-            logger.warning("event log write failed", metadata: ["error": "\(error)"])
-        }
+        return EventLog(event: "chat", workspaceId: chat.workspaceId, userId: chat.userId, chatId: chat.id, metadata: metadata)
+    }
+
+    /// An event row that could not be written: logged, as telemetry never fails a chat.
+    func eventNotStored(_ error: any Error) {
+        logger.warning("event log write failed", metadata: ["error": "\(error)"])
     }
 
     /// Counts an error by its contract code.

@@ -29,6 +29,10 @@ public protocol ChatStore: Sendable {
     func beginChat(_ chat: Chat, dailyLimit: Int?, now: Date) async throws -> Chat
     /// Writes the response and outcome onto a chat begun with ``beginChat(_:dailyLimit:now:)``.
     func finishChat(id: Int64, outcome: ChatOutcome) async throws
+    /// ``finishChat(id:outcome:)`` and ``record(_:)`` of the chat's event row, in one write where the
+    /// backend can. The event row never costs the answer: the finish throws only for the chat's own
+    /// update, and the event row's write is returned.
+    func finishChat(id: Int64, outcome: ChatOutcome, recording event: EventLog) async throws -> Result<Void, any Error>
     /// The prompts and responses of the last `limit` included, finished chats of a conversation,
     /// oldest first, for context.
     func contextWindow(_ conversation: Conversation, limit: Int) async throws -> [ContextTurn]
@@ -43,6 +47,19 @@ public protocol ChatStore: Sendable {
 
     // Telemetry
     func record(_ event: EventLog) async throws
+}
+
+extension ChatStore {
+    /// Two writes: the chat's update, then its event row.
+    public func finishChat(id: Int64, outcome: ChatOutcome, recording event: EventLog) async throws -> Result<Void, any Error> {
+        try await finishChat(id: id, outcome: outcome)
+        do {
+            try await record(event)
+            return .success(())
+        } catch {
+            return .failure(error)
+        }
+    }
 }
 
 /// Users and API keys.

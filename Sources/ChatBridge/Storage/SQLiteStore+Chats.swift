@@ -5,7 +5,8 @@ extension SQLiteStore: ChatStore {
     // MARK: Workspaces
 
     public func createWorkspace(_ workspace: Workspace) async throws -> Workspace {
-        try await writer.write { db in
+        defer { workspaceCache.clear() }
+        return try await writer.write { db in
             var workspace = workspace
             let base = Slug.make(from: workspace.name, fallback: "workspace")
             workspace.slug = try Slug.unique(base) { candidate in
@@ -21,11 +22,18 @@ extension SQLiteStore: ChatStore {
     }
 
     public func workspace(slug: String) async throws -> Workspace? {
-        try await writer.read { db in try Workspace.filter(Column("slug") == slug).fetchOne(db) }
+        // Every chat request starts here: a read (and a row decoded) spared on the way to its first token.
+        if let cached = workspaceCache.workspace(slug: slug) { return cached }
+        let generation = workspaceCache.generation
+        let workspace = try await writer.read { db in try Workspace.filter(Column("slug") == slug).fetchOne(db) }
+        if let workspace { workspaceCache.remember(workspace, readIn: generation) }
+        return workspace
     }
 
     public func updateWorkspace(_ workspace: Workspace) async throws -> Workspace {
-        try await writer.write { db in
+        // Cleared once the change has committed (or failed): a read racing it cannot keep the old row.
+        defer { workspaceCache.clear() }
+        return try await writer.write { db in
             var workspace = workspace
             workspace.updatedAt = Timestamp.now()
             try workspace.update(db)
@@ -163,21 +171,44 @@ extension SQLiteStore: ChatStore {
     }
 
     public func finishChat(id: Int64, outcome: ChatOutcome) async throws {
-        // One UPDATE of the columns an outcome sets (sources as the JSON the record itself would
-        // write), rather than fetching, decoding and re-encoding the whole row on every answer.
-        let sources = String(decoding: try Chat.databaseJSONEncoder(for: "sources").encode(outcome.sources), as: UTF8.self)
-        let arguments: StatementArguments = [
-            outcome.response, outcome.status.rawValue, outcome.usage?.promptTokens, outcome.usage?.completionTokens,
-            outcome.model, sources, outcome.error, Timestamp.now(), id,
-        ]
+        let arguments = try Self.finishArguments(id: id, outcome: outcome)
         try await writer.write { db in
-            try db.cachedStatement(sql: """
-                UPDATE workspace_chats
-                SET response = ?, status = ?, prompt_tokens = ?, completion_tokens = ?, model = COALESCE(?, model),
-                    sources = ?, error = ?, updated_at = ?
-                WHERE id = ?
-                """).execute(arguments: arguments)
+            try db.cachedStatement(sql: Self.finishSQL).execute(arguments: arguments)
         }
+    }
+
+    public func finishChat(id: Int64, outcome: ChatOutcome, recording event: EventLog) async throws -> Result<Void, any Error> {
+        let arguments = try Self.finishArguments(id: id, outcome: outcome)
+        // One transaction instead of two: every answer ends with both, and each write is a hop to the writer.
+        return try await writer.write { db in
+            try db.cachedStatement(sql: Self.finishSQL).execute(arguments: arguments)
+            // In its own savepoint: a failed event row is rolled back alone and never costs the answer.
+            do {
+                try db.inSavepoint {
+                    var event = event
+                    try event.insert(db)
+                    return .commit
+                }
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+
+    /// One UPDATE of the columns an outcome sets (sources as the JSON the record itself would
+    /// write), rather than fetching, decoding and re-encoding the whole row on every answer.
+    private static let finishSQL = """
+        UPDATE workspace_chats
+        SET response = ?, status = ?, prompt_tokens = ?, completion_tokens = ?, model = COALESCE(?, model),
+            sources = ?, error = ?, updated_at = ?
+        WHERE id = ?
+        """
+
+    private static func finishArguments(id: Int64, outcome: ChatOutcome) throws -> StatementArguments {
+        let sources = String(decoding: try Chat.databaseJSONEncoder(for: "sources").encode(outcome.sources), as: UTF8.self)
+        return [outcome.response, outcome.status.rawValue, outcome.usage?.promptTokens, outcome.usage?.completionTokens,
+                outcome.model, sources, outcome.error, Timestamp.now(), id]
     }
 
     public func contextWindow(_ conversation: Conversation, limit: Int) async throws -> [ContextTurn] {

@@ -6,6 +6,9 @@ import GRDB
 /// Takes any GRDB writer: a `DatabasePool` (WAL) in production, an in-memory `DatabaseQueue` in tests.
 public final class SQLiteStore: Sendable {
     public let writer: any DatabaseWriter
+    /// ``ChatStore/workspace(slug:)`` answers from memory; ``ChatStore/createWorkspace(_:)`` and
+    /// ``ChatStore/updateWorkspace(_:)`` clear it.
+    let workspaceCache = WorkspaceCache()
 
     public init(writer: any DatabaseWriter) {
         self.writer = writer
