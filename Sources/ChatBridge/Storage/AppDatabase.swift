@@ -12,7 +12,13 @@ public enum AppDatabase {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("agenthost.sqlite").path
         let pool = try DatabasePool(path: path, configuration: configuration(logger: logger))
+        // Some migrations rebuild an index over every chat (a minute for a million): say so before.
+        let pending = try pendingMigrations(pool)
+        guard !pending.isEmpty else { return pool }
+        logger.info("applying database migrations", metadata: ["path": "\(path)", "migrations": "\(pending.joined(separator: ","))"])
+        let started = ContinuousClock.now
         try migrate(pool)
+        logger.info("database migrations applied", metadata: ["took": "\(started.duration(to: .now))"])
         return pool
     }
 
