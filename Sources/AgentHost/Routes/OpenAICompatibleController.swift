@@ -91,7 +91,7 @@ struct OpenAICompatibleController {
             prepared = try await pipeline.prepare(
                 ChatRequest(message: prompt, sessionId: body.user, history: history,
                             clientSystemPrompt: system.isEmpty ? nil : system.joined(separator: "\n\n")),
-                workspace: workspace, threadId: nil, caller: principal.chatCaller, sendingEarly: true)
+                workspace: workspace, threadId: nil, caller: principal.chatCaller)
         } catch {
             slot.release()
             throw error

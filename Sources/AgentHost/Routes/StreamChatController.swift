@@ -43,7 +43,7 @@ struct StreamChatController {
         do {
             prepared = try await pipeline.prepare(
                 ChatRequest(message: body.message, attachments: body.attachments ?? [], mode: body.mode, sessionId: body.sessionId),
-                workspace: workspace, threadId: thread?.id, caller: principal.chatCaller, sendingEarly: true)
+                workspace: workspace, threadId: thread?.id, caller: principal.chatCaller)
         } catch {
             slot.release()
             throw error

@@ -22,8 +22,6 @@ public struct PreparedChat: Sendable {
     public var sources: [ChatSource]
     /// The chat's place in its provider's queue (PROTOCOL §4 queuing); `nil` when no model is called.
     public var ticket: QueueTicket?
-    /// The model request, when ``ChatPipeline/prepare(_:workspace:threadId:caller:now:sendingEarly:)`` already sent it.
-    var opened: OpenedStream?
 
     public var chatId: String { chat.chatUuid }
     public var dbId: Int64 { chat.id! }
@@ -32,7 +30,7 @@ public struct PreparedChat: Sendable {
 /// The one chat pipeline every transport uses (PROTOCOL §4):
 /// validation → daily limit → context → LLM → token streaming → storage → telemetry.
 ///
-/// ``prepare(_:workspace:threadId:caller:now:sendingEarly:)`` runs the stages that may refuse the request, before a
+/// ``prepare(_:workspace:threadId:caller:)`` runs the stages that may refuse the request, before a
 /// single frame is sent; ``run(_:transport:emit:)`` streams the answer and never throws: every end,
 /// including a cut stream, is stored and reported as a frame.
 public struct ChatPipeline: Sendable {
@@ -61,13 +59,8 @@ public struct ChatPipeline: Sendable {
 
     /// Validates, checks the daily limit, stores the prompt and gathers the context. Throws an
     /// ``APIError`` (before any streaming) when the request cannot be served.
-    ///
-    /// `sendingEarly`: when nothing after validation can refuse the chat (the caller has no daily
-    /// limit) and the provider has a free slot, the model request is sent while the prompt row is
-    /// stored, and ``run(_:transport:whileQueued:emit:)`` streams its answer; a failed store cancels
-    /// it. Only for transports whose model request is the prepared one (not an agent's).
     public func prepare(_ request: ChatRequest, workspace: Workspace, threadId: Int64?, caller: ChatCaller,
-                        now: Date = Date(), sendingEarly: Bool = false) async throws -> PreparedChat {
+                        now: Date = Date()) async throws -> PreparedChat {
         // 1. Validation
         let attachments = try request.validated(limits: limits)
         let mode = request.mode ?? workspace.chatMode
@@ -77,22 +70,56 @@ public struct ChatPipeline: Sendable {
         try queue.checkAdmission()
 
         // 2. Daily limit, atomically with storing the prompt row, so the prompt is never lost.
-        let row = Chat(workspaceId: workspace.id!, threadId: threadId, userId: caller.userId, prompt: request.message,
-                       attachments: attachments.map(\.info), apiSessionId: request.sessionId, mode: mode, model: model)
-        let stage = ContextStage(request: request, attachments: attachments, mode: mode, workspace: workspace, threadId: threadId,
-                                 caller: caller, provider: provider, model: model, queue: queue)
-        // 3. Context (documents, history), then the model request. A daily limit must refuse before
-        // the model hears of the chat, so a limited caller's context waits for the stored row.
-        guard sendingEarly, caller.dailyMessageLimit == nil else {
-            let chat = try await store.beginChat(row, dailyLimit: caller.dailyMessageLimit, now: now)
-            return try await settle(chat, stage, await gather(stage, sending: false))
+        let chat = try await store.beginChat(
+            Chat(workspaceId: workspace.id!, threadId: threadId, userId: caller.userId, prompt: request.message,
+                 attachments: attachments.map(\.info), apiSessionId: request.sessionId, mode: mode, model: model),
+            dailyLimit: caller.dailyMessageLimit, now: now)
+
+        // 3. Context: the caller's own documents (as their own chats are their history), then
+        // (chat mode) history.
+        let retrieval: Retrieval
+        do {
+            retrieval = try await retriever.retrieve(query: request.message, workspace: workspace, ownerId: caller.userId)
+        } catch {
+            try? await store.finishChat(id: chat.id!, outcome: ChatOutcome(
+                response: "", status: .failed, usage: nil, model: model, error: "retrieval failed: \(error)"))
+            // A full embeddings queue is the client's `503 overloaded` with its `Retry-After`, not a fault.
+            if let overloaded = error as? APIError, overloaded.code == .overloaded { throw overloaded }
+            throw APIError(.internal, "Looking up the workspace's documents failed.")
         }
-        // Nothing can refuse the chat now: its context is gathered and the model request sent while
-        // the row is stored (the in-progress row is never part of a context window). A failed store
-        // leaves this scope, which cancels the request (or drops its opened stream, which does too).
-        async let gathered = gather(stage, sending: true)
-        let chat = try await store.beginChat(row, dailyLimit: nil, now: now)
-        return try await settle(chat, stage, await gathered)
+        // Query mode answers only when some passage matches the question; pinned passages are in
+        // every context, so on their own they would make every question look answerable.
+        if mode == .query && !retrieval.matched {
+            return PreparedChat(chat: chat, workspace: workspace, request: nil, provider: nil, sources: [])
+        }
+        let sources = retrieval.chunks.map(\.source)
+        var system = systemPrompt(workspace: workspace, mode: mode, chunks: retrieval.chunks)
+        if let extra = request.clientSystemPrompt, !extra.isEmpty { system += "\n\n" + extra }
+        var messages: [LLMMessage] = [.system(system)]
+        if mode == .chat, let history = request.history {
+            messages += history
+        } else if mode == .chat {
+            let conversation = Conversation(workspaceId: workspace.id!, threadId: threadId, userId: caller.userId,
+                                            sessionId: request.sessionId)
+            for previous in try await store.contextWindow(conversation, limit: workspace.historyLength) {
+                messages.append(.user(previous.prompt))
+                messages.append(.assistant(previous.response))
+            }
+        }
+        messages.append(.user(userContent(request.message, attachments: attachments),
+                              images: attachments.compactMap(\.image)))
+        let llmRequest = LLMRequest(model: model, messages: messages, temperature: workspace.temperature)
+        let ticket: QueueTicket
+        do {
+            ticket = try queue.reserve(QueueClaim(userId: caller.userId))
+        } catch {
+            // The queue filled up while the context was gathered.
+            try? await store.finishChat(id: chat.id!, outcome: ChatOutcome(
+                response: "", status: .failed, usage: nil, model: model, error: "\(error)"))
+            throw error
+        }
+        return PreparedChat(chat: chat, workspace: workspace, request: llmRequest, provider: provider, sources: sources,
+                            ticket: ticket)
     }
 
     /// Streams the answer through `emit`, stores it and records telemetry. When the task is cancelled
@@ -113,8 +140,7 @@ public struct ChatPipeline: Sendable {
                           emit: @Sendable (ChatFrame) async -> Void) async -> ChatCompletion {
         let chatId = prepared.chatId
         let clock = ContinuousClock()
-        // Timed from the model request, wherever it was sent.
-        let start = prepared.opened?.sentAt ?? clock.now
+        let start = clock.now
         var seq = 0
         func frame(_ kind: ChatFrame.Kind) -> ChatFrame {
             defer { seq += 1 }
@@ -132,7 +158,7 @@ public struct ChatPipeline: Sendable {
         if let request = prepared.request, let provider = prepared.provider {
             do {
                 let events = if let ticket = prepared.ticket {
-                    try await ticket.stream(request, from: provider, opened: prepared.opened?.result, onPosition: { position in
+                    try await ticket.stream(request, from: provider, onPosition: { position in
                         await emit(frame(.queued(position: position)))
                     }, onTick: whileQueued)
                 } else {
@@ -251,7 +277,7 @@ public struct ChatPipeline: Sendable {
         await Task { await work() }.value
     }
 
-    func systemPrompt(workspace: Workspace, mode: Workspace.ChatMode, chunks: [RetrievedChunk]) -> String {
+    private func systemPrompt(workspace: Workspace, mode: Workspace.ChatMode, chunks: [RetrievedChunk]) -> String {
         var prompt = workspace.systemPrompt ?? Self.defaultSystemPrompt
         if mode == .query {
             prompt += "\n\nAnswer only from the context below. If the context does not contain the answer, say so."
@@ -267,7 +293,7 @@ public struct ChatPipeline: Sendable {
         return prompt
     }
 
-    func userContent(_ message: String, attachments: [DecodedAttachment]) -> String {
+    private func userContent(_ message: String, attachments: [DecodedAttachment]) -> String {
         let texts = attachments.filter { $0.text != nil }
         guard !texts.isEmpty else { return message }
         var content = message

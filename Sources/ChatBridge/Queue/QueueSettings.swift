@@ -59,13 +59,10 @@ public struct ProviderThrottled: Error, Sendable, CustomStringConvertible {
     public var retryAfter: Duration
     /// The error to report if the request cannot be retried.
     public var error: APIError
-    /// When the upstream answered: the pause counts from here, however late the answer is handled.
-    public var receivedAt: ContinuousClock.Instant
 
-    public init(retryAfter: Duration, error: APIError, receivedAt: ContinuousClock.Instant = .now) {
+    public init(retryAfter: Duration, error: APIError) {
         self.retryAfter = retryAfter
         self.error = error
-        self.receivedAt = receivedAt
     }
 
     public var description: String { error.description }

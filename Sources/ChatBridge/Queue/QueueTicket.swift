@@ -26,11 +26,6 @@ public final class QueueTicket: Sendable {
 
     deinit { release() }
 
-    /// Whether the ticket holds a provider slot (granted at reservation, or after its wait).
-    public var holdsSlot: Bool {
-        if case .holding = phase.withLock({ $0 }) { true } else { false }
-    }
-
     /// How long the request waited for its slot, pauses for upstream throttling included (set by
     /// ``stream(_:from:onPosition:onTick:)``).
     public var waited: Duration { waitedTime.withLock { $0 } }
@@ -44,36 +39,24 @@ public final class QueueTicket: Sendable {
     ///
     /// `onTick` runs at most once a second while waiting: a transport that only notices a departed
     /// client when a write fails (SSE) writes a keep-alive there.
-    ///
-    /// `opened` is the outcome of the request already sent for this chat while it held its slot
-    /// (``ChatPipeline/prepare(_:workspace:threadId:caller:now:sendingEarly:)``): it counts as the first attempt.
-    public func stream(_ request: LLMRequest, from provider: any LLMProvider, opened: Result<LLMEventStream, any Error>? = nil,
+    public func stream(_ request: LLMRequest, from provider: any LLMProvider,
                        onPosition: (Int) async -> Void, onTick: () async -> Void = {}) async throws -> LLMEventStream {
         let start = ContinuousClock.now
         var queued = try await waitForSlot(onPosition: onPosition, onTick: onTick)
-        var opened = opened
         while true {
             do {
-                let stream: LLMEventStream
-                if let first = opened {
-                    opened = nil
-                    stream = try first.get()
-                } else {
-                    stream = try await provider.stream(request)
-                }
+                let stream = try await provider.stream(request)
                 waitedTime.withLock { [queued] in $0 = queued }
                 return stream
             } catch let throttled as ProviderThrottled {
-                // Counted from the upstream's answer: an `opened` attempt got it a moment before this runs.
-                let resumesAt = throttled.receivedAt + throttled.retryAfter
                 // A pause past the queue timeout would only make every other waiter time out too.
-                queue.pause(for: min(ContinuousClock.now.duration(to: resumesAt), queue.timeout))
+                queue.pause(for: min(throttled.retryAfter, queue.timeout))
                 guard start.duration(to: .now) + throttled.retryAfter <= queue.timeout else {
                     throw APIError.overloaded(
                         "The \(queue.provider) provider asked to wait \(Int(throttled.retryAfter.milliseconds / 1000)) s, "
                             + "beyond the queue timeout; try again later.", retryAfter: throttled.retryAfter)
                 }
-                try await Task.sleep(until: resumesAt)
+                try await Task.sleep(for: throttled.retryAfter)
                 queued += throttled.retryAfter
             }
         }
