@@ -4,7 +4,7 @@ import GRDB
 /// Explicit column mapping for `workspace_chats`. The Codable mapping with snake_case key conversion
 /// was the largest cost of storing and reading chats (every answer, history page and export row);
 /// this writes exactly what it wrote: enums as raw values, `sources` and `attachments` as the JSON
-/// of ``EncodableRecord/databaseJSONEncoder(for:)``.
+/// of ``EncodableRecord/databaseJSONEncoder(for:)``, dates as GRDB's text (``StoredDate``).
 extension Chat {
     public init(row: Row) throws {
         let statusValue: String = row["status"]
@@ -41,15 +41,17 @@ extension Chat {
         container["prompt_tokens"] = promptTokens
         container["completion_tokens"] = completionTokens
         container["error"] = error
-        container["created_at"] = createdAt
-        container["updated_at"] = updatedAt
+        container["created_at"] = StoredDate(createdAt)
+        container["updated_at"] = StoredDate(updatedAt)
     }
 
     private static func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String?, column: String) throws -> T {
         try databaseJSONDecoder(for: column).decode(type, from: Data((text ?? "[]").utf8))
     }
 
-    private static func encodeJSON(_ value: some Encodable, column: String) throws -> String {
-        String(decoding: try databaseJSONEncoder(for: column).encode(value), as: UTF8.self)
+    private static func encodeJSON<Element: Encodable>(_ value: [Element], column: String) throws -> String {
+        // Most chats have neither sources nor attachments: skip the encoder, whose output this is.
+        if value.isEmpty { return "[]" }
+        return String(decoding: try databaseJSONEncoder(for: column).encode(value), as: UTF8.self)
     }
 }

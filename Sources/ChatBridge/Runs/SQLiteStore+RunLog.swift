@@ -21,7 +21,7 @@ extension SQLiteStore: RunLogStore {
             try advance.execute(arguments: [last.seq, runId])
         }
         let end = try db.cachedStatement(sql: "UPDATE runs SET ended_at = ? WHERE id = ? AND ended_at IS NULL")
-        for (runId, date) in batch.ended { try end.execute(arguments: [date, runId]) }
+        for (runId, date) in batch.ended { try end.execute(arguments: [StoredDate(date), runId]) }
         try insertSteps(batch.steps, db: db)
     }
 

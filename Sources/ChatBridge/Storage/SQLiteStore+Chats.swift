@@ -158,7 +158,7 @@ extension SQLiteStore: ChatStore {
             if let dailyLimit {
                 let dayStart = Self.startOfUTCDay(now)
                 let used = try Chat
-                    .filter(Column("user_id") == chat.userId && Column("created_at") >= dayStart)
+                    .filter(Column("user_id") == chat.userId && Column("created_at") >= StoredDate(dayStart))
                     .fetchCount(db)
                 if used >= dailyLimit {
                     throw APIError.dailyLimitReached(limit: dailyLimit, used: used, resetsAt: dayStart.addingTimeInterval(86_400))
@@ -208,7 +208,7 @@ extension SQLiteStore: ChatStore {
     private static func finishArguments(id: Int64, outcome: ChatOutcome) throws -> StatementArguments {
         let sources = String(decoding: try Chat.databaseJSONEncoder(for: "sources").encode(outcome.sources), as: UTF8.self)
         return [outcome.response, outcome.status.rawValue, outcome.usage?.promptTokens, outcome.usage?.completionTokens,
-                outcome.model, sources, outcome.error, Timestamp.now(), id]
+                outcome.model, sources, outcome.error, StoredDate(Timestamp.now()), id]
     }
 
     public func contextWindow(_ conversation: Conversation, limit: Int) async throws -> [ContextTurn] {
