@@ -79,7 +79,7 @@ struct RunService: Service {
     private func execute(_ job: Job) async {
         let run = job.run
         // A cancel request or shutdown cancels the work; it stores what it has and publishes its end.
-        await shutdown.cancellingOnShutdown(orWhen: { await run.cancellation.wait() }) { await job.work() }
+        await shutdown.cancellingOnShutdown(stopWhen: run.cancellation.whenRequested) { await job.work() }
         // Its end goes out with the next batch (a finished run's watchers already have it); only then
         // may the run leave memory, as replays then come from the log.
         await run.waitUntilLogged(urgent: false)

@@ -3,7 +3,7 @@ import Synchronization
 /// The moment the server stops its runs (PROTOCOL §8, SIGTERM): every generation and agent run in
 /// flight is cancelled, stores what it has as `interrupted`, and only then does HTTP drain.
 ///
-/// Run owners execute each run through ``cancellingOnShutdown(_:)``; the shutdown path calls
+/// Run owners execute each run through ``cancellingOnShutdown(stopWhen:_:)``; the shutdown path calls
 /// ``trigger()`` and then ``waitUntilIdle(timeout:)`` so nothing is cut before it is stored. A run
 /// started after the trigger is cancelled at once. Code that ends a run reads ``isTriggered`` to tell
 /// an interruption from a client's cancel.
@@ -11,8 +11,9 @@ public final class ShutdownSignal: Sendable {
     private struct State {
         var triggered = false
         var active = 0
-        var nextWaiter = 0
-        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextAction = 0
+        /// What stops each run executing through ``cancellingOnShutdown(stopWhen:_:)``.
+        var actions: [Int: @Sendable () -> Void] = [:]
     }
 
     private let state = Mutex(State())
@@ -22,56 +23,58 @@ public final class ShutdownSignal: Sendable {
     /// Whether the server is shutting down (its runs are being, or have been, cancelled).
     public var isTriggered: Bool { state.withLock { $0.triggered } }
 
-    /// Runs currently executing through ``cancellingOnShutdown(_:)``.
+    /// Runs currently executing through ``cancellingOnShutdown(stopWhen:_:)``.
     public var activeRuns: Int { state.withLock { $0.active } }
 
     /// Cancels every run in flight and every run started from now on.
     public func trigger() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let actions = state.withLock { state -> [@Sendable () -> Void] in
             guard !state.triggered else { return [] }
             state.triggered = true
-            defer { state.waiters.removeAll() }
-            return Array(state.waiters.values)
+            defer { state.actions.removeAll() }
+            return Array(state.actions.values)
         }
-        for waiter in waiters { waiter.resume() }
+        for action in actions { action() }
     }
 
-    /// Runs `body` to its end, cancelling it when the signal is triggered, when `stop` returns (a
-    /// client's cancel request), or when the calling task is cancelled; `body` is expected to store
-    /// its outcome even when cancelled. `body` is the one child task on the way to the work.
+    /// Runs `body` to its end, cancelling it when the signal is triggered, when `stopWhen` calls the
+    /// action it is given (a client's cancel request), or when the calling task is cancelled; `body`
+    /// is expected to store its outcome even when cancelled.
+    ///
+    /// `body` is the one child task on the way to the work. The three reasons to stop are callbacks
+    /// into a one-shot the caller waits on, not tasks waiting beside the body: a run used to cost
+    /// four tasks here, each scheduled on the run's way to its first token.
     public func cancellingOnShutdown<Value: Sendable>(
-        orWhen stop: (@Sendable () async -> Void)? = nil, _ body: @escaping @Sendable () async -> Value
+        stopWhen register: ((_ stop: @escaping @Sendable () -> Void) -> Void)? = nil,
+        _ body: @escaping @Sendable () async -> Value
     ) async -> Value {
-        state.withLock { $0.active += 1 }
-        defer { state.withLock { $0.active -= 1 } }
-        return await withTaskGroup(of: Value?.self) { group in
-            group.addTask { await body() }
+        let stop = OneShot()
+        let registration = state.withLock { state -> Int? in
+            state.active += 1
+            guard !state.triggered else { return nil }
+            defer { state.nextAction += 1 }
+            state.actions[state.nextAction] = stop.fire
+            return state.nextAction
+        }
+        defer {
+            state.withLock { state in
+                state.active -= 1
+                if let registration { state.actions.removeValue(forKey: registration) }
+            }
+        }
+        if registration == nil { stop.fire() }
+        register?(stop.fire)
+        return await withTaskGroup(of: Value.self) { group in
             group.addTask {
-                guard let stop else {
-                    await self.wait()
-                    return nil
-                }
-                // Whichever comes first; the loser is cancelled with this group.
-                await withTaskGroup(of: Void.self) { either in
-                    either.addTask { await self.wait() }
-                    either.addTask { await stop() }
-                    await either.next()
-                    either.cancelAll()
-                }
-                return nil
+                let value = await body()
+                stop.fire()
+                return value
             }
-            var result: Value?
-            while result == nil, let next = await group.next() {
-                if let next {
-                    result = next
-                } else {
-                    // Shutdown: cancel the run and keep waiting for it to store what it has.
-                    group.cancelAll()
-                }
-            }
+            await withTaskCancellationHandler { await stop.wait() } onCancel: { stop.fire() }
+            // Either the body ended (this is then a no-op) or it must stop and store what it has.
             group.cancelAll()
-            // The body's child always returns a value, so the loop ends with one.
-            return result!
+            // The group has exactly one child, which always returns a value.
+            return await group.next()!
         }
     }
 
@@ -85,25 +88,36 @@ public final class ShutdownSignal: Sendable {
         }
         return true
     }
+}
 
-    /// Returns when the signal is triggered, or when the waiting task is cancelled.
-    private func wait() async {
-        let id = state.withLock { state -> Int in
-            defer { state.nextWaiter += 1 }
-            return state.nextWaiter
+/// A one-shot event one task waits for; firing it again, or before the wait, is harmless.
+private final class OneShot: Sendable {
+    private struct State {
+        var fired = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    @Sendable func fire() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard !state.fired else { return nil }
+            state.fired = true
+            defer { state.waiter = nil }
+            return state.waiter
         }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let now = state.withLock { state in
-                    if state.triggered || Task.isCancelled { return true }
-                    state.waiters[id] = continuation
-                    return false
-                }
-                if now { continuation.resume() }
+        waiter?.resume()
+    }
+
+    /// Returns once ``fire()`` was called; one waiter at a time.
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let now = state.withLock { state in
+                if state.fired { return true }
+                state.waiter = continuation
+                return false
             }
-        } onCancel: {
-            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
-            waiter?.resume()
+            if now { continuation.resume() }
         }
     }
 }
