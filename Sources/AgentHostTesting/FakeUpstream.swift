@@ -26,6 +26,8 @@ public actor FakeUpstream {
         public var receivedAt: ContinuousClock.Instant = .now
         /// When the response was written out (or abandoned); `nil` while it streams.
         public var endedAt: ContinuousClock.Instant?
+        /// The client's port: requests with the same port came on the same (reused) connection.
+        public var clientPort: Int?
     }
 
     private var scripts: [UpstreamScript] = []
@@ -94,9 +96,9 @@ public actor FakeUpstream {
     }
 
     fileprivate func started(path: String, body: JSONValue, headers: HTTPFields,
-                             at receivedAt: ContinuousClock.Instant) -> (Int, UpstreamScript) {
+                             at receivedAt: ContinuousClock.Instant, clientPort: Int?) -> (Int, UpstreamScript) {
         exchanges.append(Exchange(path: path, body: retainBody.map { $0(body) } ?? body, headers: headers,
-                                  receivedAt: receivedAt))
+                                  receivedAt: receivedAt, clientPort: clientPort))
         let script = scripts.isEmpty ? fallback(body) : scripts.removeFirst()
         return (exchanges.count - 1, script)
     }
@@ -118,14 +120,14 @@ public actor FakeUpstream {
     ) async throws -> Value {
         var logger = Logger(label: "fake-upstream")
         logger.logLevel = .critical
-        let router = Router()
-        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
+        let router = Router(context: FakeUpstreamContext.self)
+        let handler: @Sendable (Request, FakeUpstreamContext) async throws -> Response = { request, context in
             let bytes = try await request.body.collect(upTo: 16 << 20)
             // Taken before parsing, so the fake's own JSON work is not counted against its client.
             let receivedAt = ContinuousClock.now
             let json = upstream.parseBody.map { $0(bytes) } ?? (try? JSONValue(parsing: bytes.readableBytesView)) ?? .null
             let (index, script) = await upstream.started(path: request.uri.path, body: json, headers: request.headers,
-                                                         at: receivedAt)
+                                                         at: receivedAt, clientPort: context.clientPort)
             var headers: HTTPFields = [.contentType: script.status == 200 ? "text/event-stream" : "application/json"]
             for (name, value) in script.headers { headers[.init(name)!] = value }
             return Response(status: .init(code: script.status), headers: headers, body: ResponseBody { writer in

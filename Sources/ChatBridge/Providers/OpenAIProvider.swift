@@ -17,10 +17,11 @@ public struct OpenAIProvider: LLMProvider {
         if let key = transport.settings.apiKey { headers.add(name: "authorization", value: "Bearer \(key)") }
         let url = transport.settings.baseURL.trimmingSuffix("/") + "/chat/completions"
         return try await transport.stream(
-            url: url, headers: headers, body: Self.body(for: request, promptCache: transport.settings.promptCache).serialized(),
-            decoder: OpenAIStreamDecoder(estimatedPromptTokens: TokenEstimate.count(request.messages)))
+            url: url, headers: headers, body: Self.bodyBytes(for: request, promptCache: transport.settings.promptCache),
+            decoder: OpenAIStreamDecoder(promptMessages: request.messages))
     }
 
+    /// The request body as a JSON tree: the reference ``bodyBytes(for:promptCache:)`` writes byte for byte.
     static func body(for request: LLMRequest, promptCache: Bool = false) -> JSONValue {
         var body: [String: JSONValue] = [
             "model": .string(request.model),
@@ -82,14 +83,15 @@ public struct OpenAIProvider: LLMProvider {
 /// Tool-call deltas are merged by `index`: the `id` and `name` are taken the first time an index
 /// appears (llama.cpp repeats them on every chunk) and only `arguments` is appended afterwards.
 struct OpenAIStreamDecoder: StreamDecoder {
-    let estimatedPromptTokens: Int
+    /// The conversation sent, to estimate its tokens only for a server that reports no usage.
+    let promptMessages: [LLMMessage]
     private var openCalls: [Int] = []
     private var sawUsage = false
     private var completionPieces = 0
     private var finishReason: FinishReason?
 
-    init(estimatedPromptTokens: Int) {
-        self.estimatedPromptTokens = estimatedPromptTokens
+    init(promptMessages: [LLMMessage]) {
+        self.promptMessages = promptMessages
     }
 
     /// The fields of a chunk the decoder reads (others are ignored). Read by ``OpenAIChunkReader``,
@@ -167,7 +169,7 @@ struct OpenAIStreamDecoder: StreamDecoder {
         openCalls.removeAll()
         if !sawUsage {
             // Each streamed delta is one token on the servers that omit usage (llama.cpp, older vLLM).
-            events.append(.usage(Usage(promptTokens: estimatedPromptTokens, completionTokens: completionPieces)))
+            events.append(.usage(Usage(promptTokens: TokenEstimate.count(promptMessages), completionTokens: completionPieces)))
         }
         events.append(.finish(finishReason ?? .stop))
         return events

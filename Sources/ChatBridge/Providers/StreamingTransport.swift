@@ -21,6 +21,14 @@ struct StreamingTransport: Sendable {
     let client: HTTPClient
     let settings: ProviderSettings
     let logger: Logger
+    /// A provider lives for one agent run (or one chat): its next step goes to the loop of its last.
+    private let affinity = EventLoopAffinity()
+
+    init(client: HTTPClient, settings: ProviderSettings, logger: Logger) {
+        self.client = client
+        self.settings = settings
+        self.logger = logger
+    }
 
     /// POSTs `body` to `url` and returns the decoded event stream once the upstream answered 2xx.
     func stream(url: String, headers: HTTPHeaders, body: [UInt8], decoder: some StreamDecoder) async throws -> LLMEventStream {
@@ -43,10 +51,15 @@ struct StreamingTransport: Sendable {
             let outcome: Result<(UpstreamCall, HTTPResponseHead), any Error>
             do {
                 let response = UpstreamResponse()
-                // The delegate runs on the connection's event loop: see UpstreamResponse.
+                // `.delegate(on:)`, not `.delegateAndChannel(on:)`: AsyncHTTPClient opens a connection for a
+                // request pinned to a loop as an "overflow" connection and closes it as soon as it is idle, so
+                // every request paid for a new connection. A preferred loop lets the pool park connections and
+                // hand out any idle one, first one on that loop (the run's, see EventLoopAffinity), where the
+                // delegate then runs on the connection's own loop (see UpstreamResponse).
                 let task = client.execute(request: request, delegate: response,
-                                          eventLoop: .delegateAndChannel(on: client.eventLoopGroup.any()), logger: logger)
-                let call = UpstreamCall(task: task, response: response)
+                                          eventLoop: .delegate(on: affinity.loop(in: client.eventLoopGroup)), logger: logger)
+                affinity.remember(task.eventLoop)
+                let call = UpstreamCall(task: task, response: response, endGrace: .nanoseconds(settings.timeouts.idle.nanoseconds))
                 outcome = .success((call, try await call.head(within: settings.timeouts.firstToken)))
             } catch {
                 outcome = .failure(error)
@@ -161,6 +174,7 @@ private final class EventReader<Decoder: StreamDecoder> {
                 for event in parser.parse(chunk.readableBytesView) {
                     guard let events = try decoder.decode(event) else {
                         finished = true
+                        call.endMarkerArrived()
                         pending.append(contentsOf: try decoder.finish(complete: true))
                         break
                     }

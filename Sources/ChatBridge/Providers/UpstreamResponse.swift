@@ -10,9 +10,10 @@ import Synchronization
 /// consumer only on demand (a high watermark of one buffer) and keeps what arrives meanwhile in
 /// its connection state machine, which discards that buffer when the connection closes or fails.
 /// An upstream that sent five tokens and closed lost 1–5 of them in 9 of 20 tries. This delegate
-/// takes every part the moment the connection reads it — on the connection's own event loop
-/// (`.delegateAndChannel`), so parts are not left in AsyncHTTPClient's buffers by a thread hop —
-/// and keeps them here until the consumer reads them.
+/// takes every part the moment the connection reads it — on the delegate's event loop, which the
+/// transport asks to be the connection's (``EventLoopAffinity``; when the pool hands out a connection
+/// on another loop, parts cross in order and are still taken at once) — and keeps them here until
+/// the consumer reads them.
 ///
 /// Back-pressure: past ``highWatermark`` buffered bytes (64 KiB: a long answer's worth of ordinary tokens) the connection stops reading until the
 /// consumer catches up; only a consumer that far behind can still lose the tail of a cut stream.
@@ -30,6 +31,8 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
         var bodyWaiter: CheckedContinuation<ByteBuffer?, any Error>?
         /// Completed when the consumer drained the buffer below half the watermark.
         var paused: EventLoopPromise<Void>?
+        /// Cancels the request if its body has not ended by then (``cancel(_:unlessEndedWithin:)``).
+        var lateCancel: Scheduled<Void>?
     }
 
     private let state = Mutex(State())
@@ -79,19 +82,21 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
     }
 
     private func end(_ result: Result<Void, any Error>) {
-        let (headWaiter, bodyWaiter, paused) = state.withLock { state in
+        let (headWaiter, bodyWaiter, paused, lateCancel) = state.withLock { state in
             guard state.end == nil else {
                 return (CheckedContinuation<HTTPResponseHead, any Error>?.none, CheckedContinuation<ByteBuffer?, any Error>?.none,
-                        EventLoopPromise<Void>?.none)
+                        EventLoopPromise<Void>?.none, Scheduled<Void>?.none)
             }
             state.end = result
             defer {
                 state.headWaiter = nil
                 state.bodyWaiter = nil
                 state.paused = nil
+                state.lateCancel = nil
             }
-            return (state.headWaiter, state.bodyWaiter, state.paused)
+            return (state.headWaiter, state.bodyWaiter, state.paused, state.lateCancel)
         }
+        lateCancel?.cancel()
         switch result {
         case .success:
             headWaiter?.resume(throwing: HTTPClientError.remoteConnectionClosed)
@@ -108,6 +113,16 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
         guard state.withLock({ $0.head == nil }) else { return false }
         end(.failure(error))
         return true
+    }
+
+    /// Cancels `task` unless its body ends within `grace`: for a response whose consumer has read the
+    /// vendor's end marker and let go, so the few bytes still owed (the chunked body's terminator) can
+    /// arrive and the connection goes back to the pool instead of being closed mid-response.
+    func cancel(_ task: HTTPClient.Task<Void>, unlessEndedWithin grace: TimeAmount) {
+        state.withLock { state in
+            guard state.end == nil, state.lateCancel == nil else { return }
+            state.lateCancel = task.eventLoop.scheduleTask(in: grace) { task.cancel() }
+        }
     }
 
     // MARK: Consumer
@@ -158,18 +173,36 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
 }
 
 /// A started upstream request: its task and what it received. Releasing it (the event stream was
-/// dropped) cancels the request, as dropping AsyncHTTPClient's response body would.
+/// dropped) cancels the request, as dropping AsyncHTTPClient's response body would — unless the
+/// vendor's end marker was read (``endMarkerArrived()``): then only the body's last bytes are owed,
+/// and cancelling would close a connection the pool could reuse. Vendors send their marker
+/// (`[DONE]`, `message_stop`) a write before the body's end, so a consumer that stops at the marker
+/// usually lets go before the terminator arrived: every request then paid for a new connection
+/// (connect and accept, a new channel on both sides). Such a call is cancelled only if its body has
+/// not ended after `endGrace`.
 final class UpstreamCall: Sendable {
     let task: HTTPClient.Task<Void>
     let response: UpstreamResponse
+    private let endGrace: TimeAmount
+    private let sawEndMarker = Atomic<Bool>(false)
 
-    init(task: HTTPClient.Task<Void>, response: UpstreamResponse) {
+    init(task: HTTPClient.Task<Void>, response: UpstreamResponse, endGrace: TimeAmount) {
         self.task = task
         self.response = response
+        self.endGrace = endGrace
     }
 
     deinit {
-        task.cancel()
+        if sawEndMarker.load(ordering: .acquiring) {
+            response.cancel(task, unlessEndedWithin: endGrace)
+        } else {
+            task.cancel()
+        }
+    }
+
+    /// The consumer read the vendor's end marker: nothing but the body's end is still owed.
+    func endMarkerArrived() {
+        sawEndMarker.store(true, ordering: .releasing)
     }
 
     /// The head; cancelling the calling task cancels the request.
