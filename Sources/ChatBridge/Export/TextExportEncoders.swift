@@ -145,22 +145,32 @@ struct CSVExportEncoder: ChatExportEncoder {
             output.append(UInt8(ascii: ","))
             Self.writeCell(text, into: &output)
         }
-        Self.writeCell(chat.id.map(String.init) ?? "", into: &output)
+        // Numbers and timestamps are spelt into the scratch buffer, not into a String each.
+        func scratchCell(first: Bool = false, _ spell: (inout [UInt8]) -> Void) {
+            if !first { output.append(UInt8(ascii: ",")) }
+            json.removeAll(keepingCapacity: true)
+            spell(&json)
+            json.withUnsafeBufferPointer { Self.writeCell(bytes: $0, into: &output) }
+        }
+        func integerCell(first: Bool = false, _ value: Int64?) {
+            scratchCell(first: first) { if let value { Self.appendDecimal(value, to: &$0) } }
+        }
+        integerCell(first: true, chat.id)
         cell(chat.chatUuid)
         cell(record.entry.workspaceSlug)
         cell(record.entry.threadSlug ?? "")
-        cell(chat.userId.map(String.init) ?? "")
+        integerCell(chat.userId)
         cell(record.username ?? "")
-        cell(Timestamp.string(from: chat.createdAt))
-        cell(Timestamp.string(from: chat.updatedAt))
+        scratchCell { Timestamp.append(chat.createdAt, to: &$0) }
+        scratchCell { Timestamp.append(chat.updatedAt, to: &$0) }
         cell(chat.status.rawValue)
         cell(chat.mode.rawValue)
         cell(chat.model ?? "")
         cell(chat.feedback.map { $0 ? "true" : "false" } ?? "")
         cell(chat.include ? "true" : "false")
         cell(chat.apiSessionId ?? "")
-        cell(chat.promptTokens.map(String.init) ?? "")
-        cell(chat.completionTokens.map(String.init) ?? "")
+        integerCell(chat.promptTokens.map(Int64.init))
+        integerCell(chat.completionTokens.map(Int64.init))
         cell(chat.prompt)
         cell(chat.response)
         json.removeAll(keepingCapacity: true)
@@ -177,6 +187,24 @@ struct CSVExportEncoder: ChatExportEncoder {
     private var json: [UInt8] = []
 
     mutating func end(into output: inout [UInt8]) {}
+
+    /// `String(value)`'s bytes.
+    static func appendDecimal(_ value: Int64, to output: inout [UInt8]) {
+        if value < 0 { output.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var start = buffer.count
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            output.append(contentsOf: buffer[start...])
+        }
+    }
 
     static func writeRow(_ cells: [String], into output: inout [UInt8]) {
         for (index, cell) in cells.enumerated() {
