@@ -159,4 +159,99 @@ struct ExportReadPathTests {
         }
         #expect(try await store.exportCount(ExportFilter(), viewer: .singleUser) > 100)
     }
+
+    /// The transcript encoder's `write` as it was (Strings per line), the reference for the byte runs.
+    static func legacyTranscript(_ record: ExportRecord, markdown: Bool, into output: inout [UInt8]) {
+        typealias Encoder = TranscriptExportEncoder
+        let chat = record.chat
+        let who = record.username ?? (chat.userId.map { "user \($0)" } ?? "user")
+        var assistant = "assistant" + (chat.model.map { " (\($0))" } ?? "")
+        if chat.status != .completed { assistant += " [\(chat.status.rawValue)]" }
+        var notes: [String] = []
+        if let feedback = chat.feedback { notes.append("feedback: \(feedback ? "positive" : "negative")") }
+        if !chat.include { notes.append("excluded from context") }
+        if !chat.attachments.isEmpty { notes.append("attachments: " + chat.attachments.map(\.name).joined(separator: ", ")) }
+        if !chat.sources.isEmpty { notes.append("sources: " + chat.sources.map(\.title).joined(separator: ", ")) }
+        let created = Timestamp.string(from: chat.createdAt)
+        let updated = Timestamp.string(from: chat.updatedAt)
+        if markdown {
+            output.append(contentsOf: "\n### \(Encoder.markdownInline(who)) · \(created) · chat \(chat.id ?? 0)\n\n".utf8)
+            output.append(contentsOf: Encoder.blockquote(chat.prompt).utf8)
+            output.append(contentsOf: "\n\n**\(Encoder.markdownInline(assistant))** · \(updated)\n\n".utf8)
+            output.append(contentsOf: (chat.response.isEmpty ? "_(no response)_" : Encoder.normalizeNewlines(chat.response)).utf8)
+            output.append(0x0A)
+            if let fence = Encoder.unclosedFence(in: chat.response) { output.append(contentsOf: "\(fence)\n".utf8) }
+            if !notes.isEmpty { output.append(contentsOf: "\n_\(Encoder.markdownInline(notes.joined(separator: "; ")))_\n".utf8) }
+        } else {
+            output.append(contentsOf: "\n[\(created)] \(who) (chat \(chat.id ?? 0)):\n".utf8)
+            output.append(contentsOf: Encoder.indent(chat.prompt).utf8)
+            output.append(contentsOf: "\n[\(updated)] \(assistant):\n".utf8)
+            output.append(contentsOf: Encoder.indent(chat.response.isEmpty ? "(no response)" : chat.response).utf8)
+            if !notes.isEmpty { output.append(contentsOf: "    -- \(notes.joined(separator: "; "))\n".utf8) }
+        }
+    }
+
+    /// Texts for transcripts: fences (open, closed, indented, after spaces, with a combining mark, the Greek
+    /// varia that is canonically a backtick), CR and CRLF line ends, empty lines, Markdown's special
+    /// characters in names and models, combining marks after a new line.
+    static let transcriptTexts = [
+        "", "plain", "\n", "\n\n", "a\n", "\na", "one\n\ntwo\n", "Here:\n```swift\nlet x = 1\n", "```\ncode\n```\ntext",
+        "   ```\nopen after three spaces", "    ```\nindented is code", "~~~\ncode", "````\n```\nstill", "``\u{301}`\nx",
+        "```\u{301}\nx", "\u{1FEF}\u{1FEF}\u{1FEF}\nvaria fence", "CRLF\r\nlines\r\n", "CR\rline", "mixed\r\n```\n",
+        "\n\u{301}combining after LF", "*bold* _it_ [link](x) <b> #h |t| \\ `c`", "Unicode: café, 日本語, 🙂👩‍👩‍👧\n> quoted",
+        String(repeating: "long line, ", count: 400) + "\n" + String(repeating: "x", count: 3000),
+    ]
+
+    /// The Markdown and text transcripts are byte for byte what the String-per-line encoder wrote.
+    @Test func transcriptsAreByteForByteTheStringEncoders() async throws {
+        let store = SQLiteStore(writer: try AppDatabase.inMemory())
+        let names = ["alice", "b*o_b [x]", "c|d#\\e", "plain"]
+        var users: [User] = []
+        for name in names { users.append(try await store.createUser(User(username: name, passwordHash: "x"))) }
+        let docs = try await store.createWorkspace(Workspace(name: "Docs", slug: ""))
+        let thread = try await store.createThread(workspaceId: docs.id!, userId: users[0].id, name: "T_1 *x*")
+        let texts = Self.transcriptTexts
+        for index in 0..<(texts.count * 3) {
+            let chat = try await store.beginChat(Chat(
+                workspaceId: docs.id!, threadId: index % 4 == 1 ? thread.id : nil, userId: index % 5 == 4 ? nil : users[index % 4].id,
+                prompt: texts[index % texts.count],
+                attachments: index % 6 == 1 ? [AttachmentInfo(name: "a_b*.txt", mime: "text/plain", size: 1)] : [],
+                model: [nil, "m_1", "gpt-*4*", "plain"][index % 4]), dailyLimit: nil, now: Date())
+            try await store.finishChat(id: chat.id!, outcome: ChatOutcome(
+                response: texts[(index * 7 + 3) % texts.count], status: [.completed, .failed, .cancelled][index % 3],
+                usage: nil, model: [nil, "m_1", "gpt-*4*", "plain"][index % 4],
+                sources: index % 7 == 2 ? [ChatSource(title: "G|uide_1", chunk: "x", score: 0.5, documentId: 1)] : []))
+            if index % 5 == 2 { _ = try await store.setFeedback(chatId: chat.id!, feedback: index % 10 == 2, viewer: .singleUser) }
+            if index % 8 == 3 {
+                try await store.writer.write { db in try db.execute(sql: "UPDATE workspace_chats SET include = 0 WHERE id = ?", arguments: [chat.id]) }
+            }
+        }
+        let records = try await Self.exported(store)
+        #expect(records.count == texts.count * 3)
+        for markdown in [true, false] {
+            var encoder = TranscriptExportEncoder(markdown: markdown)
+            var fast: [UInt8] = []
+            var legacy: [UInt8] = []
+            var conversation: (String, String?)?
+            for record in records {
+                // The conversation headers, as the encoder (unchanged there) writes them.
+                let key = (record.entry.workspaceSlug, record.entry.threadSlug)
+                if conversation == nil || conversation! != key {
+                    conversation = key
+                    let title = "Workspace \(key.0) · Thread \(key.1 ?? "(default)")"
+                    let rule = String(repeating: "=", count: min(78, max(20, title.count)))
+                    legacy.append(contentsOf: (markdown ? "\n## \(title)\n" : "\n\(rule)\n\(title)\n\(rule)\n").utf8)
+                }
+                var one: [UInt8] = []
+                Self.legacyTranscript(record, markdown: markdown, into: &one)
+                legacy += one
+                let before = fast.count
+                encoder.write(record, into: &fast)
+                #expect(fast.suffix(from: before).suffix(one.count).elementsEqual(one),
+                        "chat \(record.chat.id ?? 0), markdown \(markdown): \(record.chat.prompt.debugDescription) / \(record.chat.response.debugDescription)")
+            }
+            #expect(fast == legacy, "markdown \(markdown)")
+            #expect(fast.count > 10_000)
+        }
+    }
 }
