@@ -61,9 +61,16 @@ public protocol ChatExportSource: Sendable {
 extension SQLiteStore: ChatExportSource {
     public func exportCount(_ filter: ExportFilter, viewer: Viewer) async throws -> Int {
         let (conditions, arguments) = Self.exportConditions(filter, viewer: viewer)
+        // Every chat the filters take, less the streaming ones among them. Counting `status != 'streaming'`
+        // directly read every row of the table for its status (a full scan of a 1.6 GB table for a million
+        // chats, 0.46 s); the total comes from an index, and the streaming chats (a handful) from their own
+        // partial index. `status` is NOT NULL, so the difference is the same number.
+        let filters = conditions.filter { $0 != Self.notStreaming }
+        let all = "SELECT COUNT(*) FROM workspace_chats c" + (filters.isEmpty ? "" : " WHERE " + filters.joined(separator: " AND "))
+        let streaming = "SELECT COUNT(*) FROM workspace_chats c INDEXED BY workspace_chats_streaming WHERE "
+            + (["c.status = 'streaming'"] + filters).joined(separator: " AND ")
         return try await writer.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM workspace_chats c WHERE " + conditions.joined(separator: " AND "),
-                             arguments: arguments) ?? 0
+            try Int.fetchOne(db, sql: "SELECT (\(all)) - (\(streaming))", arguments: arguments + arguments) ?? 0
         }
     }
 
@@ -100,15 +107,18 @@ extension SQLiteStore: ChatExportSource {
                 let statement = try db.cachedStatement(sql: part.sql)
                 let rows = try Row.fetchCursor(statement, arguments: part.arguments + [limit - records.count])
                 while let row = try rows.next() {
-                    records.append(ExportRecord(entry: try ChatFilterSQL.entry(row), username: ChatFilterSQL.username(row)))
+                    records.append(ExportRecord(entry: try ChatFilterSQL.entry(row, statement: statement.sqliteStatement),
+                                                username: ChatFilterSQL.username(row)))
                 }
             }
             return records
         }
     }
 
+    private static let notStreaming = "c.status != 'streaming'"
+
     private static func exportConditions(_ filter: ExportFilter, viewer: Viewer) -> ([String], StatementArguments) {
-        var conditions = ["c.status != 'streaming'"]
+        var conditions = [notStreaming]
         var arguments: StatementArguments = []
         ChatFilterSQL.append(workspaceId: filter.workspaceId, threadId: filter.threadId, userId: filter.userId,
                              from: filter.from, to: filter.to, viewer: viewer, to: &conditions, &arguments)

@@ -145,22 +145,32 @@ struct CSVExportEncoder: ChatExportEncoder {
             output.append(UInt8(ascii: ","))
             Self.writeCell(text, into: &output)
         }
-        Self.writeCell(chat.id.map(String.init) ?? "", into: &output)
+        // Numbers and timestamps are spelt into the scratch buffer, not into a String each.
+        func scratchCell(first: Bool = false, _ spell: (inout [UInt8]) -> Void) {
+            if !first { output.append(UInt8(ascii: ",")) }
+            json.removeAll(keepingCapacity: true)
+            spell(&json)
+            json.withUnsafeBufferPointer { Self.writeCell(bytes: $0, into: &output) }
+        }
+        func integerCell(first: Bool = false, _ value: Int64?) {
+            scratchCell(first: first) { if let value { Self.appendDecimal(value, to: &$0) } }
+        }
+        integerCell(first: true, chat.id)
         cell(chat.chatUuid)
         cell(record.entry.workspaceSlug)
         cell(record.entry.threadSlug ?? "")
-        cell(chat.userId.map(String.init) ?? "")
+        integerCell(chat.userId)
         cell(record.username ?? "")
-        cell(Timestamp.string(from: chat.createdAt))
-        cell(Timestamp.string(from: chat.updatedAt))
+        scratchCell { Timestamp.append(chat.createdAt, to: &$0) }
+        scratchCell { Timestamp.append(chat.updatedAt, to: &$0) }
         cell(chat.status.rawValue)
         cell(chat.mode.rawValue)
         cell(chat.model ?? "")
         cell(chat.feedback.map { $0 ? "true" : "false" } ?? "")
         cell(chat.include ? "true" : "false")
         cell(chat.apiSessionId ?? "")
-        cell(chat.promptTokens.map(String.init) ?? "")
-        cell(chat.completionTokens.map(String.init) ?? "")
+        integerCell(chat.promptTokens.map(Int64.init))
+        integerCell(chat.completionTokens.map(Int64.init))
         cell(chat.prompt)
         cell(chat.response)
         json.removeAll(keepingCapacity: true)
@@ -177,6 +187,24 @@ struct CSVExportEncoder: ChatExportEncoder {
     private var json: [UInt8] = []
 
     mutating func end(into output: inout [UInt8]) {}
+
+    /// `String(value)`'s bytes.
+    static func appendDecimal(_ value: Int64, to output: inout [UInt8]) {
+        if value < 0 { output.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var start = buffer.count
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            output.append(contentsOf: buffer[start...])
+        }
+    }
 
     static func writeRow(_ cells: [String], into output: inout [UInt8]) {
         for (index, cell) in cells.enumerated() {
@@ -282,24 +310,109 @@ struct TranscriptExportEncoder: ChatExportEncoder {
         if !chat.include { notes.append("excluded from context") }
         if !chat.attachments.isEmpty { notes.append("attachments: " + chat.attachments.map(\.name).joined(separator: ", ")) }
         if !chat.sources.isEmpty { notes.append("sources: " + chat.sources.map(\.title).joined(separator: ", ")) }
-        let created = Timestamp.string(from: chat.createdAt)
-        let updated = Timestamp.string(from: chat.updatedAt)
+        // The texts go into the output in byte runs, not through Strings built per line: splitting into
+        // Characters and joining them again was most of a transcript export. Texts with a CR, and
+        // (Markdown) texts that may hold a fence, take the Character-based functions, whose exact
+        // spelling of those cases the byte runs do not repeat.
         if markdown {
-            output.append(contentsOf: "\n### \(Self.markdownInline(who)) · \(created) · chat \(chat.id ?? 0)\n\n".utf8)
-            output.append(contentsOf: Self.blockquote(chat.prompt).utf8)
-            output.append(contentsOf: "\n\n**\(Self.markdownInline(assistant))** · \(updated)\n\n".utf8)
+            output.append(contentsOf: "\n### ".utf8)
+            Self.appendMarkdownInline(who, to: &output)
+            output.append(contentsOf: " · ".utf8)
+            Timestamp.append(chat.createdAt, to: &output)
+            output.append(contentsOf: " · chat ".utf8)
+            CSVExportEncoder.appendDecimal(chat.id ?? 0, to: &output)
+            output.append(contentsOf: "\n\n".utf8)
+            Self.appendLines(of: chat.prompt, to: &output, prefix: "> ", emptyLine: ">", terminated: false)
+            output.append(contentsOf: "\n\n**".utf8)
+            Self.appendMarkdownInline(assistant, to: &output)
+            output.append(contentsOf: "** · ".utf8)
+            Timestamp.append(chat.updatedAt, to: &output)
+            output.append(contentsOf: "\n\n".utf8)
             output.append(contentsOf: (chat.response.isEmpty ? "_(no response)_" : Self.normalizeNewlines(chat.response)).utf8)
             output.append(0x0A)
             // A response cut inside a code block would turn every later heading into code: close it.
-            if let fence = Self.unclosedFence(in: chat.response) { output.append(contentsOf: "\(fence)\n".utf8) }
-            if !notes.isEmpty { output.append(contentsOf: "\n_\(Self.markdownInline(notes.joined(separator: "; ")))_\n".utf8) }
+            if Self.mayHoldFence(chat.response), let fence = Self.unclosedFence(in: chat.response) {
+                output.append(contentsOf: "\(fence)\n".utf8)
+            }
+            if !notes.isEmpty {
+                output.append(contentsOf: "\n_".utf8)
+                Self.appendMarkdownInline(notes.joined(separator: "; "), to: &output)
+                output.append(contentsOf: "_\n".utf8)
+            }
         } else {
-            output.append(contentsOf: "\n[\(created)] \(who) (chat \(chat.id ?? 0)):\n".utf8)
-            output.append(contentsOf: Self.indent(chat.prompt).utf8)
-            output.append(contentsOf: "\n[\(updated)] \(assistant):\n".utf8)
-            output.append(contentsOf: Self.indent(chat.response.isEmpty ? "(no response)" : chat.response).utf8)
+            output.append(contentsOf: "\n[".utf8)
+            Timestamp.append(chat.createdAt, to: &output)
+            output.append(contentsOf: "] \(who) (chat \(chat.id ?? 0)):\n".utf8)
+            Self.appendLines(of: chat.prompt, to: &output, prefix: "    ", emptyLine: "    ", terminated: true)
+            output.append(contentsOf: "\n[".utf8)
+            Timestamp.append(chat.updatedAt, to: &output)
+            output.append(contentsOf: "] \(assistant):\n".utf8)
+            Self.appendLines(of: chat.response.isEmpty ? "(no response)" : chat.response, to: &output, prefix: "    ", emptyLine: "    ",
+                             terminated: true)
             if !notes.isEmpty { output.append(contentsOf: "    -- \(notes.joined(separator: "; "))\n".utf8) }
         }
+    }
+
+    /// ``blockquote(_:)`` (`terminated: false`, prefixes `> ` and `>`) or ``indent(_:)`` (`terminated: true`,
+    /// `    ` for every line) of `text`, appended. Without a CR, the lines are the runs between LF bytes (an LF
+    /// is a Character of its own, so splitting at Character "\n" splits there); with one, the String functions
+    /// normalise the line ends as they always did.
+    static func appendLines(of text: String, to output: inout [UInt8], prefix: StaticString, emptyLine: StaticString,
+                            terminated: Bool) {
+        guard !text.utf8.contains(0x0D) else {
+            output.append(contentsOf: (terminated ? indent(text) : blockquote(text)).utf8)
+            return
+        }
+        var text = text
+        text.withUTF8 { bytes in
+            var start = 0
+            while true {
+                var end = start
+                if start < bytes.count, let base = bytes.baseAddress,
+                   let found = memchr(base + start, 0x0A, bytes.count - start) {
+                    end = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                } else {
+                    end = bytes.count
+                }
+                if end == start {
+                    output.append(contentsOf: UnsafeBufferPointer(start: emptyLine.utf8Start, count: emptyLine.utf8CodeUnitCount))
+                } else {
+                    output.append(contentsOf: UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
+                    output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<end]))
+                }
+                guard end < bytes.count else { break }
+                output.append(0x0A)
+                start = end + 1
+            }
+        }
+        if terminated { output.append(0x0A) }
+    }
+
+    /// Whether `text` could open a fence: ``unclosedFence(in:)`` needs a line starting with three backticks
+    /// or tildes, so text without those bytes has none (most responses; the Character walk is skipped).
+    /// String comparison is by canonical equivalence, and U+1FEF (Greek varia) is canonically a backtick:
+    /// text holding one takes the Character walk too.
+    static func mayHoldFence(_ text: String) -> Bool {
+        var previous: UInt8 = 0, run = 0
+        for byte in text.utf8 {
+            run = byte == previous ? run + 1 : 1
+            previous = byte
+            if run == 3, byte == UInt8(ascii: "`") || byte == UInt8(ascii: "~") { return true }
+        }
+        return text.utf8.contains(0xE1) && text.unicodeScalars.contains("\u{1FEF}")
+    }
+
+    /// ``markdownInline(_:)`` of `text`, appended; text without any byte it escapes or replaces is itself
+    /// (each of those is one ASCII scalar, so a Character equal to one holds that byte).
+    static func appendMarkdownInline(_ text: String, to output: inout [UInt8]) {
+        let special = text.utf8.contains { byte in
+            switch byte {
+            case UInt8(ascii: "\\"), UInt8(ascii: "`"), UInt8(ascii: "*"), UInt8(ascii: "_"), UInt8(ascii: "["), UInt8(ascii: "]"),
+                 UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "#"), UInt8(ascii: "|"), 0x0A: true
+            default: false
+            }
+        }
+        output.append(contentsOf: (special ? markdownInline(text) : text).utf8)
     }
 
     mutating func end(into output: inout [UInt8]) {}

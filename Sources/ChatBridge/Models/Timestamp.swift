@@ -72,6 +72,63 @@ public enum Timestamp {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
+    /// The date SQLite stores as `YYYY-MM-DD HH:MM:SS.SSS` (or without the fraction), years 1970-9999,
+    /// with the same bits as GRDB's decoding (which goes through a Gregorian `Calendar` in UTC, 7 % of a
+    /// CSV export); nil for any other spelling or range, which the caller decodes through GRDB.
+    ///
+    /// The arithmetic is Foundation's: whole days since 2001 in seconds, plus the time of day with its
+    /// fraction added first. Adding the fraction to the total instead differs in the last bit for dates
+    /// near 2001, so the order matters (checked against GRDB over the whole range by the tests).
+    static func storedDate(utf8 text: UnsafeBufferPointer<UInt8>) -> Date? {
+        guard text.count == 19 || text.count == 23 else { return nil }
+        var valid = true
+        func number(_ start: Int, _ count: Int) -> Int {
+            var value = 0
+            for index in start..<(start + count) {
+                let digit = Int(text[index]) &- 0x30
+                if digit < 0 || digit > 9 { valid = false }
+                value = value &* 10 &+ digit
+            }
+            return value
+        }
+        func separator(_ index: Int, _ byte: UInt8) {
+            if text[index] != byte { valid = false }
+        }
+        let year = number(0, 4), month = number(5, 2), day = number(8, 2)
+        let hour = number(11, 2), minute = number(14, 2), second = number(17, 2)
+        separator(4, UInt8(ascii: "-")); separator(7, UInt8(ascii: "-")); separator(10, UInt8(ascii: " "))
+        separator(13, UInt8(ascii: ":")); separator(16, UInt8(ascii: ":"))
+        var milliseconds = 0
+        if text.count == 23 {
+            separator(19, UInt8(ascii: "."))
+            milliseconds = number(20, 3)
+        }
+        guard valid, year >= 1970, (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month),
+              hour < 24, minute < 60, second < 60
+        else { return nil }
+        let days = daysSince1970(year: year, month: month, day: day) - 11_323  // days since 2001-01-01
+        let timeOfDay = Double(hour * 3600 + minute * 60 + second) + Double(milliseconds * 1_000_000) / 1e9
+        return Date(timeIntervalSinceReferenceDate: Double(days * 86_400) + timeOfDay)
+    }
+
+    /// Days from 1970-01-01 to the proleptic Gregorian date (Howard Hinnant's `days_from_civil`, years ≥ 1).
+    static func daysSince1970(year: Int, month: Int, day: Int) -> Int {
+        let marchYear = month <= 2 ? year - 1 : year
+        let era = marchYear / 400
+        let yearOfEra = marchYear - era * 400
+        let dayOfYear = (153 * ((month + 9) % 12) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    static func daysInMonth(year: Int, month: Int) -> Int {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
     /// Parses an RFC 3339 timestamp with or without fractional seconds, or a bare `YYYY-MM-DD` date
     /// (taken as midnight UTC).
     public static func date(from string: String) -> Date? {

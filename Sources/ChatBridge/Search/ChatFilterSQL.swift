@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// The SQL of the filters search and export share, over `workspace_chats c`.
 enum ChatFilterSQL {
@@ -51,7 +52,9 @@ enum ChatFilterSQL {
         """
 
     /// A row of ``selectEntries`` as ``Chat/init(row:)`` would read it (same values, same errors).
-    static func entry(_ row: Row) throws -> ChatEntry {
+    /// Given the statement the row comes from, the two timestamps are read from its stored text
+    /// (``Timestamp/storedDate(utf8:)``) instead of through GRDB's `Calendar`.
+    static func entry(_ row: Row, statement: SQLiteStatement? = nil) throws -> ChatEntry {
         let statusValue: String = row[14]
         let modeValue: String = row[12]
         guard let status = Chat.Status(rawValue: statusValue), let mode = Workspace.ChatMode(rawValue: modeValue) else {
@@ -62,8 +65,18 @@ enum ChatFilterSQL {
             sources: try jsonList([ChatSource].self, row[7], column: "sources"),
             attachments: try jsonList([AttachmentInfo].self, row[8], column: "attachments"),
             feedback: row[9], include: row[10], apiSessionId: row[11], mode: mode, model: row[13], status: status,
-            promptTokens: row[15], completionTokens: row[16], error: row[17], createdAt: row[18], updatedAt: row[19])
+            promptTokens: row[15], completionTokens: row[16], error: row[17], createdAt: storedDate(row, 18, statement), updatedAt: storedDate(row, 19, statement))
         return ChatEntry(chat: chat, workspaceSlug: row[20], threadSlug: row[21])
+    }
+
+    /// Column `index` of `row` as a `Date`, from the statement's text when it has the stored spelling,
+    /// else through GRDB (the same value either way; any other form, and NULL, behave as `row[index]`).
+    private static func storedDate(_ row: Row, _ index: Int32, _ statement: SQLiteStatement?) -> Date {
+        if let statement, sqlite3_column_type(statement, index) == SQLITE_TEXT, let text = sqlite3_column_text(statement, index),
+           let date = Timestamp.storedDate(utf8: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(statement, index)))) {
+            return date
+        }
+        return row[Int(index)]
     }
 
     /// The `username` of a row of ``selectEntries``.
