@@ -17,25 +17,25 @@ struct AgentSocketController {
     let writers: WebSocketWriters
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        router.ws("ws/agent/:slug") { request, context in
-            _ = try context.identity()
-            _ = try await chats.requireWorkspace(slug: context.parameters.require("slug"))
-            return .upgrade([:])
-        } onUpgrade: { [engine, chats, webSocket, writers] inbound, outbound, context in
-            let principal = try context.requestContext.identity()
-            let slug = try context.requestContext.parameters.require("slug")
-            let channel = context.requestContext.channel
-            var logger = context.logger
-            logger[metadataKey: "workspace"] = .string(slug)
-            // The one-shot work runs in a short-lived task: the connection's task keeps the deepest
-            // stack it reaches while open.
-            let session = try await ShortLivedTask.run { [logger] in
-                let workspace = try await chats.requireWorkspace(slug: slug)
-                try await WebSocketKeepAliveHandler.install(on: channel, interval: webSocket.pingInterval)
-                return AgentSocketSession(engine: engine, workspace: workspace, principal: principal,
-                                          outbox: Outbox(limit: engine.limits.outboundBuffer), logger: logger, writers: writers)
+        router.webSocket("ws/agent/:slug") { [engine, chats, webSocket, writers] _, context in
+            let principal = try context.identity()
+            let slug = try context.parameters.require("slug")
+            _ = try await chats.requireWorkspace(slug: slug)
+            let channel = context.channel
+            // The connection keeps only what this closure captures, not the upgrade request.
+            return { inbound, outbound, connection in
+                var logger = connection.logger
+                logger[metadataKey: "workspace"] = .string(slug)
+                // The one-shot work runs in a short-lived task: the connection's task keeps the deepest
+                // stack it reaches while open.
+                let session = try await ShortLivedTask.run { [logger] in
+                    let workspace = try await chats.requireWorkspace(slug: slug)
+                    try await WebSocketKeepAliveHandler.install(on: channel, interval: webSocket.pingInterval)
+                    return AgentSocketSession(engine: engine, workspace: workspace, principal: principal,
+                                              outbox: Outbox(limit: engine.limits.outboundBuffer), logger: logger, writers: writers)
+                }
+                try await session.run(inbound: inbound, outbound: outbound, channel: channel)
             }
-            try await session.run(inbound: inbound, outbound: outbound, channel: channel)
         }
     }
 }

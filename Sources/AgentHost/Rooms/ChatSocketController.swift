@@ -66,28 +66,29 @@ final class ChatSocketController: Sendable {
 
     func addRoutes(to router: Router<AppRequestContext>) {
         let chats = chats
-        router.ws("ws/chat/:slug") { request, context in
+        router.webSocket("ws/chat/:slug") { request, context in
             let principal = try context.identity()
-            let workspace = try await chats.requireWorkspace(slug: context.parameters.require("slug"))
-            _ = try await chats.requireThread(slug: QueryParameters(request).string("thread"), in: workspace, viewer: principal.viewer)
-            return .upgrade([:])
-        } onUpgrade: { inbound, outbound, context in
-            let principal = try context.requestContext.identity()
-            let slug = try context.requestContext.parameters.require("slug")
-            let threadSlug = try QueryParameters(context.request).string("thread")
-            let channel = context.requestContext.channel, logger = context.logger
-            // Everything done once (lookups, joining the room, the `connected` frame) runs in a
-            // short-lived task: the connection's task keeps the deepest stack it reaches while open.
-            let session = try await ShortLivedTask.run {
-                try await self.open(slug: slug, threadSlug: threadSlug, principal: principal, channel: channel, logger: logger)
-            }
-            do {
-                try await session.serve(inbound: inbound, outbound: outbound, channel: channel)
-            } catch {
+            let slug = try context.parameters.require("slug")
+            let threadSlug = try QueryParameters(request).string("thread")
+            let workspace = try await chats.requireWorkspace(slug: slug)
+            _ = try await chats.requireThread(slug: threadSlug, in: workspace, viewer: principal.viewer)
+            let channel = context.channel
+            // The connection keeps only what this closure captures, not the upgrade request.
+            return { inbound, outbound, connection in
+                // Everything done once (lookups, joining the room, the `connected` frame) runs in a
+                // short-lived task: the connection's task keeps the deepest stack it reaches while open.
+                let session = try await ShortLivedTask.run {
+                    try await self.open(slug: slug, threadSlug: threadSlug, principal: principal, channel: channel,
+                                        logger: connection.logger)
+                }
+                do {
+                    try await session.serve(inbound: inbound, outbound: outbound, channel: channel)
+                } catch {
+                    await session.close()
+                    throw error
+                }
                 await session.close()
-                throw error
             }
-            await session.close()
         }
     }
 
