@@ -1,37 +1,33 @@
 import Hummingbird
-import HummingbirdWebSocket
 import Logging
 import Synchronization
 
-/// What an upgraded WebSocket's handler is given besides its frames: the logger of the upgrade request.
-///
-/// Deliberately not the upgrade `Request` and its request context (Hummingbird's
-/// `WebSocketRouterContext`): those stay alive as long as the connection, about 1.5 KB of every
-/// idle socket. A route takes what it needs from the request when it accepts the upgrade.
-struct WebSocketConnectionContext: WebSocketContext {
-    let logger: Logger
-}
-
-/// Serves one upgraded WebSocket, with what its route took from the upgrade request captured.
-typealias WebSocketConnectionHandler = WebSocketDataHandler<WebSocketConnectionContext>
-
-/// The handler a WebSocket route accepted an upgrade with, handed from the route to
+/// What a WebSocket route accepted an upgrade with, handed from the route to
 /// ``WebSocketUpgradeChannel`` through the request context.
+///
+/// Deliberately not the upgrade `Request` and its request context (as Hummingbird's
+/// `WebSocketRouterContext` keeps): those would stay alive as long as the connection. A route takes
+/// what it needs from the request when it accepts, captured by its opener.
 final class WebSocketRouteSlot: Sendable {
     struct Accepted: Sendable {
-        let handler: WebSocketConnectionHandler
+        /// Opens the connection's session once the upgrade is done.
+        let opener: WebSocketSessionOpener
         let logger: Logger
+        /// Larger messages are refused with an `error` frame (the socket stays open).
+        let maxMessageBytes: Int
+        /// Where the session's task runs while it has something to do.
+        let tasks: WebSocketWriters
     }
 
     private let accepted = Mutex<Accepted?>(nil)
 
     init() {}
 
-    func accept(_ handler: @escaping WebSocketConnectionHandler, logger: Logger) {
-        accepted.withLock { $0 = Accepted(handler: handler, logger: logger) }
+    func accept(_ accepted: Accepted) {
+        self.accepted.withLock { $0 = accepted }
     }
 
-    /// The accepted handler, once.
+    /// The accepted upgrade, once.
     func take() -> Accepted? {
         accepted.withLock { accepted in
             defer { accepted = nil }
@@ -42,16 +38,17 @@ final class WebSocketRouteSlot: Sendable {
 
 extension Router where Context == AppRequestContext {
     /// A WebSocket route served by ``WebSocketUpgradeChannel``: `accept` runs before the upgrade
-    /// (through the WebSocket router's middleware) and either throws, which refuses the upgrade
-    /// (400, no 101, as with Hummingbird's `ws`), or returns the handler of the upgraded connection.
+    /// (behind the WebSocket router's middleware) and either throws, which refuses the upgrade
+    /// (400, no 101, as with Hummingbird's `ws`), or returns what opens the connection's session.
     @discardableResult
     func webSocket(
-        _ path: RouterPath,
-        accept: @escaping @Sendable (Request, AppRequestContext) async throws -> WebSocketConnectionHandler
+        _ path: RouterPath, maxMessageBytes: Int, tasks: WebSocketWriters,
+        accept: @escaping @Sendable (Request, AppRequestContext) async throws -> WebSocketSessionOpener
     ) -> Self {
         on(path, method: .get) { request, context -> Response in
-            let handler = try await accept(request, context)
-            context.webSocketRoute.accept(handler, logger: context.logger)
+            let opener = try await accept(request, context)
+            context.webSocketRoute.accept(.init(opener: opener, logger: context.logger, maxMessageBytes: maxMessageBytes,
+                                                tasks: tasks))
             return Response(status: .ok)
         }
     }

@@ -8,24 +8,22 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOWebSocket
-@_spi(WSInternal) import WSCore
 
 /// HTTP/1 with the WebSocket upgrade, as Hummingbird's `HTTP1WebSocketUpgradeChannel` (whose setup
-/// this follows), but with a shallower connection task for an upgraded socket.
+/// this follows), but an upgraded WebSocket keeps no task: it is served on its event loop by
+/// ``WebSocketFrameLoop``, and its session runs in a short-lived task only while it has messages.
 ///
 /// An open connection's task keeps the deepest stack it ever reached (the Swift task allocator frees
-/// a task's slabs only when the task ends), and `HTTP1WebSocketUpgradeChannel.handle(value:)` has the
-/// HTTP request loop inlined into its frame (3 KB, kept by every WebSocket); its WebSocket context
-/// also keeps the upgrade `Request` and request context for the connection's life. Here the HTTP
-/// and WebSocket cases are separate functions and a WebSocket keeps only what its route took
-/// (``WebSocketConnectionContext``). Frames are still handled by WSCore's `WebSocketHandler`, so
-/// pings, pongs, close handshakes and frame limits behave as before. Refused upgrades answer 400,
-/// and a second request asking for an upgrade on a keep-alive connection is redirected to a new
-/// connection, as Hummingbird does. WebSocket extensions (compression) are not negotiated.
+/// a task's slabs only when the task ends): with Hummingbird's upgrade channel and WSCore's handler,
+/// 15-18 KB of every idle socket, parked in a read. Hummingbird's WebSocket context also keeps the
+/// upgrade `Request` and request context for the connection's life; here a route keeps only what its
+/// opener captures. Refused upgrades answer 400 and a later request on a keep-alive connection
+/// asking for an upgrade is redirected to a new connection, as Hummingbird does. WebSocket
+/// extensions (compression) are not negotiated, and pings are ``WebSocketKeepAliveHandler``'s.
 struct WebSocketUpgradeChannel<WebSocketResponder: HTTPResponder>: ServerChildChannel, HTTPChannelHandler
 where WebSocketResponder.Context == AppRequestContext {
     enum UpgradeResult: Sendable {
-        case webSocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, WebSocketRouteSlot.Accepted)
+        case webSocket(Logger)
         case notUpgraded(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
         case failedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, Logger)
     }
@@ -69,12 +67,11 @@ where WebSocketResponder.Context == AppRequestContext {
                         return result.map { HTTPHeaders($0.headers) }
                     }
                 },
-                upgradePipelineHandler: { channel, _ in
+                upgradePipelineHandler: { [webSocket] channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         guard let accepted = accepted.value else { throw ChannelError.inappropriateOperationForState }
-                        let asyncChannel = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
-                            wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
-                        return UpgradeResult.webSocket(asyncChannel, accepted)
+                        try Self.installFrameLoop(on: channel, accepted: accepted, configuration: webSocket)
+                        return UpgradeResult.webSocket(accepted.logger)
                     }
                 })
             let upgrades = NIOTypedHTTPServerUpgradeConfiguration(
@@ -129,9 +126,9 @@ where WebSocketResponder.Context == AppRequestContext {
             case .failedUpgrade(let http1, let logger):
                 logger.debug("Websocket upgrade failed")
                 await refuseUpgrade(http1)
-            case .webSocket(let asyncChannel, let accepted):
-                accepted.logger.debug("Websocket upgrade")
-                await serveWebSocket(asyncChannel, accepted)
+            case .webSocket(let logger):
+                // Served on the event loop from now on (WebSocketFrameLoop): the task ends here.
+                logger.debug("Websocket upgrade")
             }
         } catch let error as ChannelError where error == .inputClosed {
             logger.trace("Upgrade failed as input was closed")
@@ -147,19 +144,22 @@ where WebSocketResponder.Context == AppRequestContext {
         await handleHTTP(asyncChannel: http1, logger: logger)
     }
 
-    @inline(never)
-    private func serveWebSocket(_ asyncChannel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>,
-                                _ accepted: WebSocketRouteSlot.Accepted) async {
-        let configuration = WebSocketHandler.Configuration(
-            extensions: [], autoPing: webSocket.autoPing, closeTimeout: webSocket.closeTimeout,
-            validateUTF8: webSocket.validateUTF8, maxFrameSize: webSocket.maxFrameSize)
-        do {
-            _ = try await WebSocketHandler.handle(
-                type: .server, configuration: configuration, asyncChannel: asyncChannel,
-                context: WebSocketConnectionContext(logger: accepted.logger), handler: accepted.handler)
-        } catch {
-            accepted.logger.debug("WebSocket handler error", metadata: ["error.type": "\(error)"])
+    /// Hands the upgraded connection to the frame loop both sockets share and opens its session.
+    private static func installFrameLoop(on channel: any Channel, accepted: WebSocketRouteSlot.Accepted,
+                                         configuration: WebSocketServerConfiguration) throws {
+        let connection = WebSocketConnection(
+            channel: channel, logger: accepted.logger,
+            outbound: WebSocketTextWriter(channel: channel, maxFrameSize: configuration.maxFrameSize))
+        let inbox = WebSocketInbox(connection: connection, opener: accepted.opener, tasks: accepted.tasks) { error in
+            // As WSCore when a socket's handler throws: 1011.
+            accepted.logger.debug("WebSocket session failed to open", metadata: ["error.type": "\(error)"])
+            var data = channel.allocator.buffer(capacity: 2)
+            data.write(webSocketErrorCode: .unexpectedServerError)
+            channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data), promise: nil)
         }
+        try channel.pipeline.syncOperations.addHandler(
+            WebSocketFrameLoop(inbox: inbox, maxMessageBytes: accepted.maxMessageBytes, closeTimeout: configuration.closeTimeout))
+        inbox.open()
     }
 
     /// An upgrade the WebSocket router refused: an empty 400 and close, as Hummingbird answers.

@@ -10,22 +10,28 @@ import ServiceLifecycle
 /// It is the first of the application's services, so it stops last: after the HTTP server (whose
 /// connections are closed by then) and the runs, whose last frames it still writes.
 final class WebSocketWriters: Service, Sendable {
-    private let writers: AsyncStream<OutboxWriter>
-    private let continuation: AsyncStream<OutboxWriter>.Continuation
+    private let jobs: AsyncStream<@Sendable () async -> Void>
+    private let continuation: AsyncStream<@Sendable () async -> Void>.Continuation
 
     init() {
-        (writers, continuation) = AsyncStream.makeStream()
+        (jobs, continuation) = AsyncStream.makeStream()
     }
 
     /// Starts `writer` in a task of this service.
     func start(_ writer: OutboxWriter) {
-        continuation.yield(writer)
+        continuation.yield { await writer.run() }
+    }
+
+    /// Runs `job` in a task of this service: a connection's session handling its messages
+    /// (``WebSocketInbox``), again only while there is something to do.
+    func run(_ job: @escaping @Sendable () async -> Void) {
+        continuation.yield(job)
     }
 
     func run() async {
         await withDiscardingTaskGroup { group in
-            for await writer in writers.cancelOnGracefulShutdown() {
-                group.addTask { await writer.run() }
+            for await job in jobs.cancelOnGracefulShutdown() {
+                group.addTask { await job() }
             }
         }
     }
