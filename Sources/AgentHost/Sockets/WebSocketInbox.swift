@@ -92,7 +92,7 @@ final class WebSocketInbox: Sendable {
     }
 
     private func startTask() {
-        tasks.run { await self.work() }
+        tasks.startTask { await self.work() }
     }
 
     private enum Step {

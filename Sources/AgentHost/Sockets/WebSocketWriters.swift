@@ -1,9 +1,10 @@
 import ServiceLifecycle
+import Synchronization
 
-/// Runs the writers of WebSocket connections (``OutboxWriter``), each only while its connection has
-/// something to send, as child tasks of this service.
+/// Runs the writers of WebSocket connections (``OutboxWriter``) and their sessions (``WebSocketInbox``),
+/// each only while its connection has something to send or to handle, as child tasks of this service.
 ///
-/// An idle connection then has no writer task at all: a task costs an open connection its object,
+/// An idle connection then has no task at all: a task costs an open connection its object,
 /// its task group and the stack slabs of the deepest write it made (the Swift task allocator frees
 /// slabs only when the task ends), about 4 KB per connection measured with heaptrack.
 ///
@@ -12,6 +13,7 @@ import ServiceLifecycle
 final class WebSocketWriters: Service, Sendable {
     private let jobs: AsyncStream<@Sendable () async -> Void>
     private let continuation: AsyncStream<@Sendable () async -> Void>.Continuation
+    private let unfinished = Atomic<Int>(0)
 
     init() {
         (jobs, continuation) = AsyncStream.makeStream()
@@ -19,19 +21,26 @@ final class WebSocketWriters: Service, Sendable {
 
     /// Starts `writer` in a task of this service.
     func start(_ writer: OutboxWriter) {
-        continuation.yield { await writer.run() }
+        startTask { await writer.run() }
     }
 
     /// Runs `job` in a task of this service: a connection's session handling its messages
     /// (``WebSocketInbox``), again only while there is something to do.
-    func run(_ job: @escaping @Sendable () async -> Void) {
+    func startTask(_ job: @escaping @Sendable () async -> Void) {
+        unfinished.add(1, ordering: .relaxed)
         continuation.yield(job)
     }
+
+    /// Jobs started and not finished: none while every connection is idle.
+    var unfinishedJobs: Int { unfinished.load(ordering: .relaxed) }
 
     func run() async {
         await withDiscardingTaskGroup { group in
             for await job in jobs.cancelOnGracefulShutdown() {
-                group.addTask { await job() }
+                group.addTask {
+                    await job()
+                    self.unfinished.subtract(1, ordering: .relaxed)
+                }
             }
         }
     }
