@@ -17,25 +17,22 @@ struct AgentSocketController {
     let writers: WebSocketWriters
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        router.ws("ws/agent/:slug") { request, context in
-            _ = try context.identity()
-            _ = try await chats.requireWorkspace(slug: context.parameters.require("slug"))
-            return .upgrade([:])
-        } onUpgrade: { [engine, chats, webSocket, writers] inbound, outbound, context in
-            let principal = try context.requestContext.identity()
-            let slug = try context.requestContext.parameters.require("slug")
-            let channel = context.requestContext.channel
-            var logger = context.logger
-            logger[metadataKey: "workspace"] = .string(slug)
-            // The one-shot work runs in a short-lived task: the connection's task keeps the deepest
-            // stack it reaches while open.
-            let session = try await ShortLivedTask.run { [logger] in
+        router.webSocket("ws/agent/:slug", maxMessageBytes: engine.limits.maxFrameBytes, tasks: writers) {
+            [engine, chats, webSocket, writers] _, context in
+            let principal = try context.identity()
+            let slug = try context.parameters.require("slug")
+            _ = try await chats.requireWorkspace(slug: slug)
+            // The connection keeps only what this closure captures, not the upgrade request.
+            return { connection in
+                var logger = connection.logger
+                logger[metadataKey: "workspace"] = .string(slug)
                 let workspace = try await chats.requireWorkspace(slug: slug)
-                try await WebSocketKeepAliveHandler.install(on: channel, interval: webSocket.pingInterval)
-                return AgentSocketSession(engine: engine, workspace: workspace, principal: principal,
-                                          outbox: Outbox(limit: engine.limits.outboundBuffer), logger: logger, writers: writers)
+                try await WebSocketKeepAliveHandler.install(on: connection.channel, interval: webSocket.pingInterval)
+                let session = AgentSocketSession(engine: engine, workspace: workspace, principal: principal,
+                                                 outbox: Outbox(limit: engine.limits.outboundBuffer), logger: logger, writers: writers)
+                session.startWriting(to: connection)
+                return session
             }
-            try await session.run(inbound: inbound, outbound: outbound, channel: channel)
         }
     }
 }
@@ -45,7 +42,7 @@ struct AgentSocketController {
 /// Its frames go through an ``Outbox``, the policy of `ws/chat` and SSE too: bounded, a client that
 /// cannot keep up is closed with 4001 (its runs go on; it reconnects and resumes), and a `resume`'s
 /// replay is pulled by the writer at the client's pace.
-final class AgentSocketSession: Sendable {
+final class AgentSocketSession: WebSocketSession {
     let engine: AgentEngine
     let workspace: Workspace
     let principal: Principal
@@ -67,33 +64,36 @@ final class AgentSocketSession: Sendable {
         self.writers = writers
     }
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
-        defer {
-            outbox.finish()
-            // The runs keep going; they wait for a resume from another connection.
-            for run in watched.withLock({ $0.values }) { run.detach(outbox) }
-        }
+    /// Writes the outbox to the client, by a writer that runs only while there is something to send,
+    /// until the connection closes (the client left, too slow, a failed write).
+    func startWriting(to connection: WebSocketConnection) {
         let logger = logger
-        // Written by a writer that runs only while there is something to send; read here until the
-        // client leaves or the connection is closed (too slow, a failed write).
-        outbox.write(to: outbound, channel: channel, through: writers) {
+        outbox.write(to: connection.outbound, channel: connection.channel, through: writers) {
             logger.warning("closing slow agent websocket")
         }
-        do {
-            try await WebSocketMessageReader.forEachText(in: inbound, maxBytes: engine.limits.maxFrameBytes,
-                                                         refuse: { self.send($0.frame()) }) { bytes in
-                await self.handle(bytes)
-            }
-        } catch is CancellationError {}
+    }
+
+    /// A message of the frame loop (``WebSocketFrameLoop``), handled in the session's short-lived task.
+    func receive(_ message: [UInt8]) async {
+        await handle(message)
+    }
+
+    func refuse(_ error: APIError) {
+        send(error.frame())
+    }
+
+    /// The runs keep going; they wait for a resume from another connection.
+    func end() async {
+        outbox.finish()
+        for run in watched.withLock({ $0.values }) { run.detach(outbox) }
     }
 
     private func send(_ frame: JSONValue) {
         outbox.deliver(frame)
     }
 
-    /// Frames that reach the engine or storage do so in short-lived tasks: the connection's task keeps
-    /// the deepest stack it reaches for as long as it is open. Cheap ones (and bad frames) are
-    /// answered here, without a task.
+    /// Frames that reach the engine or storage do so in short-lived tasks of their own (as they did
+    /// when frames were handled in the connection's long-lived task); cheap ones (and bad frames) here.
     private func handle(_ bytes: [UInt8]) async {
         let frame: JSONValue
         do {

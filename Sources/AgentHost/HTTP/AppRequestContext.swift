@@ -6,9 +6,10 @@ import Logging
 import NIOCore
 
 /// The per-request state: who is asking and how large a body may be.
-struct AppRequestContext: RequestContext, WebSocketRequestContext {
+struct AppRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
-    let webSocket: WebSocketHandlerReference<Self>
+    /// Where a WebSocket route leaves the handler of the connection it accepts (``WebSocketUpgradeChannel``).
+    let webSocketRoute: WebSocketRouteSlot
     /// Set by ``AuthMiddleware`` on every authenticated route.
     var principal: Principal?
     /// Set by ``RequestIDMiddleware`` from configuration.
@@ -18,7 +19,7 @@ struct AppRequestContext: RequestContext, WebSocketRequestContext {
 
     init(source: Source) {
         coreContext = .init(source: source)
-        webSocket = .init()
+        webSocketRoute = WebSocketRouteSlot()
         channel = source.channel
     }
 

@@ -94,14 +94,14 @@ extension HTTPServerBuilder {
     /// `idleTimeout` and is closed after `idleTimeout` without a request.
     static func http1WebSocketUpgrade<WebSocketRouter: HTTPResponderBuilder & _HB_SendableMetatype>(
         webSocketRouter: WebSocketRouter, webSocket: WebSocketServerConfiguration, idleTimeout: Duration
-    ) -> HTTPServerBuilder where WebSocketRouter.Responder.Context: WebSocketRequestContext {
+    ) -> HTTPServerBuilder where WebSocketRouter.Responder.Context == AppRequestContext {
         let webSocketResponder = webSocketRouter.buildResponder()
         let timeout = TimeAmount.nanoseconds(idleTimeout.nanoseconds)
         return HTTPServerBuilder { responder in
             ReceiveBufferChannel(base: RequestHeadDeadlineChannel(
-                base: HTTP1WebSocketUpgradeChannel(
+                base: WebSocketUpgradeChannel(
                     responder: responder, webSocketResponder: webSocketResponder,
-                    configuration: .init(http1: .init(idleTimeout: timeout), ws: webSocket)),
+                    http1: .init(idleTimeout: timeout), webSocket: webSocket),
                 timeout: timeout))
         }
     }

@@ -66,44 +66,33 @@ final class ChatSocketController: Sendable {
 
     func addRoutes(to router: Router<AppRequestContext>) {
         let chats = chats
-        router.ws("ws/chat/:slug") { request, context in
+        router.webSocket("ws/chat/:slug", maxMessageBytes: limits.maxFrameBytes, tasks: writers) { request, context in
             let principal = try context.identity()
-            let workspace = try await chats.requireWorkspace(slug: context.parameters.require("slug"))
-            _ = try await chats.requireThread(slug: QueryParameters(request).string("thread"), in: workspace, viewer: principal.viewer)
-            return .upgrade([:])
-        } onUpgrade: { inbound, outbound, context in
-            let principal = try context.requestContext.identity()
-            let slug = try context.requestContext.parameters.require("slug")
-            let threadSlug = try QueryParameters(context.request).string("thread")
-            let channel = context.requestContext.channel, logger = context.logger
-            // Everything done once (lookups, joining the room, the `connected` frame) runs in a
-            // short-lived task: the connection's task keeps the deepest stack it reaches while open.
-            let session = try await ShortLivedTask.run {
-                try await self.open(slug: slug, threadSlug: threadSlug, principal: principal, channel: channel, logger: logger)
+            let slug = try context.parameters.require("slug")
+            let threadSlug = try QueryParameters(request).string("thread")
+            let workspace = try await chats.requireWorkspace(slug: slug)
+            _ = try await chats.requireThread(slug: threadSlug, in: workspace, viewer: principal.viewer)
+            // The connection keeps only what this closure captures, not the upgrade request.
+            return { connection in
+                try await self.open(slug: slug, threadSlug: threadSlug, principal: principal, connection: connection)
             }
-            do {
-                try await session.serve(inbound: inbound, outbound: outbound, channel: channel)
-            } catch {
-                await session.close()
-                throw error
-            }
-            await session.close()
         }
     }
 
-    /// Looks the conversation up, joins its room and queues the `connected` frame.
-    private func open(slug: String, threadSlug: String?, principal: Principal, channel: any Channel,
-                      logger: Logger) async throws -> ChatSocketSession {
+    /// Looks the conversation up, joins its room, queues the `connected` frame and starts writing.
+    private func open(slug: String, threadSlug: String?, principal: Principal,
+                      connection: WebSocketConnection) async throws -> ChatSocketSession {
         let workspace = try await chats.requireWorkspace(slug: slug)
         let thread = try await chats.requireThread(slug: threadSlug, in: workspace, viewer: principal.viewer)
-        try await WebSocketKeepAliveHandler.install(on: channel, interval: webSocket.pingInterval)
+        try await WebSocketKeepAliveHandler.install(on: connection.channel, interval: webSocket.pingInterval)
         let room = RoomKey(workspaceId: workspace.id!, threadId: thread?.id,
                            defaultThreadOwner: thread == nil ? principal.userId : nil)
         let session = ChatSocketSession(
             controller: self, workspace: workspace, thread: thread, room: room, principal: principal,
             member: RoomMember(userId: principal.userId, username: principal.username, bufferLimit: limits.outboundBuffer),
-            logger: logger)
+            logger: connection.logger)
         try await session.open()
+        session.startWriting(to: connection)
         return session
     }
 }
@@ -113,7 +102,7 @@ final class ChatSocketController: Sendable {
 /// A class, so the connection's tasks and closures share one copy: as a struct (1.4 KB with the
 /// controller's dependencies inline) it was copied into each child task's closure and kept in the
 /// async frames an idle connection holds for as long as it is open.
-final class ChatSocketSession: Sendable {
+final class ChatSocketSession: WebSocketSession {
     let controller: ChatSocketController
     let workspace: Workspace
     let thread: ChatThread?
@@ -184,27 +173,33 @@ final class ChatSocketSession: Sendable {
         ])
     }
 
-    /// The connection's frame loop: frames are read and handled here, in the connection's task, and
-    /// the outbox is written by a writer that runs only while there is something to send. Ends when
-    /// the client leaves or the connection is closed (too slow, a failed write).
-    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
+    /// Writes the member's outbox to the client, by a writer that runs only while there is something
+    /// to send, until the connection closes (the client left, too slow, a failed write).
+    func startWriting(to connection: WebSocketConnection) {
         let member = member, framesOut = framesOut, logger = logger, metrics = controller.metrics
-        member.outbox.write(to: outbound, channel: channel, through: controller.writers, onFrame: { framesOut.increment() }) {
+        member.outbox.write(to: connection.outbound, channel: connection.channel, through: controller.writers,
+                            onFrame: { framesOut.increment() }) {
             Counter(label: "agenthost_ws_chat_slow_disconnects_total", factory: metrics).increment()
             logger.warning("closing slow websocket", metadata: ["connection_id": "\(member.id)"])
         }
-        do {
-            try await WebSocketMessageReader.forEachText(in: inbound, maxBytes: controller.limits.maxFrameBytes,
-                                                         refuse: { member.deliver($0.frame()) }) { bytes in
-                self.framesIn.increment()
-                await self.handle(bytes)
-            }
-        } catch is CancellationError {}
     }
 
-    /// Frames that touch storage or the pipeline do so in short-lived tasks: the connection's task
-    /// keeps the deepest stack it reaches for as long as it is open. Cheap ones (and refusals) are
-    /// answered here, without a task.
+    /// A message of the frame loop (``WebSocketFrameLoop``), handled in the session's short-lived task.
+    func receive(_ message: [UInt8]) async {
+        framesIn.increment()
+        await handle(message)
+    }
+
+    func refuse(_ error: APIError) {
+        member.deliver(error.frame())
+    }
+
+    func end() async {
+        await close()
+    }
+
+    /// Frames that touch storage or the pipeline do so in short-lived tasks of their own (as they did
+    /// when frames were handled in the connection's long-lived task); cheap ones (and refusals) here.
     private func handle(_ bytes: [UInt8]) async {
         let frame: JSONValue
         do {

@@ -17,7 +17,7 @@ extension Outbox {
     /// deepest stack that task reached, for as long as it is open. The close of a connection that
     /// falls behind happens on its event loop, from the delivery that overflowed the queue, since
     /// the writer may be stuck in a write to a full socket then.
-    func write(to outbound: WebSocketOutboundWriter, channel: any Channel, through writers: WebSocketWriters,
+    func write(to outbound: WebSocketTextWriter, channel: any Channel, through writers: WebSocketWriters,
                onFrame: @escaping @Sendable () -> Void = {}, onSlow: @escaping @Sendable () -> Void) {
         whenTooSlow {
             onSlow()
@@ -46,21 +46,23 @@ extension Outbox {
 /// ``Outbox/write(to:channel:through:onFrame:onSlow:)``).
 struct OutboxWriter: Sendable {
     let outbox: Outbox
-    let outbound: WebSocketOutboundWriter
+    let outbound: WebSocketTextWriter
     let channel: any Channel
     let onFrame: @Sendable () -> Void
 
     func run() async {
         do {
             while let frames = await outbox.nextForWokenWriter() {
-                for frame in frames {
+                let texts = frames.compactMap { frame -> String? in
                     switch frame {
-                    case .run(let frame): try await outbound.writeTextMessage(frame.json)
-                    case .message(let text): try await outbound.writeTextMessage(text)
-                    case .keepAlive: continue  // WebSockets ping on their own
+                    case .run(let frame): frame.json
+                    case .message(let text): text
+                    case .keepAlive: nil  // WebSockets ping on their own
                     }
-                    onFrame()
                 }
+                // One flush for the batch; returns once the socket took it.
+                try await outbound.write(texts)
+                for _ in texts { onFrame() }
             }
         } catch {
             // A connection found too slow is being closed with 4001 (which failed this write); any
