@@ -92,8 +92,8 @@ final class AgentSocketSession: WebSocketSession {
         outbox.deliver(frame)
     }
 
-    /// Frames that reach the engine or storage do so in short-lived tasks of their own (as they did
-    /// when frames were handled in the connection's long-lived task); cheap ones (and bad frames) here.
+    /// Runs in the connection's session task (``WebSocketInbox``), which ends when no message is
+    /// waiting: an idle connection keeps none of the stack a frame needed.
     private func handle(_ bytes: [UInt8]) async {
         let frame: JSONValue
         do {
@@ -114,12 +114,8 @@ final class AgentSocketSession: WebSocketSession {
             switch type {
             case "agent_invoke":
                 let request = try APICoding.decode(AgentInvokeRequest.self, from: bytes)
-                let (id, run) = try await ShortLivedTask.run {
-                    let invocation = try await self.engine.start(request, workspace: self.workspace, principal: self.principal,
-                                                                 watcher: self.outbox)
-                    return (invocation.id, invocation.run)
-                }
-                watched.withLock { $0[id] = run }
+                let invocation = try await engine.start(request, workspace: workspace, principal: principal, watcher: outbox)
+                watched.withLock { $0[invocation.id] = invocation.run }
             case "tool_result":
                 let command = try APICoding.decode(ToolResultCommand.self, from: bytes)
                 try await perform(command.command, on: try required(command.invocationId))
@@ -131,7 +127,7 @@ final class AgentSocketSession: WebSocketSession {
                 try await perform(.cancel, on: command.invocationId)
             case "resume":
                 let command = try APICoding.decode(ResumeCommand.self, from: bytes)
-                try await ShortLivedTask.run { try await self.resume(command.invocationId, after: command.afterSeq ?? -1) }
+                try await resume(command.invocationId, after: command.afterSeq ?? -1)
             case "ping":
                 send(["type": "pong"])
             default:
@@ -145,9 +141,7 @@ final class AgentSocketSession: WebSocketSession {
     }
 
     private func perform(_ command: RunCommand, on invocationId: String) async throws {
-        try await ShortLivedTask.run {
-            try await self.engine.perform(command, onInvocation: invocationId, workspace: self.workspace, viewer: self.principal.viewer)
-        }
+        try await engine.perform(command, onInvocation: invocationId, workspace: workspace, viewer: principal.viewer)
     }
 
     private func required(_ invocationId: String?) throws -> String {

@@ -198,8 +198,8 @@ final class ChatSocketSession: WebSocketSession {
         await close()
     }
 
-    /// Frames that touch storage or the pipeline do so in short-lived tasks of their own (as they did
-    /// when frames were handled in the connection's long-lived task); cheap ones (and refusals) here.
+    /// Runs in the connection's session task (``WebSocketInbox``), which ends when no message is
+    /// waiting: an idle connection keeps none of the stack a frame needed.
     private func handle(_ bytes: [UInt8]) async {
         let frame: JSONValue
         do {
@@ -227,9 +227,7 @@ final class ChatSocketSession: WebSocketSession {
             case "feedback":
                 let request = try APICoding.decode(FeedbackRequest.self, from: bytes)
                 let chats = controller.chats, viewer = principal.viewer
-                let entry = try await ShortLivedTask.run {
-                    try await chats.setFeedback(chatId: request.chatId, feedback: request.feedback.value, viewer: viewer)
-                }
+                let entry = try await chats.setFeedback(chatId: request.chatId, feedback: request.feedback.value, viewer: viewer)
                 let value: JSONValue = entry.chat.feedback.map(JSONValue.bool) ?? .null
                 // To the room the chat belongs to (setFeedback already checked the caller may see it),
                 // which need not be this connection's room; then the ack, so an ack means the room was told.
@@ -241,10 +239,10 @@ final class ChatSocketSession: WebSocketSession {
                 member.deliver(["type": "feedback_ack", "chat_id": .number(Double(request.chatId)), "feedback": value])
             case "cancel":
                 let request = try APICoding.decode(GenerationRequest.self, from: bytes)
-                try await ShortLivedTask.run { try await self.cancel(request.chatId) }
+                try await cancel(request.chatId)
             case "resume":
                 let request = try APICoding.decode(ResumeRequest.self, from: bytes)
-                try await ShortLivedTask.run { try await self.resume(request.chatId, after: request.afterSeq ?? -1) }
+                try await resume(request.chatId, after: request.afterSeq ?? -1)
             case "ping":
                 member.deliver(["type": "pong"])
             default:
@@ -262,16 +260,14 @@ final class ChatSocketSession: WebSocketSession {
     private func startChat(_ request: ChatFrameRequest) async throws {
         let slot = try controller.slots.acquire(for: principal, socket: member.id)
         do {
-            try await ShortLivedTask.run {
-                let prepared = try await self.controller.pipeline.prepare(
-                    ChatRequest(message: request.message, attachments: request.attachments ?? [], mode: request.mode,
-                                sessionId: request.sessionId),
-                    workspace: self.workspace, threadId: self.thread?.id, caller: self.principal.chatCaller)
-                let members = await self.bus.members(of: self.room)
-                let run = self.controller.runner.start(prepared, transport: "ws", room: self.room, frameExtra: ["user": self.userTag],
-                                                       watchers: members.map(\.outbox), whenDone: { _ in slot.release() })
-                await self.controller.peers.announce(generation: run, in: self.room)
-            }
+            let prepared = try await controller.pipeline.prepare(
+                ChatRequest(message: request.message, attachments: request.attachments ?? [], mode: request.mode,
+                            sessionId: request.sessionId),
+                workspace: workspace, threadId: thread?.id, caller: principal.chatCaller)
+            let members = await bus.members(of: room)
+            let run = controller.runner.start(prepared, transport: "ws", room: room, frameExtra: ["user": userTag],
+                                              watchers: members.map(\.outbox), whenDone: { _ in slot.release() })
+            await controller.peers.announce(generation: run, in: room)
         } catch {
             // Only the preparation throws: once started, the generation releases its slot.
             slot.release()

@@ -31,12 +31,7 @@ struct JSONBytesWriter {
 
     /// An object whose fields `body` writes with ``field(_:_:)``.
     mutating func object(_ body: (inout JSONBytesWriter) -> Void) {
-        bytes.append(UInt8(ascii: "{"))
-        let outer = atFirstMember
-        atFirstMember = true
-        body(&self)
-        atFirstMember = outer
-        bytes.append(UInt8(ascii: "}"))
+        container(open: UInt8(ascii: "{"), close: UInt8(ascii: "}"), body)
     }
 
     /// One field of the object being written; `key` must need no escaping.
@@ -57,18 +52,24 @@ struct JSONBytesWriter {
 
     /// An array whose elements `body` writes with ``element(_:)``.
     mutating func arrayElements(_ body: (inout JSONBytesWriter) -> Void) {
-        bytes.append(UInt8(ascii: "["))
-        let outer = atFirstMember
-        atFirstMember = true
-        body(&self)
-        atFirstMember = outer
-        bytes.append(UInt8(ascii: "]"))
+        container(open: UInt8(ascii: "["), close: UInt8(ascii: "]"), body)
     }
 
     /// One element of the array being written.
     mutating func element(_ value: (inout JSONBytesWriter) -> Void) {
         separate()
         value(&self)
+    }
+
+    /// An object or array: its own members start without a comma, and the enclosing one's state
+    /// is restored after it.
+    private mutating func container(open: UInt8, close: UInt8, _ body: (inout JSONBytesWriter) -> Void) {
+        bytes.append(open)
+        let outer = atFirstMember
+        atFirstMember = true
+        body(&self)
+        atFirstMember = outer
+        bytes.append(close)
     }
 
     private mutating func separate() {
