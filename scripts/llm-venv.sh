@@ -60,11 +60,18 @@ CLIENT_REQUIREMENTS=("openai==3.57.0" "websockets==17.4" "httpx==0.28.1" "pytest
 # fast, and the venv/wheel cache never leaves the machine that built it.
 LLAMA_CMAKE_ARGS="-DGGML_CUDA=OFF -DGGML_VULKAN=OFF -DGGML_METAL=OFF -DGGML_HIP=OFF -DGGML_SYCL=OFF -DGGML_BLAS=OFF -DGGML_RPC=OFF -DLLAVA_BUILD=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF"
 
+# -march=native also turns on AMX where the CPU lists it (amx_tile/amx_int8 in /proc/cpuinfo), but
+# this machine kind's sandbox does not give a process the AMX tile state: the first AMX instruction
+# (`tilezero`, in ggml's int8 matrix kernels) killed the model server with SIGILL on its first
+# request. AMX stays off; AVX-512 and the rest stay native. (-mno-* flags win over -march=native
+# whatever their order, in GCC and Clang.)
+LLAMA_CFLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+
 # Bump the suffix to force a rebuild even if nothing above changed.
-MARKER_VERSION="agenthost-llm-v2 llama-cpp-python[server]==${LLAMA_CPP_VERSION} model:${MODEL_FILE}:${MODEL_SHA256} ${CLIENT_REQUIREMENTS[*]} cmake:${LLAMA_CMAKE_ARGS} arch:$(uname -m)"
+MARKER_VERSION="agenthost-llm-v2 llama-cpp-python[server]==${LLAMA_CPP_VERSION} model:${MODEL_FILE}:${MODEL_SHA256} ${CLIENT_REQUIREMENTS[*]} cmake:${LLAMA_CMAKE_ARGS} cflags:${LLAMA_CFLAGS} arch:$(uname -m)"
 MARKER="$VENV/.agenthost-ready"
 # The compiled wheel depends only on what goes into the compile, not on the other requirements.
-WHEEL_KEY="$(printf '%s' "llama-cpp-python==${LLAMA_CPP_VERSION} cmake:${LLAMA_CMAKE_ARGS} arch:$(uname -m)" | sha256sum | cut -c1-16)"
+WHEEL_KEY="$(printf '%s' "llama-cpp-python==${LLAMA_CPP_VERSION} cmake:${LLAMA_CMAKE_ARGS} cflags:${LLAMA_CFLAGS} arch:$(uname -m)" | sha256sum | cut -c1-16)"
 WHEEL_CACHE="${AGENTHOST_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agenthost/wheels}/$WHEEL_KEY"
 MODEL_CACHE="${AGENTHOST_MODEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agenthost/models}"
 MODEL_PATH="$MODEL_CACHE/$MODEL_FILE"
@@ -222,7 +229,8 @@ if (( ${#wheels[@]} == 0 )); then
     jobs="$(nproc 2>/dev/null || echo 2)"
     log "compiling llama.cpp ${LLAMA_CPP_VERSION} (CPU only, ${jobs} parallel jobs) — this is the slow part"
     tmp_wheels="$(mktemp -d "${TMPDIR:-/tmp}/agenthost-wheel.XXXXXX")"
-    run_logged env CMAKE_ARGS="$LLAMA_CMAKE_ARGS" CMAKE_BUILD_PARALLEL_LEVEL="$jobs" FORCE_CMAKE=1 \
+    run_logged env CMAKE_ARGS="$LLAMA_CMAKE_ARGS" CFLAGS="$LLAMA_CFLAGS" CXXFLAGS="$LLAMA_CFLAGS" \
+        CMAKE_BUILD_PARALLEL_LEVEL="$jobs" FORCE_CMAKE=1 \
         "$PY" -m pip wheel --no-deps --no-cache-dir --no-binary llama-cpp-python \
         -w "$tmp_wheels" "llama-cpp-python==${LLAMA_CPP_VERSION}"
     mkdir -p "$WHEEL_CACHE"
