@@ -59,40 +59,29 @@ final class WebSocketInbox: Sendable {
 
     /// Queues an item; `true` when reading should pause until the session catches up.
     func put(_ item: Item) -> Bool {
-        let (start, pause) = state.withLock { state -> (Bool, Bool) in
+        var pause = false
+        startTaskIfNeeded { state in
             state.items.append(item)
-            let pause = state.waiting >= Self.pauseAt && !state.readingPaused
+            pause = state.waiting >= Self.pauseAt && !state.readingPaused
             if pause { state.readingPaused = true }
-            let start = !state.taskRunning
-            state.taskRunning = true
-            return (start, pause)
         }
-        if start { startTask() }
         return pause
     }
 
     /// The connection closed: the session ends after the messages already queued.
     func connectionEnded() {
-        let start = state.withLock { state -> Bool in
-            state.connectionEnded = true
-            let start = !state.taskRunning
-            state.taskRunning = true
-            return start
-        }
-        if start { startTask() }
+        startTaskIfNeeded { $0.connectionEnded = true }
     }
 
-    private func startTaskIfNeeded() {
+    /// Applies `change` and starts the session's task unless it is running: the one place that
+    /// decides, under the lock, that there is a task to start.
+    private func startTaskIfNeeded(after change: (inout State) -> Void = { _ in }) {
         let start = state.withLock { state -> Bool in
-            let start = !state.taskRunning
-            state.taskRunning = true
-            return start
+            change(&state)
+            defer { state.taskRunning = true }
+            return !state.taskRunning
         }
-        if start { startTask() }
-    }
-
-    private func startTask() {
-        tasks.startTask { await self.work() }
+        if start { tasks.startTask { await self.work() } }
     }
 
     private enum Step {

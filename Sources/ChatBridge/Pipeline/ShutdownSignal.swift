@@ -42,18 +42,18 @@ public final class ShutdownSignal: Sendable {
     /// is expected to store its outcome even when cancelled.
     ///
     /// `body` is the one child task on the way to the work. The three reasons to stop are callbacks
-    /// into a one-shot the caller waits on, not tasks waiting beside the body: a run used to cost
+    /// into a ``CancelSignal`` the caller waits on, not tasks waiting beside the body: a run used to cost
     /// four tasks here, each scheduled on the run's way to its first token.
     public func cancellingOnShutdown<Value: Sendable>(
         stopWhen register: ((_ stop: @escaping @Sendable () -> Void) -> Void)? = nil,
         _ body: @escaping @Sendable () async -> Value
     ) async -> Value {
-        let stop = OneShot()
+        let stop = CancelSignal()
         let registration = state.withLock { state -> Int? in
             state.active += 1
             guard !state.triggered else { return nil }
             defer { state.nextAction += 1 }
-            state.actions[state.nextAction] = stop.fire
+            state.actions[state.nextAction] = { stop.request() }
             return state.nextAction
         }
         defer {
@@ -62,15 +62,16 @@ public final class ShutdownSignal: Sendable {
                 if let registration { state.actions.removeValue(forKey: registration) }
             }
         }
-        if registration == nil { stop.fire() }
-        register?(stop.fire)
+        if registration == nil { stop.request() }
+        register? { stop.request() }
         return await withTaskGroup(of: Value.self) { group in
             group.addTask {
                 let value = await body()
-                stop.fire()
+                stop.request()
                 return value
             }
-            await withTaskCancellationHandler { await stop.wait() } onCancel: { stop.fire() }
+            // Returns on any of the three stops, or when the calling task is cancelled.
+            await stop.wait()
             // Either the body ended (this is then a no-op) or it must stop and store what it has.
             group.cancelAll()
             // The group has exactly one child, which always returns a value.
@@ -87,37 +88,5 @@ public final class ShutdownSignal: Sendable {
             try? await Task.sleep(for: .milliseconds(10))
         }
         return true
-    }
-}
-
-/// A one-shot event one task waits for; firing it again, or before the wait, is harmless.
-private final class OneShot: Sendable {
-    private struct State {
-        var fired = false
-        var waiter: CheckedContinuation<Void, Never>?
-    }
-
-    private let state = Mutex(State())
-
-    @Sendable func fire() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard !state.fired else { return nil }
-            state.fired = true
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
-    }
-
-    /// Returns once ``fire()`` was called; one waiter at a time.
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let now = state.withLock { state in
-                if state.fired { return true }
-                state.waiter = continuation
-                return false
-            }
-            if now { continuation.resume() }
-        }
     }
 }

@@ -1,7 +1,8 @@
 import Synchronization
 
-/// A one-shot "stop" request that any number of tasks can wait for.
-final class CancelSignal: Sendable {
+/// A one-shot "stop" request that any number of tasks can wait for: a run's cancel, a connection
+/// found too slow, and the stop of each run executing through ``ShutdownSignal``.
+package final class CancelSignal: Sendable {
     private struct State {
         var requested = false
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -10,9 +11,11 @@ final class CancelSignal: Sendable {
 
     private let state = Mutex(State())
 
-    var isRequested: Bool { state.withLock { $0.requested } }
+    package init() {}
 
-    func request() {
+    package var isRequested: Bool { state.withLock { $0.requested } }
+
+    package func request() {
         let (waiters, actions) = state.withLock { state -> ([CheckedContinuation<Void, Never>], [@Sendable () -> Void]) in
             guard !state.requested else { return ([], []) }
             state.requested = true
@@ -29,7 +32,7 @@ final class CancelSignal: Sendable {
     /// Runs `action` once when stop is requested (at once if it already was), on the requesting
     /// thread: for work that must not wait for a task, such as closing a connection whose writer
     /// is stuck. It must be quick and must not block.
-    func whenRequested(_ action: @escaping @Sendable () -> Void) {
+    package func whenRequested(_ action: @escaping @Sendable () -> Void) {
         let now = state.withLock { state in
             if state.requested { return true }
             state.actions.append(action)
@@ -39,7 +42,7 @@ final class CancelSignal: Sendable {
     }
 
     /// Returns when stop is requested, or when the waiting task is cancelled.
-    func wait() async {
+    package func wait() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let now = state.withLock { state in
