@@ -65,7 +65,9 @@ package func buildApplication(
             webSocketRouter: components.webSocketRouter(),
             webSocket: .init(maxFrameSize: configuration.webSocketMaxFrameSize,
                              autoPing: .disabled),  // WebSocketKeepAliveHandler pings, without a task per connection
-            idleTimeout: configuration.security.httpIdleTimeout),
+            idleTimeout: configuration.security.httpIdleTimeout,
+            admission: ConnectionAdmission(limit: configuration.security.maxPendingConnections,
+                                           hold: configuration.security.pendingConnectionHold)),
         // A backlog of 4096 (the default 256 overflowed when 1,000 clients connected at once, costing
         // each dropped client a 1 s SYN retransmit); the kernel caps it at net.core.somaxconn.
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "AgentHost",

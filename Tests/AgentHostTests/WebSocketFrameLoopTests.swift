@@ -59,7 +59,7 @@ struct WebSocketFrameLoopTests {
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         let connection = WebSocketConnection(channel: channel, logger: Logger(label: "test"),
                                              outbound: WebSocketTextWriter(channel: channel, maxFrameSize: 1 << 14))
-        let inbox = WebSocketInbox(connection: connection, opener: { _ in session }, tasks: tasks, onOpenFailure: { _ in })
+        let inbox = WebSocketInbox(connection: connection, opener: { _ in session }, tasks: tasks, afterOpening: { _ in })
         try channel.pipeline.syncOperations.addHandler(
             WebSocketFrameLoop(inbox: inbox, maxMessageBytes: maxMessageBytes, closeTimeout: closeTimeout))
         return (channel, loop, inbox)

@@ -20,4 +20,8 @@ struct SecuritySettings: Sendable, Equatable {
     /// A connection must send a complete request head within this time of connecting, and an idle
     /// keep-alive connection is closed after it (slowloris).
     var httpIdleTimeout: Duration = .seconds(30)
+    /// Connections being set up at once (``ConnectionAdmission``) before the server stops accepting.
+    var maxPendingConnections = 512
+    /// How long one connection counts as being set up at most.
+    var pendingConnectionHold: Duration = .seconds(1)
 }

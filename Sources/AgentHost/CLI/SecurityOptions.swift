@@ -24,6 +24,12 @@ struct SecurityOptions: ParsableArguments {
     @Option(name: .customLong("http-idle-timeout"), help: "Seconds a connection may take to send a request head, and may stay idle between requests. Env: AGENTHOST_HTTP_IDLE_TIMEOUT. Default: 30")
     var httpIdleTimeout: Int?
 
+    @Option(name: .customLong("max-pending-connections"), help: "Connections being set up at once (accepted, not yet past their first request or WebSocket upgrade); with this many the server stops accepting until half are done, so a burst of connects waits in the kernel's listen queue instead of in memory. Env: AGENTHOST_MAX_PENDING_CONNECTIONS. Default: 512")
+    var maxPendingConnections: Int?
+
+    @Option(name: .customLong("pending-connection-hold"), help: "Seconds a connection counts as being set up at most, so connections that send nothing cannot keep the server from accepting. Env: AGENTHOST_PENDING_CONNECTION_HOLD. Default: 1")
+    var pendingConnectionHold: Double?
+
     /// Flags first, then the environment, then defaults.
     func settings() throws -> SecuritySettings {
         var settings = SecuritySettings()
@@ -52,6 +58,13 @@ struct SecurityOptions: ParsableArguments {
         }
         if let value = try Environment.integer(httpIdleTimeout, "AGENTHOST_HTTP_IDLE_TIMEOUT", in: 1...Int.max) {
             settings.httpIdleTimeout = .seconds(value)
+        }
+        if let value = try Environment.integer(maxPendingConnections, "AGENTHOST_MAX_PENDING_CONNECTIONS", in: 1...1_000_000) {
+            settings.maxPendingConnections = value
+        }
+        if let seconds = try Environment.decimal(pendingConnectionHold, "AGENTHOST_PENDING_CONNECTION_HOLD", above: 0, upTo: 60,
+                                                 flagName: "--pending-connection-hold") {
+            settings.pendingConnectionHold = .milliseconds(Int64((seconds * 1000).rounded()))
         }
         return settings
     }

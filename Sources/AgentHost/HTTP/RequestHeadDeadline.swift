@@ -91,9 +91,11 @@ struct RequestHeadDeadlineChannel<Base: ServerChildChannel>: ServerChildChannel 
 
 extension HTTPServerBuilder {
     /// HTTP/1 with WebSocket upgrade where every connection must send its first request head within
-    /// `idleTimeout` and is closed after `idleTimeout` without a request.
+    /// `idleTimeout` and is closed after `idleTimeout` without a request, and `admission` bounds the
+    /// connections being set up at once.
     static func http1WebSocketUpgrade<WebSocketRouter: HTTPResponderBuilder & _HB_SendableMetatype>(
-        webSocketRouter: WebSocketRouter, webSocket: WebSocketServerConfiguration, idleTimeout: Duration
+        webSocketRouter: WebSocketRouter, webSocket: WebSocketServerConfiguration, idleTimeout: Duration,
+        admission: ConnectionAdmission
     ) -> HTTPServerBuilder where WebSocketRouter.Responder.Context == AppRequestContext {
         let webSocketResponder = webSocketRouter.buildResponder()
         let timeout = TimeAmount.nanoseconds(idleTimeout.nanoseconds)
@@ -101,7 +103,7 @@ extension HTTPServerBuilder {
             ReceiveBufferChannel(base: RequestHeadDeadlineChannel(
                 base: WebSocketUpgradeChannel(
                     responder: responder, webSocketResponder: webSocketResponder,
-                    http1: .init(idleTimeout: timeout), webSocket: webSocket),
+                    http1: .init(idleTimeout: timeout), webSocket: webSocket, admission: admission),
                 timeout: timeout))
         }
     }

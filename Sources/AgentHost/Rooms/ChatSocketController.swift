@@ -36,7 +36,9 @@ final class ChatSocketController: Sendable {
     /// Caps on concurrent generations (fair use), shared with SSE and `/v1`.
     let slots: GenerationSlots
     let limits: ChatSocketLimits
-    let metrics: any MetricsFactory
+    /// The metrics every connection updates, made once: per connection they were objects each open
+    /// socket kept, and a registry lookup on every connect.
+    let instruments: ChatSocketInstruments
     /// The other instances on the database: members there watch this room's generations too (PROTOCOL §9).
     let peers: any ClusterPeers
     /// Pings.
@@ -56,7 +58,7 @@ final class ChatSocketController: Sendable {
         self.runLog = runLog
         self.slots = slots
         self.limits = limits
-        self.metrics = metrics
+        instruments = ChatSocketInstruments(factory: metrics)
         self.peers = peers
         self.webSocket = webSocket
         self.writers = writers
@@ -110,8 +112,6 @@ final class ChatSocketSession: WebSocketSession {
     let principal: Principal
     let member: RoomMember
     let logger: Logger
-    private let framesIn: Counter
-    private let framesOut: Counter
 
     init(controller: ChatSocketController, workspace: Workspace, thread: ChatThread?, room: RoomKey, principal: Principal,
          member: RoomMember, logger: Logger) {
@@ -122,17 +122,15 @@ final class ChatSocketSession: WebSocketSession {
         self.principal = principal
         self.member = member
         self.logger = logger
-        framesIn = Counter(label: "agenthost_ws_chat_frames_total", dimensions: [("direction", "in")], factory: controller.metrics)
-        framesOut = Counter(label: "agenthost_ws_chat_frames_total", dimensions: [("direction", "out")], factory: controller.metrics)
     }
 
     private var bus: any RoomBus { controller.bus }
     private var userTag: JSONValue { principal.username.map(JSONValue.string) ?? .null }
-    private var openConnections: Meter { Meter(label: "agenthost_ws_chat_connections", factory: controller.metrics) }
+    private var instruments: ChatSocketInstruments { controller.instruments }
 
     /// Joins the room and queues the `connected` frame (PROTOCOL §4).
     func open() async throws {
-        openConnections.increment()
+        instruments.connections.increment()
         await bus.join(member, room: room)
         await updateRoomGauges()
         do {
@@ -149,12 +147,12 @@ final class ChatSocketSession: WebSocketSession {
         member.finish()
         await bus.leave(member, room: room)
         await updateRoomGauges()
-        openConnections.decrement()
+        instruments.connections.decrement()
     }
 
     private func updateRoomGauges() async {
-        Meter(label: "agenthost_ws_chat_rooms", factory: controller.metrics).set(await bus.roomCount)
-        Meter(label: "agenthost_ws_chat_members", factory: controller.metrics).set(await bus.memberCount)
+        instruments.rooms.set(await bus.roomCount)
+        instruments.members.set(await bus.memberCount)
     }
 
     private func sayConnected() async throws {
@@ -176,17 +174,17 @@ final class ChatSocketSession: WebSocketSession {
     /// Writes the member's outbox to the client, by a writer that runs only while there is something
     /// to send, until the connection closes (the client left, too slow, a failed write).
     func startWriting(to connection: WebSocketConnection) {
-        let member = member, framesOut = framesOut, logger = logger, metrics = controller.metrics
+        let member = member, instruments = instruments, logger = logger
         member.outbox.write(to: connection.outbound, channel: connection.channel, through: controller.writers,
-                            onFrame: { framesOut.increment() }) {
-            Counter(label: "agenthost_ws_chat_slow_disconnects_total", factory: metrics).increment()
+                            onFrame: { instruments.framesOut.increment() }) {
+            instruments.slowDisconnects.increment()
             logger.warning("closing slow websocket", metadata: ["connection_id": "\(member.id)"])
         }
     }
 
     /// A message of the frame loop (``WebSocketFrameLoop``), handled in the session's short-lived task.
     func receive(_ message: [UInt8]) async {
-        framesIn.increment()
+        instruments.framesIn.increment()
         await handle(message)
     }
 
@@ -339,4 +337,23 @@ struct GenerationRequest: Decodable, Sendable {
 struct ResumeRequest: Decodable, Sendable {
     var chatId: String
     var afterSeq: Int?
+}
+
+/// The `ws/chat` metrics.
+struct ChatSocketInstruments: Sendable {
+    let framesIn: Counter
+    let framesOut: Counter
+    let slowDisconnects: Counter
+    let connections: Meter
+    let rooms: Meter
+    let members: Meter
+
+    init(factory: any MetricsFactory) {
+        framesIn = Counter(label: "agenthost_ws_chat_frames_total", dimensions: [("direction", "in")], factory: factory)
+        framesOut = Counter(label: "agenthost_ws_chat_frames_total", dimensions: [("direction", "out")], factory: factory)
+        slowDisconnects = Counter(label: "agenthost_ws_chat_slow_disconnects_total", factory: factory)
+        connections = Meter(label: "agenthost_ws_chat_connections", factory: factory)
+        rooms = Meter(label: "agenthost_ws_chat_rooms", factory: factory)
+        members = Meter(label: "agenthost_ws_chat_members", factory: factory)
+    }
 }

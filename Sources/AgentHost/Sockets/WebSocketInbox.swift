@@ -42,13 +42,14 @@ final class WebSocketInbox: Sendable {
     private let connection: WebSocketConnection
     private let tasks: WebSocketWriters
     /// Closes the connection with this code when the session cannot be opened (WSCore's 1011).
-    private let onOpenFailure: @Sendable (any Error) -> Void
+    /// Runs once the session has opened (`nil`) or failed to.
+    private let afterOpening: @Sendable ((any Error)?) -> Void
 
     init(connection: WebSocketConnection, opener: @escaping WebSocketSessionOpener, tasks: WebSocketWriters,
-         onOpenFailure: @escaping @Sendable (any Error) -> Void) {
+         afterOpening: @escaping @Sendable ((any Error)?) -> Void) {
         self.connection = connection
         self.tasks = tasks
-        self.onOpenFailure = onOpenFailure
+        self.afterOpening = afterOpening
         state = Mutex(State(session: .opening(opener)))
     }
 
@@ -99,9 +100,10 @@ final class WebSocketInbox: Sendable {
                 do {
                     let session = try await opener(connection)
                     state.withLock { $0.session = .open(session) }
+                    afterOpening(nil)
                 } catch {
                     state.withLock { $0.session = .failed }
-                    onOpenFailure(error)
+                    afterOpening(error)
                 }
             case .receive(let session, let item, let resumeReading):
                 if resumeReading { _ = connection.channel.setOption(ChannelOptions.autoRead, value: true) }

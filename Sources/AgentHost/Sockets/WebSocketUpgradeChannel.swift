@@ -37,18 +37,24 @@ where WebSocketResponder.Context == AppRequestContext {
     let webSocketResponder: WebSocketResponder
     let http1: HTTP1Channel.Configuration
     let webSocket: WebSocketServerConfiguration
+    /// How many connections may be set up at once.
+    let admission: ConnectionAdmission
 
     init(responder: @escaping HTTPChannelHandler.Responder, webSocketResponder: WebSocketResponder,
-         http1: HTTP1Channel.Configuration, webSocket: WebSocketServerConfiguration) {
+         http1: HTTP1Channel.Configuration, webSocket: WebSocketServerConfiguration, admission: ConnectionAdmission) {
         self.responder = Self.redirectingUpgrades(responder)
         self.webSocketResponder = webSocketResponder
         self.http1 = http1
         self.webSocket = webSocket
+        self.admission = admission
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+            // Counted from now until its first request reached the HTTP loop, or its WebSocket
+            // session has opened (opening is part of the work a burst of connects piles up).
+            let place = admission.admit(channel)
             var logger = logger
             logger[metadataKey: "hb.request.id"] = .stringConvertible(RequestID())
             let accepted = NIOLoopBoundBox<WebSocketRouteSlot.Accepted?>(nil, eventLoop: channel.eventLoop)
@@ -70,7 +76,7 @@ where WebSocketResponder.Context == AppRequestContext {
                 upgradePipelineHandler: { [webSocket] channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         guard let accepted = accepted.value else { throw ChannelError.inappropriateOperationForState }
-                        try Self.installFrameLoop(on: channel, accepted: accepted, configuration: webSocket)
+                        try Self.installFrameLoop(on: channel, accepted: accepted, configuration: webSocket, opened: place.leave)
                         return UpgradeResult.webSocket(accepted.logger)
                     }
                 })
@@ -95,6 +101,11 @@ where WebSocketResponder.Context == AppRequestContext {
             configuration.decoderConfiguration.maxHeaderListSize = http1.httpDecoder.maxHeaderListSize
             configuration.decoderConfiguration.maxHeaderFieldCount = http1.httpDecoder.maxHeaderFieldCount
             let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            result.whenComplete { result in
+                // An upgraded connection gives its place back once its session has opened.
+                if case .success(.webSocket) = result { return }
+                place.leave()
+            }
             return Value(upgradeResult: result, channel: channel)
         }
     }
@@ -144,13 +155,17 @@ where WebSocketResponder.Context == AppRequestContext {
         await handleHTTP(asyncChannel: http1, logger: logger)
     }
 
-    /// Hands the upgraded connection to the frame loop both sockets share and opens its session.
+    /// Hands the upgraded connection to the frame loop both sockets share and opens its session;
+    /// `opened` runs on the connection's loop once the session has opened or failed to.
     private static func installFrameLoop(on channel: any Channel, accepted: WebSocketRouteSlot.Accepted,
-                                         configuration: WebSocketServerConfiguration) throws {
+                                         configuration: WebSocketServerConfiguration,
+                                         opened: @escaping @Sendable () -> Void) throws {
         let connection = WebSocketConnection(
             channel: channel, logger: accepted.logger,
             outbound: WebSocketTextWriter(channel: channel, maxFrameSize: configuration.maxFrameSize))
         let inbox = WebSocketInbox(connection: connection, opener: accepted.opener, tasks: accepted.tasks) { error in
+            channel.eventLoop.execute(opened)
+            guard let error else { return }
             // As WSCore when a socket's handler throws: 1011.
             accepted.logger.debug("WebSocket session failed to open", metadata: ["error.type": "\(error)"])
             var data = channel.allocator.buffer(capacity: 2)

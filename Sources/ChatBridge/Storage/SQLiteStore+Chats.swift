@@ -23,11 +23,9 @@ extension SQLiteStore: ChatStore {
 
     public func workspace(slug: String) async throws -> Workspace? {
         // Every chat request starts here: a read (and a row decoded) spared on the way to its first token.
-        if let cached = workspaceCache.workspace(slug: slug) { return cached }
-        let generation = workspaceCache.generation
-        let workspace = try await writer.read { db in try Workspace.filter(Column("slug") == slug).fetchOne(db) }
-        if let workspace { workspaceCache.remember(workspace, readIn: generation) }
-        return workspace
+        try await workspaceCache.value(for: slug) {
+            try await writer.read { db in try Workspace.filter(Column("slug") == slug).fetchOne(db) }
+        }
     }
 
     public func updateWorkspace(_ workspace: Workspace) async throws -> Workspace {
@@ -258,17 +256,21 @@ extension SQLiteStore: ChatStore {
     // MARK: Welcome messages and telemetry
 
     public func welcomeMessages(forUserId userId: Int64?) async throws -> [WelcomeMessage] {
-        try await writer.read { db in
-            var request = WelcomeMessage.filter(Column("user_id") == nil)
-            if let userId {
-                request = WelcomeMessage.filter(Column("user_id") == nil || Column("user_id") == userId)
+        // Every ws/chat connect sends them: a burst of reconnects should not queue up for the readers.
+        try await welcomeCache.value(for: userId) {
+            try await writer.read { db in
+                var request = WelcomeMessage.filter(Column("user_id") == nil)
+                if let userId {
+                    request = WelcomeMessage.filter(Column("user_id") == nil || Column("user_id") == userId)
+                }
+                return try request.order(Column("order_index"), Column("id")).fetchAll(db)
             }
-            return try request.order(Column("order_index"), Column("id")).fetchAll(db)
-        }
+        } ?? []
     }
 
     public func addWelcomeMessage(_ message: WelcomeMessage) async throws -> WelcomeMessage {
-        try await writer.write { db in
+        defer { welcomeCache.clear() }
+        return try await writer.write { db in
             var message = message
             try message.insert(db)
             return message

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The SQLite implementation of ``ChatStore`` and ``AccountStore``.
 ///
@@ -8,7 +9,12 @@ public final class SQLiteStore: Sendable {
     public let writer: any DatabaseWriter
     /// ``ChatStore/workspace(slug:)`` answers from memory; ``ChatStore/createWorkspace(_:)`` and
     /// ``ChatStore/updateWorkspace(_:)`` clear it.
-    let workspaceCache = WorkspaceCache()
+    let workspaceCache = GenerationCache<String, Workspace>()
+    /// ``ChatStore/welcomeMessages(forUserId:)`` answers from memory; ``ChatStore/addWelcomeMessage(_:)`` clears it.
+    let welcomeCache = GenerationCache<Int64?, [WelcomeMessage]>()
+    /// Set once a user exists. Users are never deleted, so from then on ``AccountStore/hasUsers()``
+    /// needs no read, even when the user was added by another process (`agenthost users add`).
+    private let usersExist = Atomic(false)
 
     public init(writer: any DatabaseWriter) {
         self.writer = writer
@@ -17,7 +23,13 @@ public final class SQLiteStore: Sendable {
 
 extension SQLiteStore: AccountStore {
     public func hasUsers() async throws -> Bool {
-        try await writer.read { db in try User.fetchCount(db) > 0 }
+        // Asked by every request that carries no valid credential.
+        if usersExist.load(ordering: .relaxed) { return true }
+        let exist = try await writer.read { db in
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM users)")) ?? false
+        }
+        if exist { usersExist.store(true, ordering: .relaxed) }
+        return exist
     }
 
     public func createUser(_ user: User) async throws -> User {
