@@ -28,7 +28,7 @@ struct ConnectionAdmissionTests {
         }
         // Four are taken, then the listener pauses (the pause reaches it on its own loop, so one
         // or two more may be taken meanwhile); the others wait in the kernel's queue.
-        try await Self.waitUntil { children.withLock { $0.count } >= 4 }
+        try await Poll.until { children.withLock { $0.count } >= 4 }
         try await Task.sleep(for: .milliseconds(300))
         let taken = children.withLock { $0.count }
         #expect(taken < 10, "the listener paused with connections still queued")
@@ -42,7 +42,7 @@ struct ConnectionAdmissionTests {
         // Closing the others gives their places back: the queued connections are taken as places
         // free up, until all ten are in.
         var closed = 1
-        try await Self.waitUntil {
+        try await Poll.until {
             let accepted = children.withLock { Array($0[closed...]) }
             for child in accepted { try await child.channel.close() }
             closed += accepted.count
@@ -52,7 +52,7 @@ struct ConnectionAdmissionTests {
 
         // The last ones taken are closed with their clients.
         for client in clients { try? await client.close() }
-        try await Self.waitUntil { admission.pending == 0 && !admission.isPaused }
+        try await Poll.until { admission.pending == 0 && !admission.isPaused }
         #expect(try await listener.getOption(ChannelOptions.autoRead).get())
         try await listener.close()
     }
@@ -72,7 +72,7 @@ struct ConnectionAdmissionTests {
         let port = try #require(listener.localAddress?.port)
         let silent = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get()
         let next = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get()
-        try await Self.waitUntil { accepted.load(ordering: .relaxed) == 2 }
+        try await Poll.until { accepted.load(ordering: .relaxed) == 2 }
         #expect(silent.isActive, "the silent connection stays open; only its place was given back")
         try await silent.close()
         try await next.close()
@@ -109,17 +109,6 @@ struct ConnectionAdmissionTests {
             }
             #expect(statuses.filter { $0 == 101 }.count == 40 && statuses.filter { $0 == 200 }.count == 20, "\(statuses)")
             #expect(try await client.execute(uri: "/api/health", method: .get).status == .ok)
-        }
-    }
-
-    private static func waitUntil(sourceLocation: SourceLocation = #_sourceLocation, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(5)
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("condition not met within 5 s", sourceLocation: sourceLocation)
-                return
-            }
-            try await Task.sleep(for: .milliseconds(10))
         }
     }
 }

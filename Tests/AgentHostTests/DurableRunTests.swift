@@ -39,7 +39,7 @@ struct DurableRunTests {
             #expect(live.map { $0["seq"]?.intValue } == Array(0...callSeq).map { $0 })
             try await Task.sleep(for: Self.logDelay)
             server.send(signal: SIGKILL)
-            _ = try #require(await server.waitForExit(timeout: .seconds(5)))
+            _ = try #require(await server.waitForExit(timeout: .seconds(5)), "still running 5 s after the signal:\n\(server.stillRunningReport)")
 
             let restarted = try await restart()
             defer { restarted.forceKill() }
@@ -96,7 +96,7 @@ struct DurableRunTests {
             let chatId = try #require(seen.first?["chat_id"]?.stringValue)
             try await Task.sleep(for: Self.logDelay)
             server.send(signal: SIGKILL)
-            _ = try #require(await server.waitForExit(timeout: .seconds(5)))
+            _ = try #require(await server.waitForExit(timeout: .seconds(5)), "still running 5 s after the signal:\n\(server.stillRunningReport)")
 
             let restarted = try await restart()
             defer { restarted.forceKill() }
@@ -129,7 +129,7 @@ struct DurableRunTests {
             let first = try #require(live.first)
             let chatId = try #require(try JSONValue(parsing: first.data)["chat_id"]?.stringValue)
             server.send(signal: SIGTERM)
-            _ = try #require(await server.waitForExit(timeout: .seconds(5)))
+            _ = try #require(await server.waitForExit(timeout: .seconds(5)), "still running 5 s after the signal:\n\(server.stillRunningReport)")
 
             let restarted = try await restart()
             defer { restarted.forceKill() }

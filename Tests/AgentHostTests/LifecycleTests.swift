@@ -59,7 +59,7 @@ struct LifecycleTests {
             let invocationId = try #require(try JSONValue(parsing: firstEvent.data)["invocation_id"]?.stringValue)
 
             server.send(signal: SIGKILL)
-            let exit = try #require(await server.waitForExit(timeout: .seconds(5)))
+            let exit = try #require(await server.waitForExit(timeout: .seconds(5)), "still running 5 s after SIGKILL:\n\(server.stillRunningReport)")
             #expect(exit.bySignal && exit.status == SIGKILL)
             // What the dead process left: the crash itself changed nothing.
             let left = try await Self.storedRows(directory)
@@ -83,7 +83,7 @@ struct LifecycleTests {
             #expect(restarted.log.contains("repaired runs a stopped process left unfinished"))
 
             restarted.send(signal: SIGTERM)
-            let stopped = try #require(await restarted.waitForExit(timeout: .seconds(5)))
+            let stopped = try #require(await restarted.waitForExit(timeout: .seconds(5)), "still running 5 s after SIGTERM:\n\(restarted.stillRunningReport)")
             #expect(stopped.status == 0 && !stopped.bySignal)
         }
     }
@@ -163,7 +163,7 @@ struct LifecycleTests {
                     }
                 }
             }
-            let exit = try #require(await server.waitForExit(timeout: .seconds(5)), "still running 5 s after SIGTERM:\n\(server.log)")
+            let exit = try #require(await server.waitForExit(timeout: .seconds(5)), "still running 5 s after SIGTERM:\n\(server.stillRunningReport)")
             let took = try #require(signalled.at).duration(to: .now)
             #expect(exit.status == 0 && !exit.bySignal, "\(server.log)")
             #expect(took < .seconds(5))
@@ -185,6 +185,34 @@ struct LifecycleTests {
                 #expect(rows.invocations.map { $0["status"] as String } == ["waiting"], "\(server.log)")
                 #expect(chat["status"] as String == "streaming", "\(server.log)")
             }
+        }
+    }
+
+    /// Connections that have sent no complete request (an HTTP client's spare connection, a client
+    /// trickling a head) do not hold up a graceful shutdown: they are closed at once, not at the
+    /// shutdown timeout (3 s) nor the request-head deadline (30 s). Before, such a connection made the
+    /// process outlive its shutdown timeout, as the server's task for it waited on its first request.
+    @Test func sigtermClosesConnectionsWithoutARequestAtOnce() async throws {
+        let directory = try ServerProcess.temporaryDataDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await FakeUpstream.run(FakeUpstream()) { upstream in
+            let server = try await ServerProcess.start(dataDirectory: directory, upstream: await upstream.baseURL)
+            defer { server.forceKill() }
+            let silent = try await RawConnection.connect(port: server.port)
+            let trickling = try await RawConnection.connect(port: server.port)
+            try await trickling.channel.writeAndFlush(ByteBuffer(string: "GET /api/health HTTP/1.1\r\nHost: loc")).get()
+            // A request on a third connection: the server has served it and is otherwise idle.
+            #expect(try await server.request(.GET, "/api/health").status == 200)
+            try await Task.sleep(for: .milliseconds(200))
+            let signalled = ContinuousClock.now
+            server.send(signal: SIGTERM)
+            let exit = try #require(await server.waitForExit(timeout: .seconds(5)), "still running 5 s after SIGTERM:\n\(server.stillRunningReport)")
+            let took = signalled.duration(to: .now)
+            #expect(exit.status == 0 && !exit.bySignal, "\(server.log)")
+            #expect(took < .seconds(2), "took \(took)")
+            print("[lifecycle] connections without a request: exited \(exit.status) \(took) after SIGTERM")
+            try? await silent.channel.close()
+            try? await trickling.channel.close()
         }
     }
 
@@ -216,7 +244,7 @@ struct LifecycleTests {
 
             let sent = ContinuousClock.now
             server.send(signal: SIGTERM)
-            let exit = try #require(await server.waitForExit(timeout: .seconds(5)), "still running 5 s after SIGTERM:\n\(server.log)")
+            let exit = try #require(await server.waitForExit(timeout: .seconds(5)), "still running 5 s after SIGTERM:\n\(server.stillRunningReport)")
             let took = sent.duration(to: .now)
             print("[lifecycle] clients that never read: exited \(exit.status) \(took) after SIGTERM")
             #expect(exit.status == 0 && !exit.bySignal, "\(server.log)")

@@ -82,4 +82,32 @@ enum RawConnection {
             ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
         ] + headers).replacingOccurrences(of: "Connection: close\r\n", with: "")
     }
+
+    /// Server frames (unmasked, payloads under 64 KB) after the 101 response head.
+    static func serverFrames(after bytes: [UInt8]) throws -> [(opcode: UInt8, payload: [UInt8])] {
+        let head = Array("\r\n\r\n".utf8)
+        guard let end = (0...(bytes.count - head.count)).first(where: { Array(bytes[$0..<($0 + head.count)]) == head }) else {
+            throw RawConnection.Malformed(text: String(decoding: bytes, as: UTF8.self))
+        }
+        var frames: [(opcode: UInt8, payload: [UInt8])] = []
+        var index = end + head.count
+        // Bounded by the bytes received: every step consumes at least two.
+        while index + 2 <= bytes.count {
+            let opcode = bytes[index] & 0x0F
+            let length = Int(bytes[index + 1] & 0x7F)
+            var start = index + 2
+            var size = length
+            if length == 126 {
+                guard start + 2 <= bytes.count else { break }
+                size = Int(bytes[start]) << 8 | Int(bytes[start + 1])
+                start += 2
+            } else if length == 127 {
+                break  // no server frame in these tests is that large
+            }
+            guard start + size <= bytes.count else { break }
+            frames.append((opcode, Array(bytes[start..<(start + size)])))
+            index = start + size
+        }
+        return frames
+    }
 }

@@ -113,6 +113,28 @@ final class ServerProcess: @unchecked Sendable {
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
+    /// Why a process that should have exited has not, for a failure message: its state in the
+    /// kernel (a zombie has exited and only waits to be reaped), every thread's stack when `gdb`
+    /// is installed, and its log.
+    var stillRunningReport: String {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? "(no /proc entry: the process is gone)"
+        var report = "kernel state: \(stat.split(separator: ")").last.map { $0.prefix(3) } ?? "?")\n"
+        if let gdb = ["/usr/bin/gdb", "/bin/gdb"].first(where: FileManager.default.isExecutableFile(atPath:)), !stat.contains(") Z") {
+            let dump = Process()
+            dump.executableURL = URL(fileURLWithPath: gdb)
+            dump.arguments = ["-p", "\(pid)", "-batch", "-ex", "thread apply all bt 30"]
+            let output = Pipe()
+            dump.standardOutput = output
+            dump.standardError = output
+            if (try? dump.run()) != nil {
+                let data = output.fileHandleForReading.readDataToEndOfFile()
+                dump.waitUntilExit()
+                report += "threads:\n" + String(decoding: data, as: UTF8.self) + "\n"
+            }
+        }
+        return report + "log:\n" + log
+    }
+
     /// A JSON request to the server.
     func request(_ method: HTTPMethod, _ path: String, json: JSONValue? = nil) async throws -> (status: Int, body: JSONValue) {
         var request = HTTPClientRequest(url: baseURL + path)

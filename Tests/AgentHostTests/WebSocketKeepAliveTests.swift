@@ -98,7 +98,7 @@ struct WebSocketKeepAliveTests {
             }
             let text = String(decoding: bytes, as: UTF8.self)
             #expect(text.hasPrefix("HTTP/1.1 101"))
-            let frames = try Self.serverFrames(after: bytes)
+            let frames = try RawConnection.serverFrames(after: bytes)
             #expect(frames.contains { $0.opcode == 0x9 }, "the server pinged")
             let close = try #require(frames.last)
             #expect(close.opcode == 0x8, "the last frame closes the connection")
@@ -133,34 +133,6 @@ struct WebSocketKeepAliveTests {
                 }
             }
         }
-    }
-
-    /// Server frames (unmasked, payloads under 64 KB) after the 101 response head.
-    private static func serverFrames(after bytes: [UInt8]) throws -> [(opcode: UInt8, payload: [UInt8])] {
-        let head = Array("\r\n\r\n".utf8)
-        guard let end = (0...(bytes.count - head.count)).first(where: { Array(bytes[$0..<($0 + head.count)]) == head }) else {
-            throw RawConnection.Malformed(text: String(decoding: bytes, as: UTF8.self))
-        }
-        var frames: [(opcode: UInt8, payload: [UInt8])] = []
-        var index = end + head.count
-        // Bounded by the bytes received: every step consumes at least two.
-        while index + 2 <= bytes.count {
-            let opcode = bytes[index] & 0x0F
-            let length = Int(bytes[index + 1] & 0x7F)
-            var start = index + 2
-            var size = length
-            if length == 126 {
-                guard start + 2 <= bytes.count else { break }
-                size = Int(bytes[start]) << 8 | Int(bytes[start + 1])
-                start += 2
-            } else if length == 127 {
-                break  // no frame here is that large
-            }
-            guard start + size <= bytes.count else { break }
-            frames.append((opcode, Array(bytes[start..<(start + size)])))
-            index = start + size
-        }
-        return frames
     }
 }
 }

@@ -60,6 +60,15 @@ final class RequestHeadDeadlineHandler: ChannelInboundHandler, RemovableChannelH
         }
     }
 
+    /// The server is stopping: a connection that has not sent a complete request head has nothing in
+    /// progress, and nothing else would close it (the handlers that honour quiescing are added with
+    /// its first request), so the server's drain would wait for it until the deadline, past the
+    /// shutdown timeout.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent, !headComplete else { return context.fireUserInboundEventTriggered(event) }
+        context.close(promise: nil)
+    }
+
     private func arm(context: ChannelHandlerContext) {
         guard deadline == nil, !headComplete else { return }
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)

@@ -41,8 +41,7 @@ final class WebSocketInbox: Sendable {
     private let state: Mutex<State>
     private let connection: WebSocketConnection
     private let tasks: WebSocketWriters
-    /// Closes the connection with this code when the session cannot be opened (WSCore's 1011).
-    /// Runs once the session has opened (`nil`) or failed to.
+    /// Runs once the session has opened (`nil`) or failed to (the connection then closes with 1011).
     private let afterOpening: @Sendable ((any Error)?) -> Void
 
     init(connection: WebSocketConnection, opener: @escaping WebSocketSessionOpener, tasks: WebSocketWriters,

@@ -131,7 +131,14 @@ where WebSocketResponder.Context == AppRequestContext {
 
     func handle(value: Value, logger: Logger) async {
         do {
-            switch try await value.upgradeResult.get() {
+            // A future does not end with the task: when shutdown cancels the server's connections, one
+            // still waiting for its first request is closed, or the process would wait for it.
+            let result = try await withTaskCancellationHandler {
+                try await value.upgradeResult.get()
+            } onCancel: {
+                value.channel.close(promise: nil)
+            }
+            switch result {
             case .notUpgraded(let http1):
                 await serveHTTP(http1, logger: logger)
             case .failedUpgrade(let http1, let logger):
