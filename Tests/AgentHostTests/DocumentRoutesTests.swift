@@ -196,6 +196,8 @@ struct DocumentRoutesTests {
         #expect(!DocumentsController.isUpload(request(.get, "/api/workspaces/docs/documents")))
         #expect(!DocumentsController.isUpload(request(.post, "/api/workspaces/docs/threads")))
         #expect(!DocumentsController.isUpload(request(.patch, "/api/workspaces/docs/documents/3")))
+        #expect(!DocumentsController.isUpload(request(.post, "/api/workspaces/docs/notes/documents")))
+        #expect(!DocumentsController.isUpload(request(.post, "/v1/documents")))
         try await harness.testLive { client in
             let port = try #require(client.port)
             // Streamed without Content-Length (chunked), so only the route's own limit applies.

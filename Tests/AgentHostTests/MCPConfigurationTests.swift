@@ -102,7 +102,7 @@ struct MCPConfigurationTests {
         #expect(server.timeoutMs == 250)
 
         workspace.id = 1
-        let shown = try APICoding.makeEncoder().encode(WorkspaceRepresentation(workspace))
+        let shown = try APICoding.encoder.encode(WorkspaceRepresentation(workspace))
         let text = String(decoding: shown, as: UTF8.self)
         #expect(!text.contains("top-secret"))
         let json = try JSONValue(parsing: shown)

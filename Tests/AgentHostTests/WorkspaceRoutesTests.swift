@@ -21,6 +21,17 @@ struct WorkspaceRoutesTests {
         }
     }
 
+    @Test func jsonMediaTypes() {
+        for accepted in ["application/json", "Application/JSON", "application/json; charset=utf-8", " application/json\t;x=y",
+                         "application/problem+json", "APPLICATION/VND.API+JSON ; q=1"] {
+            #expect(JSONBodyMiddleware.isJSON(accepted), "\(accepted)")
+        }
+        for refused in [nil, "", "text/plain", "application/jsonx", "application/json5", "text/json", "application/+jsonx",
+                        "multipart/form-data; boundary=json", "application", "json", "; application/json"] as [String?] {
+            #expect(!JSONBodyMiddleware.isJSON(refused), "\(refused ?? "nil")")
+        }
+    }
+
     @Test func unknownRouteIsAContractError() async throws {
         let harness = try await TestHarness()
         try await harness.test { client in

@@ -450,8 +450,8 @@ struct SearchTests {
             return all
         }
         let before = try await adminPages()
-        #expect(try AppDatabase.pendingMigrations(queue) == ["search_v3_owner_tokens"])
-        try AppDatabase.migrate(queue)
+        #expect(try AppDatabase.pendingMigrations(queue).first == "search_v3_owner_tokens")
+        try AppDatabase.migrator.migrate(queue, upTo: "search_v3_owner_tokens")
         let after = try await adminPages()
         #expect(after == before)
         #expect(before.allSatisfy { !$0.isEmpty && !$0[0].hits.isEmpty })
@@ -468,5 +468,54 @@ struct SearchTests {
         let newer = try await f.add("kettle walrus", user: bob)
         #expect(try await f.ids("walrus", viewer: Viewer(userId: bob.id, isAdmin: false)) == [newer.id!])
         #expect(try await f.ids("walrus", viewer: Viewer(userId: alice.id, isAdmin: false)).isEmpty)
+    }
+
+    /// Chats enter the index when they stop streaming, once: a streaming chat's prompt is not indexed
+    /// (search leaves it out anyway), its finish indexes prompt and answer, and deleting a chat, streaming
+    /// or not, takes out exactly what was indexed. A database whose old triggers indexed a streaming
+    /// chat migrates to the same state. FTS5's integrity check passes at every step.
+    @Test func chatsEnterTheIndexWhenTheyFinish() async throws {
+        let queue = try DatabaseQueue(configuration: AppDatabase.configuration(logger: nil))
+        try AppDatabase.migrator.migrate(queue, upTo: "search_v3_owner_tokens")
+        let store = SQLiteStore(writer: queue)
+        let f = Fixture(store: store, workspace: try await store.createWorkspace(Workspace(name: "Docs", slug: "")))
+        func indexed(_ word: String) async throws -> Int {
+            try await queue.read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM workspace_chats_fts WHERE workspace_chats_fts MATCH ?",
+                                 arguments: [word]) ?? -1
+            }
+        }
+        func checkIntegrity() async throws {
+            try await queue.write { db in
+                try db.execute(sql: "INSERT INTO workspace_chats_fts(workspace_chats_fts, rank) VALUES('integrity-check', 1)")
+            }
+        }
+        let leftover = try await f.add("walrus before the upgrade", status: .streaming)
+        let finished = try await f.add("walrus finished before", "an answer")
+        #expect(try await indexed("walrus") == 2)
+        try AppDatabase.migrate(queue)
+        try await checkIntegrity()
+        #expect(try await indexed("walrus") == 1)
+
+        let streaming = try await f.add("narwhal question", status: .streaming)
+        #expect(try await indexed("narwhal") == 0)
+        try await store.finishChat(id: streaming.id!, outcome: ChatOutcome(
+            response: "narwhal tusk answer", status: .completed, usage: nil, model: "m"))
+        try await checkIntegrity()
+        #expect(try await indexed("narwhal") == 1)
+        #expect(try await indexed("tusk") == 1)
+        #expect(try await f.ids("narwhal") == [streaming.id!])
+        // A repair ends the leftover as interrupted: it enters the index then, with its partial answer.
+        try await store.finishChat(id: leftover.id!, outcome: ChatOutcome(
+            response: "cut short", status: .interrupted, usage: nil, model: "m"))
+        #expect(try await f.ids("walrus").sorted() == [leftover.id!, finished.id!].sorted())
+
+        let abandoned = try await f.add("narwhal abandoned", status: .streaming)
+        try await queue.write { db in
+            try db.execute(sql: "DELETE FROM workspace_chats WHERE id IN (?, ?)", arguments: [abandoned.id!, finished.id!])
+        }
+        try await checkIntegrity()
+        #expect(try await indexed("narwhal") == 1)
+        #expect(try await f.ids("walrus") == [leftover.id!])
     }
 }

@@ -93,4 +93,46 @@ struct StoredRecordEncodingTests {
             #expect(try run.databaseDictionary == CodableEncoding(record: run).databaseDictionary)
         }
     }
+
+    /// The prepared inserts every answer uses (``Chat/insertNew(_:)``, ``EventLog/insertNew(_:)``) store
+    /// the same row, column for column, as GRDB's record insert of the same value.
+    @Test func thePreparedInsertsStoreWhatTheRecordInsertStores() async throws {
+        let database = try AppDatabase.inMemory()
+        let workspace = try await SQLiteStore(writer: database).createWorkspace(Workspace(name: "Rows", slug: ""))
+        try await database.write { db in
+            func storedRow(_ table: String, _ id: Int64?) throws -> [String: DatabaseValue] {
+                let row = try #require(try Row.fetchOne(db, sql: "SELECT * FROM \(table) WHERE id = ?", arguments: [id]))
+                var columns = Dictionary(uniqueKeysWithValues: row.columnNames.map { ($0, row[$0] as DatabaseValue) })
+                columns["id"] = nil
+                columns["chat_uuid"] = nil
+                return columns
+            }
+            for (index, date) in Self.dates(count: 5).prefix(40).enumerated() {
+                let chat = Chat(
+                    workspaceId: workspace.id!, threadId: nil, userId: nil, prompt: "Prompt \"\(index)\" é \n😀",
+                    response: index % 2 == 0 ? "" : "Answer <\(index)>",
+                    sources: index % 2 == 0 ? [ChatSource(title: "Doc/\(index)", chunk: "c \"q\"", score: 0.5, documentId: nil)] : [],
+                    attachments: index % 3 == 0 ? [AttachmentInfo(name: "a.pdf", mime: "application/pdf", size: index)] : [],
+                    feedback: index % 3 == 0 ? nil : index % 3 == 1, include: index % 2 == 1, apiSessionId: index % 2 == 0 ? nil : "s",
+                    mode: index % 2 == 0 ? .chat : .query, model: index % 4 == 0 ? nil : "m", status: [.streaming, .completed, .failed][index % 3],
+                    promptTokens: index % 2 == 0 ? nil : index, completionTokens: index, error: index % 4 == 0 ? "e" : nil,
+                    createdAt: date, updatedAt: date.addingTimeInterval(1.25))
+                var byRecord = chat
+                try byRecord.insert(db)
+                var prepared = chat
+                prepared.chatUuid = UUID().uuidString.lowercased()
+                try prepared.insertNew(db)
+                #expect(prepared.id == db.lastInsertedRowID)
+                #expect(try storedRow("workspace_chats", prepared.id) == storedRow("workspace_chats", byRecord.id))
+
+                let event = EventLog(event: "sent_chat", workspaceId: index % 3 == 0 ? nil : workspace.id, userId: nil,
+                                     chatId: prepared.id, metadata: index % 2 == 0 ? [:] : ["path": "a/b \"c\"", "é": "😀"], createdAt: date)
+                var eventByRecord = event
+                try eventByRecord.insert(db)
+                var preparedEvent = event
+                try preparedEvent.insertNew(db)
+                #expect(try storedRow("event_logs", preparedEvent.id) == storedRow("event_logs", eventByRecord.id))
+            }
+        }
+    }
 }

@@ -25,7 +25,7 @@ struct AppRequestContext: RequestContext {
 
     var maxUploadSize: Int { bodyLimit }
     var requestDecoder: APIRequestDecoder { APIRequestDecoder() }
-    var responseEncoder: JSONEncoder { APICoding.makeEncoder() }
+    var responseEncoder: JSONEncoder { APICoding.encoder }
 
     /// The authenticated caller; routes behind ``AuthMiddleware`` always have one.
     func identity() throws -> Principal {

@@ -30,9 +30,18 @@ struct JSONBodyMiddleware: RouterMiddleware {
     }
 
     /// `application/json` or any `…/…+json` media type, with or without parameters.
+    /// Compared byte by byte: every request with a body passes here, and Foundation's trimming and
+    /// lowercasing cost more than the rest of the check.
     static func isJSON(_ contentType: String?) -> Bool {
         guard let contentType else { return false }
-        let mediaType = (contentType.split(separator: ";", maxSplits: 1).first ?? "").trimmingCharacters(in: .whitespaces).lowercased()
-        return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
+        var mediaType = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }
+        while let first = mediaType.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { mediaType.removeFirst() }
+        while let last = mediaType.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { mediaType.removeLast() }
+        func lowercased(_ byte: UInt8) -> UInt8 {
+            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
+        }
+        let type = mediaType.lazy.map(lowercased)
+        return type.elementsEqual("application/json".utf8)
+            || (type.starts(with: "application/".utf8) && type.reversed().starts(with: "+json".utf8.reversed()))
     }
 }

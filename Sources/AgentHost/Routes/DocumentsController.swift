@@ -132,8 +132,12 @@ struct DocumentsController {
     /// `Content-Length` against the server-wide body limit must let it through.
     static func isUpload(_ request: Request) -> Bool {
         guard request.method == .post else { return false }
-        let path = request.uri.path.split(separator: "/")
-        return path.count == 4 && path[0] == "api" && path[1] == "workspaces" && path[3] == "documents"
+        // Every POST passes here: most are refused without splitting their path.
+        let path = request.uri.path
+        guard path.hasSuffix("/documents") || path.hasSuffix("/documents/") else { return false }
+        let components = path.split(separator: "/")
+        return components.count == 4 && components[0] == "api" && components[1] == "workspaces"
+            && components[3] == "documents"
     }
 
     /// Characters of the base64 (padded) of `bytes` bytes.

@@ -69,9 +69,10 @@ extension SQLiteDocumentStore: DocumentIndexStore {
 
     public func termFrequencies(_ terms: LexicalQuery, workspaceId: Int64, ownerId: Int64?) async throws -> (total: Int, frequencies: [Int]) {
         try await writer.read { db in
-            let total = try Int.fetchOne(db, sql: """
+            // Prepared once per connection: every chat asks this before its model is called.
+            let total = try Int.fetchOne(db.cachedStatement(sql: """
                 SELECT coalesce(sum(chunk_count), 0) FROM documents WHERE workspace_id = ? AND user_id IS ?
-                """, arguments: [workspaceId, ownerId]) ?? 0
+                """), arguments: [workspaceId, ownerId]) ?? 0
             let frequencies = try terms.stems.map { stem in
                 try Int.fetchOne(db, sql: """
                     SELECT count(*) FROM document_chunks_fts

@@ -23,35 +23,31 @@ extension Chat {
     }
 
     public func encode(to container: inout PersistenceContainer) throws {
-        container["id"] = id
-        container["chat_uuid"] = chatUuid
-        container["workspace_id"] = workspaceId
-        container["thread_id"] = threadId
-        container["user_id"] = userId
-        container["prompt"] = prompt
-        container["response"] = response
-        container["sources"] = try Self.encodeJSON(sources, column: "sources")
-        container["attachments"] = try Self.encodeJSON(attachments, column: "attachments")
-        container["feedback"] = feedback
-        container["include"] = include
-        container["api_session_id"] = apiSessionId
-        container["mode"] = mode.rawValue
-        container["model"] = model
-        container["status"] = status.rawValue
-        container["prompt_tokens"] = promptTokens
-        container["completion_tokens"] = completionTokens
-        container["error"] = error
-        container["created_at"] = StoredDate(createdAt)
-        container["updated_at"] = StoredDate(updatedAt)
+        try encodeColumns(to: &container)
     }
 
     private static func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String?, column: String) throws -> T {
         try databaseJSONDecoder(for: column).decode(type, from: Data((text ?? "[]").utf8))
     }
 
-    private static func encodeJSON<Element: Encodable>(_ value: [Element], column: String) throws -> String {
+    fileprivate static func encodeJSON<Element: Encodable>(_ value: [Element], column: String) throws -> String {
         // Most chats have neither sources nor attachments: skip the encoder, whose output this is.
         if value.isEmpty { return "[]" }
         return String(decoding: try databaseJSONEncoder(for: column).encode(value), as: UTF8.self)
+    }
+}
+
+extension Chat: PreparedInsertRecord {
+    static let insertedColumns = [
+        "chat_uuid", "workspace_id", "thread_id", "user_id", "prompt", "response", "sources", "attachments", "feedback",
+        "include", "api_session_id", "mode", "model", "status", "prompt_tokens", "completion_tokens", "error",
+        "created_at", "updated_at",
+    ]
+    static let insertSQL = makeInsertSQL(columns: insertedColumns)
+
+    func insertedValues() throws -> [(any DatabaseValueConvertible)?] {
+        [chatUuid, workspaceId, threadId, userId, prompt, response, try Self.encodeJSON(sources, column: "sources"),
+         try Self.encodeJSON(attachments, column: "attachments"), feedback, include, apiSessionId, mode.rawValue, model,
+         status.rawValue, promptTokens, completionTokens, error, StoredDate(createdAt), StoredDate(updatedAt)]
     }
 }

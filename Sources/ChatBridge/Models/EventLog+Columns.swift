@@ -7,12 +7,16 @@ import GRDB
 /// of ``EncodableRecord/databaseJSONEncoder(for:)``, the date as GRDB's text (``StoredDate``).
 extension EventLog {
     public func encode(to container: inout PersistenceContainer) throws {
-        container["id"] = id
-        container["event"] = event
-        container["workspace_id"] = workspaceId
-        container["user_id"] = userId
-        container["chat_id"] = chatId
-        container["metadata"] = String(decoding: try Self.databaseJSONEncoder(for: "metadata").encode(metadata), as: UTF8.self)
-        container["created_at"] = StoredDate(createdAt)
+        try encodeColumns(to: &container)
+    }
+}
+
+extension EventLog: PreparedInsertRecord {
+    static let insertedColumns = ["event", "workspace_id", "user_id", "chat_id", "metadata", "created_at"]
+    static let insertSQL = makeInsertSQL(columns: insertedColumns)
+
+    func insertedValues() throws -> [(any DatabaseValueConvertible)?] {
+        [event, workspaceId, userId, chatId,
+         String(decoding: try Self.databaseJSONEncoder(for: "metadata").encode(metadata), as: UTF8.self), StoredDate(createdAt)]
     }
 }

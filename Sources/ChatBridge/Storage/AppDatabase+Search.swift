@@ -94,3 +94,48 @@ extension AppDatabase {
         }
     }
 }
+
+extension AppDatabase {
+    /// What the chat search index holds: chats that have stopped streaming.
+    static let finishedChatsView = "workspace_chats_finished"
+
+    /// Only finished chats in the search index (registered after every other migration).
+    static func registerSearchFinishedChatsMigrations(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("search_v4_finished_chats_only") { db in
+            // Search leaves streaming chats out, yet every chat was indexed twice: its prompt when it
+            // began (on the way to the model, before the first token) and again, prompt and answer,
+            // when it finished, after taking the first entry out. Now a chat enters the index once,
+            // when it stops streaming. The index's content is a view of the finished chats, so what
+            // FTS5 reads back (snippets, 'rebuild', the integrity check) is exactly what was indexed.
+            // Re-indexes every finished chat, once (as `search_v3_owner_tokens` did).
+            let table = chatSearchTable
+            try db.execute(sql: """
+                DROP TRIGGER "__\(table)_ai";
+                DROP TRIGGER "__\(table)_ad";
+                DROP TRIGGER "__\(table)_au";
+                DROP TABLE \(table);
+                CREATE VIEW \(finishedChatsView) AS
+                    SELECT id, prompt, response, user_id FROM workspace_chats WHERE status != 'streaming';
+                CREATE VIRTUAL TABLE \(table) USING fts5(
+                    prompt, response, user_id, tokenize='porter unicode61 remove_diacritics 2',
+                    content='\(finishedChatsView)', content_rowid='id');
+                INSERT INTO \(table)(\(table)) VALUES('rebuild');
+                CREATE TRIGGER "__\(table)_ai" AFTER INSERT ON workspace_chats WHEN new.status != 'streaming' BEGIN
+                    INSERT INTO \(table)(rowid, prompt, response, user_id) VALUES (new.id, new.prompt, new.response, new.user_id);
+                END;
+                CREATE TRIGGER "__\(table)_ad" AFTER DELETE ON workspace_chats WHEN old.status != 'streaming' BEGIN
+                    INSERT INTO \(table)(\(table), rowid, prompt, response, user_id)
+                        VALUES('delete', old.id, old.prompt, old.response, old.user_id);
+                END;
+                CREATE TRIGGER "__\(table)_au" AFTER UPDATE OF prompt, response, user_id, status ON workspace_chats
+                WHEN old.prompt IS NOT new.prompt OR old.response IS NOT new.response OR old.user_id IS NOT new.user_id
+                    OR (old.status = 'streaming') != (new.status = 'streaming') BEGIN
+                    INSERT INTO \(table)(\(table), rowid, prompt, response, user_id)
+                        SELECT 'delete', old.id, old.prompt, old.response, old.user_id WHERE old.status != 'streaming';
+                    INSERT INTO \(table)(rowid, prompt, response, user_id)
+                        SELECT new.id, new.prompt, new.response, new.user_id WHERE new.status != 'streaming';
+                END;
+                """)
+        }
+    }
+}

@@ -77,6 +77,7 @@ public enum AppDatabase {
         registerSearchOwnerMigrations(&migrator)
         registerDocumentCountMigrations(&migrator)
         registerSearchOwnerTokenMigrations(&migrator)
+        registerSearchFinishedChatsMigrations(&migrator)
         return migrator
     }
 
