@@ -62,6 +62,8 @@ struct ChatBenchmark: Sendable {
     static let targetShareOfDirect = 0.5
     /// AgentHost's CPU per request must stay at or under this (milliseconds), at every client count.
     static let targetCPUPerRequest = 2.0
+    /// Slices each throughput level's rounds are cut into, direct and via taking turns.
+    static let throughputSlices = 4
     /// In (a) the upstream pauses this long after the first token, so processing the rest of a zero-delay
     /// burst does not compete with delivering the first token (real models leave milliseconds between tokens).
     static let firstTokenPause: Duration = .milliseconds(10)
@@ -297,7 +299,8 @@ struct ChatBenchmark: Sendable {
 
     private func measureThroughput(_ target: Target, client: HTTPClient, phase: LockedBox<Phase>) async throws {
         var table = BenchTable(
-            "(b) Throughput: C concurrent streams of \(options.tokens) tokens; tokens/s = all tokens received by all clients / wall time",
+            "(b) Throughput: C concurrent streams of \(options.tokens) tokens; tokens/s = all tokens received by all clients / wall time; "
+                + "direct and via take turns in up to \(Self.throughputSlices) slices of each level's rounds",
             header: ["clients", "streams", "direct s", "direct tok/s", "via s", "via tok/s", "via/direct",
                      "via stream p50 ms", "via stream p99 ms", "cores busy direct/via", "CPU us/token direct/via",
                      target.serverPID == nil ? "AgentHost CPU ms/req (via-direct)" : "AgentHost CPU ms/req (/proc)",
@@ -316,10 +319,19 @@ struct ChatBenchmark: Sendable {
                                                         target: target, client: client)
             phase.withLock { $0 = .throughput }
             let overflowsAfterWarmup = KernelCounters.listenOverflows
-            let direct = try await concurrentStreams(.direct, clients: clients, rounds: rounds, tokens: options.tokens,
-                                                     target: target, client: client)
-            let via = try await concurrentStreams(.agentHost, clients: clients, rounds: rounds, tokens: options.tokens,
-                                                  target: target, client: client)
+            // Direct and via take turns in slices of the rounds, so a change in the machine's pace (a
+            // shared machine's moves by 2x from one minute to the next) falls on both legs alike
+            // instead of skewing their ratio.
+            var direct = LevelResult()
+            var via = LevelResult()
+            let slices = min(rounds, Self.throughputSlices)
+            for slice in 0..<slices {
+                let sliceRounds = rounds / slices + (slice < rounds % slices ? 1 : 0)
+                direct.add(try await concurrentStreams(.direct, clients: clients, rounds: sliceRounds, tokens: options.tokens,
+                                                       target: target, client: client))
+                via.add(try await concurrentStreams(.agentHost, clients: clients, rounds: sliceRounds, tokens: options.tokens,
+                                                    target: target, client: client))
+            }
             let overflowsAfter = KernelCounters.listenOverflows
             var overflows = "n/a"
             if let overflowsBefore, let overflowsAfterWarmup, let overflowsAfter {
@@ -366,14 +378,24 @@ struct ChatBenchmark: Sendable {
 
     /// What one level of concurrent streams delivered.
     struct LevelResult: Sendable {
-        var wall: Duration
+        var wall: Duration = .zero
         /// CPU seconds this process used meanwhile (clients and upstream, and AgentHost when it runs in-process).
-        var cpu: Double
+        var cpu: Double = 0
         /// CPU seconds AgentHost's own process used meanwhile; `nil` in-process.
         var serverCPU: Double?
-        var tokens: Int
-        var errors: Int
-        var streamDurations: Samples
+        var tokens = 0
+        var errors = 0
+        var streamDurations = Samples()
+
+        /// Adds a later slice of the same level.
+        mutating func add(_ slice: LevelResult) {
+            wall += slice.wall
+            cpu += slice.cpu
+            if let sliceCPU = slice.serverCPU { serverCPU = (serverCPU ?? 0) + sliceCPU }
+            tokens += slice.tokens
+            errors += slice.errors
+            streamDurations.append(contentsOf: slice.streamDurations)
+        }
     }
 
     /// `clients` concurrent clients, each streaming `rounds` answers of `tokens` tokens one after another.
