@@ -69,17 +69,17 @@ extension SQLiteDocumentStore: DocumentIndexStore {
 
     public func termFrequencies(_ terms: LexicalQuery, workspaceId: Int64, ownerId: Int64?) async throws -> (total: Int, frequencies: [Int]) {
         try await writer.read { db in
-            // Prepared once per connection: every chat asks this before its model is called.
+            // Prepared once per connection: every chat asks these before its model is called.
             let total = try Int.fetchOne(db.cachedStatement(sql: """
                 SELECT coalesce(sum(chunk_count), 0) FROM documents WHERE workspace_id = ? AND user_id IS ?
                 """), arguments: [workspaceId, ownerId]) ?? 0
             let frequencies = try terms.stems.map { stem in
-                try Int.fetchOne(db, sql: """
+                try Int.fetchOne(db.cachedStatement(sql: """
                     SELECT count(*) FROM document_chunks_fts
                     JOIN document_chunks c ON c.id = document_chunks_fts.rowid
                     JOIN documents d ON d.id = c.document_id
                     WHERE document_chunks_fts MATCH ? AND d.workspace_id = ? AND d.user_id IS ?
-                    """, arguments: [LexicalQuery.expression(stem), workspaceId, ownerId]) ?? 0
+                    """), arguments: [LexicalQuery.expression(stem), workspaceId, ownerId]) ?? 0
             }
             return (total, frequencies)
         }
