@@ -288,8 +288,13 @@ def test_cancelling_a_run_cancels_the_mcp_call_at_the_server(server, llm, record
 
 def test_an_idle_stdio_server_is_stopped_and_started_again_on_next_use(start_server, llm, record_file):
     server = start_server(args=["--mcp-idle-stop", "1"])
-    slug = make_workspace(server, [stdio_config(record_file)])
-    llm.enqueue(Answer.calls(("call_1", "demo__echo", {"text": "one"})), Answer.text("ok"))
+    # The server takes longer to start than the idle time, and the model answers slowly enough
+    # for an idle sweep (every 0.25 s) to fall between the listing and the call: idleness counts
+    # from the end of the listing, so the call still finds the server the run started.
+    config = stdio_config(record_file)
+    config["env"]["DEMO_START_DELAY"] = "1.5"
+    slug = make_workspace(server, [config])
+    llm.enqueue(Answer.calls(("call_1", "demo__echo", {"text": "one"}), delay=0.05), Answer.text("ok"))
     run_over_ws(server, slug)
     (first,) = [r["pid"] for r in read_records(record_file) if r["event"] == "start"]
     wait_for(lambda: not Path(f"/proc/{first}").exists() or "zombie" in Path(f"/proc/{first}/status").read_text().lower(),

@@ -36,7 +36,7 @@ actor MCPConnection {
     private var retryAt: ContinuousClock.Instant?
     private var lastFailure: String?
     private(set) var lastUsed = ContinuousClock.now
-    /// Calls in progress: a server is never stopped for idleness in the middle of one.
+    /// Calls and listings in progress: a server is never stopped for idleness in the middle of one.
     private var callsInFlight = 0
 
     /// Stops the server when it is running, has no call in progress and went unused for
@@ -67,6 +67,13 @@ actor MCPConnection {
     /// needed; a server in back-off fails at once).
     func tools() async throws -> [MCP.Tool] {
         lastUsed = .now
+        // Listing counts as use until it ends: a server whose start took most of `idleStop` must
+        // not be stopped between the run listing its tools and calling one.
+        callsInFlight += 1
+        defer {
+            callsInFlight -= 1
+            lastUsed = .now
+        }
         if let cachedTools, !(toolsChanged && live != nil) { return cachedTools }
         let live = try await running(waitingUpTo: nil)
         return try await listTools(live)

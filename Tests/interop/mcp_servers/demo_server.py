@@ -7,6 +7,7 @@ the request headers it saw over HTTP) so a test can check what the server receiv
 import json
 import os
 import sys
+import time
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
@@ -78,6 +79,8 @@ def crash() -> str:
 if __name__ == "__main__":
     record({"event": "start", "pid": os.getpid(), "mode": sys.argv[1]})
     print(f"demo server {os.getpid()} starting", file=sys.stderr, flush=True)
+    # A slow start (seconds), for the idle-stop tests: a start may take longer than the idle time.
+    time.sleep(float(os.environ.get("DEMO_START_DELAY", "0")))
     if sys.argv[1] == "stdio":
         app.run("stdio")
     else:
