@@ -66,7 +66,7 @@ struct AgentEngine: Sendable {
         }
         let thread = try await chats.requireThread(slug: request.thread, in: workspace, viewer: principal.viewer)
 
-        let id = options.id ?? UUID().uuidString.lowercased()
+        let id = options.id ?? UUID.random().uuidString.lowercased()
         let live = LiveRun(record: RunRecord(id: id, kind: .agent, workspaceId: workspace.id!, userId: principal.userId),
                            log: runs.log)
         let invocation = Invocation(run: live, workspaceSlug: workspace.slug)

@@ -84,8 +84,8 @@ final class RunProgress: Sendable {
     /// A call id unique within the run: models may reuse or omit ids.
     func uniqueCallId(_ proposed: String) -> String {
         state.withLock { state in
-            var id = proposed.isEmpty ? "call_\(UUID().uuidString.prefix(8).lowercased())" : proposed
-            while state.usedCallIds.contains(id) { id = "\(proposed)_\(UUID().uuidString.prefix(4).lowercased())" }
+            var id = proposed.isEmpty ? "call_\(UUID.random().uuidString.prefix(8).lowercased())" : proposed
+            while state.usedCallIds.contains(id) { id = "\(proposed)_\(UUID.random().uuidString.prefix(4).lowercased())" }
             state.usedCallIds.insert(id)
             return id
         }

@@ -113,5 +113,5 @@ struct Authenticator: Sendable {
     }
 
     /// A valid hash of a random password, verified against when the username is unknown.
-    private static let decoyHash: String = (try? PasswordHasher.standard.hash(UUID().uuidString)) ?? ""
+    private static let decoyHash: String = (try? PasswordHasher.standard.hash(UUID.random().uuidString)) ?? ""
 }

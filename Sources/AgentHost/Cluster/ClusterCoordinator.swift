@@ -142,7 +142,7 @@ final class ClusterCoordinator: ClusterPeers {
             throw APIError(.overloaded, "The instance running '\(runId)' stopped; the run is being taken over. Retry shortly.",
                            details: ["retry_after": .int(1)])
         }
-        let id = UUID().uuidString.lowercased()
+        let id = UUID.random().uuidString.lowercased()
         // The slot exists before the command leaves, so a reply that beats the waiter is kept.
         replies.withLock { $0[id] = .waiting(nil) }
         await send(.command(ForwardedCommand(id: id, to: owner, runId: runId, command: command)))

@@ -24,7 +24,7 @@ final class RoomMember: Sendable {
     let outbox: Outbox
 
     init(userId: Int64?, username: String?, bufferLimit: Int) {
-        id = UUID().uuidString.lowercased()
+        id = UUID.random().uuidString.lowercased()
         self.userId = userId
         self.username = username
         outbox = Outbox(limit: bufferLimit)

@@ -223,7 +223,7 @@ final class LiveRun: Sendable {
     /// of the same outbox replaces its previous subscription.
     @discardableResult
     func attach(_ outbox: Outbox, after afterSeq: Int, endsWithRun: Bool = false) -> UUID {
-        let id = UUID()
+        let id = UUID.random()
         let replays = state.withLock { state -> Bool in
             for (previous, subscriber) in state.subscribers where subscriber.outbox === outbox {
                 state.subscribers.removeValue(forKey: previous)

@@ -110,7 +110,7 @@ final class Outbox: Sendable {
     func addReplay(_ cursor: any ReplayCursor) {
         let (writer, wake) = state.withLock { state -> (CheckedContinuation<Void, Never>?, (@Sendable () -> Void)?) in
             guard !state.finished else { return (nil, nil) }
-            state.replays.append((UUID(), cursor))
+            state.replays.append((UUID.random(), cursor))
             defer { state.writer = nil }
             return (state.writer, state.startWriter())
         }

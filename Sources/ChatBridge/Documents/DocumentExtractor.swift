@@ -233,7 +233,7 @@ public struct DocumentExtractor: Sendable {
                 "Reading PDF documents needs poppler's 'pdftotext', which is not installed on this server "
                     + "(install the poppler-utils package, e.g. apt-get install poppler-utils or brew install poppler).")
         }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agenthost-pdf-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agenthost-pdf-\(UUID.random().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let input = directory.appendingPathComponent("in.pdf")

@@ -37,7 +37,7 @@ public struct Chat: Codable, Sendable, Equatable, Identifiable {
     public var updatedAt: Date
 
     public init(
-        id: Int64? = nil, chatUuid: String = UUID().uuidString.lowercased(), workspaceId: Int64, threadId: Int64?,
+        id: Int64? = nil, chatUuid: String = UUID.random().uuidString.lowercased(), workspaceId: Int64, threadId: Int64?,
         userId: Int64?, prompt: String, response: String = "", sources: [ChatSource] = [],
         attachments: [AttachmentInfo] = [], feedback: Bool? = nil, include: Bool = true,
         apiSessionId: String? = nil, mode: Workspace.ChatMode = .chat, model: String? = nil,

@@ -33,7 +33,7 @@ public struct Storage: Sendable {
     /// The stores over one PostgreSQL database, whose pool must be running (``PostgresDatabase/run()``).
     /// `instanceId` names this process as the owner of its runs; `leaseDuration` is how long another
     /// instance waits before it takes over the runs of one that stopped renewing its leases.
-    public static func postgres(_ database: PostgresDatabase, instanceId: String = UUID().uuidString.lowercased(),
+    public static func postgres(_ database: PostgresDatabase, instanceId: String = UUID.random().uuidString.lowercased(),
                                 leaseDuration: Duration = .seconds(15)) -> Storage {
         let store = PostgresStore(database: database, instanceId: instanceId, leaseDuration: leaseDuration)
         return Storage(chats: store, accounts: store, notes: store, invocations: store, runLog: store, search: store,

@@ -77,7 +77,7 @@ public struct PromptedToolCallingProvider: LLMProvider {
 
     /// The native events of one prompted call.
     static func events(for call: PromptedToolCall, index: Int) -> [LLMEvent] {
-        let id = "call_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
+        let id = "call_" + UUID.random().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
         return [.toolCallStart(index: index, id: id, name: call.name),
                 .toolCallArguments(index: index, delta: call.arguments),
                 .toolCallEnd(index: index)]

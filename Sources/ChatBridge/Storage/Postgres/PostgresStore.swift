@@ -10,7 +10,7 @@ public final class PostgresStore: Sendable {
     /// How long a lease on a run holds without renewal.
     public let leaseDuration: Duration
 
-    public init(database: PostgresDatabase, instanceId: String = UUID().uuidString.lowercased(),
+    public init(database: PostgresDatabase, instanceId: String = UUID.random().uuidString.lowercased(),
                 leaseDuration: Duration = .seconds(15)) {
         self.database = database
         self.instanceId = instanceId
