@@ -18,6 +18,20 @@ extension PostgresBacked {
             return batch
         }
 
+        /// An instance keeps "some users exist" once it has seen it (users are never deleted), never
+        /// "no users": a user made through another instance ends single-user mode here at once.
+        @Test func aUserAddedThroughAnotherInstanceEndsSingleUserModeAtOnce() async throws {
+            try await Backend.withPostgres { database in
+                let a = Storage.postgres(database, instanceId: "instance-a")
+                let b = Storage.postgres(database, instanceId: "instance-b")
+                #expect(try await a.accounts.hasUsers() == false)
+                #expect(try await a.accounts.hasUsers() == false)
+                _ = try await b.accounts.createUser(User(username: "bob", passwordHash: "x"))
+                #expect(try await a.accounts.hasUsers())
+                #expect(try await a.accounts.hasUsers())
+            }
+        }
+
         @Test func aLiveInstancesRunsAreLeftAloneAndAReleasedOneIsTakenOverOnce() async throws {
             try await Backend.withPostgres { database in
                 let a = Storage.postgres(database, instanceId: "instance-a")

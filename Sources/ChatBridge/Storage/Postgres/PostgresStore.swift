@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The PostgreSQL implementation of every store protocol (PROTOCOL §9), behaving as ``SQLiteStore``
 /// does; the conformance suite runs the same checks against both.
@@ -9,6 +10,9 @@ public final class PostgresStore: Sendable {
     public let instanceId: String
     /// How long a lease on a run holds without renewal.
     public let leaseDuration: Duration
+    /// Set once a user exists. Users are never deleted, so from then on ``AccountStore/hasUsers()``
+    /// needs no query, even when the user was added through another instance.
+    private let usersExist = Atomic(false)
 
     public init(database: PostgresDatabase, instanceId: String = UUID.random().uuidString.lowercased(),
                 leaseDuration: Duration = .seconds(15)) {
@@ -30,7 +34,11 @@ public final class PostgresStore: Sendable {
 
 extension PostgresStore: AccountStore {
     public func hasUsers() async throws -> Bool {
-        try await database.scalar(Bool.self, "SELECT EXISTS (SELECT 1 FROM users)") ?? false
+        // Asked by every request that carries no valid credential.
+        if usersExist.load(ordering: .relaxed) { return true }
+        let exist = try await database.scalar(Bool.self, "SELECT EXISTS (SELECT 1 FROM users)") ?? false
+        if exist { usersExist.store(true, ordering: .relaxed) }
+        return exist
     }
 
     public func createUser(_ user: User) async throws -> User {
