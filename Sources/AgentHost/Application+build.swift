@@ -67,7 +67,8 @@ package func buildApplication(
                              autoPing: .disabled),  // WebSocketKeepAliveHandler pings, without a task per connection
             idleTimeout: configuration.security.httpIdleTimeout,
             admission: ConnectionAdmission(limit: configuration.security.maxPendingConnections,
-                                           hold: configuration.security.pendingConnectionHold)),
+                                           hold: configuration.security.pendingConnectionHold,
+                                           maxOpen: configuration.security.maxConnections, logger: logger)),
         // A backlog of 4096 (the default 256 overflowed when 1,000 clients connected at once, costing
         // each dropped client a 1 s SYN retransmit); the kernel caps it at net.core.somaxconn.
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "AgentHost",
@@ -82,6 +83,8 @@ package func buildApplication(
                 "address": "\(channel.localAddress?.description ?? address)",
                 "data_dir": "\(configuration.dataDirectory.path)",
                 "storage": "\(dependencies.storage.backend)",
+                "max_connections": "\(configuration.security.maxConnections)",
+                "file_descriptor_limit": "\(FileDescriptorLimit.current)",
             ])
         },
         logger: logger

@@ -57,6 +57,45 @@ struct ConnectionAdmissionTests {
         try await listener.close()
     }
 
+    /// `--max-connections`: open connections count until they close, set up or not; at the limit the
+    /// listener pauses, and it accepts again once a twentieth (here one) have closed.
+    @Test func theListenerStopsAcceptingAtTheConnectionLimitUntilConnectionsClose() async throws {
+        let admission = ConnectionAdmission(limit: 100, hold: .milliseconds(1), maxOpen: 4)
+        let children = Mutex<[any Channel]>([])
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                let place = admission.admit(channel)
+                place.leave()  // set up at once: only the open count holds the listener
+                children.withLock { $0.append(channel) }
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(listener.localAddress?.port)
+        var clients: [any Channel] = []
+        for _ in 0..<8 {
+            clients.append(try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get())
+        }
+        try await Poll.until { children.withLock { $0.count } >= 4 }
+        try await Task.sleep(for: .milliseconds(300))
+        let taken = children.withLock { $0.count }
+        #expect(taken < 8, "the listener paused with connections still queued")
+        #expect(admission.isPaused && admission.pending == 0)
+        #expect(admission.open == taken)
+
+        // Closing accepted connections lets the queued ones in, until all eight are.
+        var closed = 0
+        try await Poll.until {
+            let accepted = children.withLock { Array($0[closed...]) }
+            for child in accepted { try await child.close() }
+            closed += accepted.count
+            return children.withLock { $0.count } == 8
+        }
+        for client in clients { try? await client.close() }
+        try await Poll.until { admission.open == 0 && !admission.isPaused }
+        #expect(try await listener.getOption(ChannelOptions.autoRead).get())
+        try await listener.close()
+    }
+
     /// A connection that sends nothing holds its place only for `hold`: it cannot keep the server
     /// from accepting (its request-head deadline closes it much later).
     @Test func aSilentConnectionGivesItsPlaceBackAfterTheHold() async throws {

@@ -2,13 +2,62 @@ import ChatBridge
 import Foundation
 import HummingbirdTesting
 import NIOCore
+import NIOPosix
 import Testing
 
 @testable import AgentHost
 
-/// `--http-idle-timeout` against slowloris, and what it must not cut.
+/// `--http-idle-timeout` against slowloris, and what it must not cut; `--max-connections` against a
+/// flood of connections.
 @Suite("Connection deadlines")
 struct ConnectionDeadlineTests {
+    /// More connections than the process has file descriptors: the server stops accepting at
+    /// `--max-connections` (by default what the descriptor limit leaves room for), spends no CPU on
+    /// the connections waiting in the kernel's queue, and serves again once enough have closed.
+    /// Without the limit it ran out of descriptors and retried `accept` in a busy loop, a core at
+    /// 100% for as long as the flood lasted.
+    @Test func aFloodOfConnectionsStopsAtTheConnectionLimitWithoutSpinning() async throws {
+        let directory = try ServerProcess.temporaryDataDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let descriptors = 400
+        // No model is called: the upstream address only has to be well-formed.
+        let server = try await ServerProcess.start(dataDirectory: directory, upstream: "http://127.0.0.1:9",
+                                                   fileDescriptorLimit: descriptors)
+        defer { server.forceKill() }
+        let limit = FileDescriptorLimit.connections(within: descriptors)
+        #expect(server.log.contains("max_connections=\(limit)"), "\(server.log)")
+
+        var clients: [any Channel] = []
+        defer { for client in clients { client.close(promise: nil) } }
+        for _ in 0..<(descriptors + 50) {
+            clients.append(try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: server.port).get())
+        }
+        try await Poll.until(timeout: .seconds(10)) { server.log.contains("connection limit reached") }
+
+        func cpuSeconds() throws -> Double {
+            let stat = try String(contentsOfFile: "/proc/\(server.pid)/stat", encoding: .utf8)
+            let fields = stat[stat.index(after: try #require(stat.lastIndex(of: ")")))...].split(separator: " ")
+            // utime and stime, fields 14 and 15 of the line, in clock ticks.
+            return (Double(fields[11])! + Double(fields[12])!) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        }
+        let before = try cpuSeconds()
+        try await Task.sleep(for: .seconds(2))
+        let spent = try cpuSeconds() - before
+        #expect(spent < 0.3, "the server spent \(spent) s of CPU in 2 s with connections queued beyond its limit")
+        #expect(server.process.isRunning)
+
+        // The first connections were accepted; closing most leaves fewer than the limit, queued ones
+        // included, so the listener accepts again and a new request is served.
+        for client in clients[..<(clients.count - 100)] { try? await client.close() }
+        // On a new connection (the test client's pooled one was accepted before the flood).
+        let health = try await RawConnection.exchange(port: server.port, "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                                                      timeout: .seconds(10))
+        #expect(health.status == 200)
+        try await Poll.until(timeout: .seconds(10)) { server.log.contains("accepting connections again") }
+        #expect(server.process.isRunning)
+    }
+
     @Test func aRequestHeadTrickledInIsCutAfterTheIdleTimeout() async throws {
         let harness = try await TestHarness { $0.security.httpIdleTimeout = .seconds(1) }
         try await harness.testLive { client in

@@ -40,6 +40,19 @@ struct LimitFlagsTests {
         #expect(configuration.webSocketMaxFrameSize >= 4096)
     }
 
+    /// `--max-connections`: by default what the file-descriptor limit leaves room for, an eighth of
+    /// it (at least 256) kept for the rest of what the server opens.
+    @Test func theConnectionLimitFollowsTheDescriptorLimitUnlessSet() throws {
+        #expect(FileDescriptorLimit.connections(within: 1024) == 768)
+        #expect(FileDescriptorLimit.connections(within: 20_000) == 17_500)
+        #expect(FileDescriptorLimit.connections(within: 100) == 16)
+        #expect(FileDescriptorLimit.connections(within: .max) == 1_000_000)
+        let defaults = try ServeCommand.parse([]).makeConfiguration()
+        #expect(defaults.security.maxConnections == FileDescriptorLimit.connections(within: FileDescriptorLimit.current))
+        #expect(try ServeCommand.parse(["--max-connections", "300"]).makeConfiguration().security.maxConnections == 300)
+        #expect(throws: (any Error).self) { try ServeCommand.parse(["--max-connections", "0"]).makeConfiguration() }
+    }
+
     @Test(arguments: [
         ["--agent-max-runs-per-user", "0"], ["--agent-max-steps", "1001"], ["--agent-resume-grace", "0"],
         ["--ws-agent-max-message-bytes", "10"], ["--ws-chat-outbound-buffer", "1"], ["--ws-chat-retention", "-1"],

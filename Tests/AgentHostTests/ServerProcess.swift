@@ -39,13 +39,20 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// Starts the server with the OpenAI-compatible `upstream` as its model and waits until `/api/health` answers.
-    static func start(dataDirectory: URL, upstream: String, environment extra: [String: String] = [:]) async throws -> ServerProcess {
+    /// `fileDescriptorLimit` runs it under that `RLIMIT_NOFILE` (soft and hard, with util-linux's `prlimit`).
+    static func start(dataDirectory: URL, upstream: String, environment extra: [String: String] = [:],
+                      fileDescriptorLimit: Int? = nil) async throws -> ServerProcess {
         let binary = executable
         try #require(FileManager.default.isExecutableFile(atPath: binary.path), "agenthost is built at \(binary.path)")
         let port = try LoopbackPort.free()
         let process = Process()
         process.executableURL = binary
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", dataDirectory.path,
+        var prefix: [String] = []
+        if let fileDescriptorLimit {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+            prefix = ["--nofile=\(fileDescriptorLimit)", "--", binary.path]
+        }
+        process.arguments = prefix + ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", dataDirectory.path,
                              "--llm-provider", "openai", "--llm-base-url", upstream + "/v1", "--llm-model", "fake-model",
                              "--llm-idle-timeout", "30",
                              // The fake upstream is on loopback, which the queue would take for a one-slot local model.

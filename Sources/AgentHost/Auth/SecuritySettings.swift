@@ -24,4 +24,7 @@ struct SecuritySettings: Sendable, Equatable {
     var maxPendingConnections = 512
     /// How long one connection counts as being set up at most.
     var pendingConnectionHold: Duration = .seconds(1)
+    /// Connections open at once before the server stops accepting (``ConnectionAdmission``); by
+    /// default as many as the file-descriptor limit leaves room for.
+    var maxConnections = FileDescriptorLimit.connections(within: FileDescriptorLimit.current)
 }

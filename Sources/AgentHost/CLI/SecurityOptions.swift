@@ -27,6 +27,9 @@ struct SecurityOptions: ParsableArguments {
     @Option(name: .customLong("max-pending-connections"), help: "Connections being set up at once (accepted, not yet past their first request or WebSocket upgrade); with this many the server stops accepting until half are done, so a burst of connects waits in the kernel's listen queue instead of in memory. Env: AGENTHOST_MAX_PENDING_CONNECTIONS. Default: 512")
     var maxPendingConnections: Int?
 
+    @Option(name: .customLong("max-connections"), help: "Connections open at once (HTTP and WebSocket); with this many the server stops accepting until a twentieth have closed, so it never runs out of file descriptors. Env: AGENTHOST_MAX_CONNECTIONS. Default: the file-descriptor limit (raised to its hard limit at start) less a reserve of an eighth of it, at least 256 descriptors")
+    var maxConnections: Int?
+
     @Option(name: .customLong("pending-connection-hold"), help: "Seconds a connection counts as being set up at most, so connections that send nothing cannot keep the server from accepting. Env: AGENTHOST_PENDING_CONNECTION_HOLD. Default: 1")
     var pendingConnectionHold: Double?
 
@@ -61,6 +64,9 @@ struct SecurityOptions: ParsableArguments {
         }
         if let value = try Environment.integer(maxPendingConnections, "AGENTHOST_MAX_PENDING_CONNECTIONS", in: 1...1_000_000) {
             settings.maxPendingConnections = value
+        }
+        if let value = try Environment.integer(maxConnections, "AGENTHOST_MAX_CONNECTIONS", in: 1...10_000_000) {
+            settings.maxConnections = value
         }
         if let seconds = try Environment.decimal(pendingConnectionHold, "AGENTHOST_PENDING_CONNECTION_HOLD", above: 0, upTo: 60,
                                                  flagName: "--pending-connection-hold") {

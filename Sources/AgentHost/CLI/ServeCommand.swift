@@ -67,6 +67,8 @@ struct ServeCommand: AsyncParsableCommand {
     var allowUnauthenticated = false
 
     func run() async throws {
+        // Before the configuration: the default connection limit follows the raised limit.
+        FileDescriptorLimit.raiseToHardLimit()
         let configuration = try makeConfiguration()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import Synchronization
 
@@ -16,12 +17,23 @@ import Synchronization
 ///
 /// A connection counts for at most ``hold``: one that sends nothing (slowloris; the request-head
 /// deadline closes it later) or whose setup is slow cannot keep the listener shut for longer.
+///
+/// It also bounds the connections open at once (``maxOpen``, `--max-connections`): at that many the
+/// listener stops accepting until a twentieth of them have closed. Every connection holds a file
+/// descriptor, and a process that runs out of them fails in ways worse than a full listen queue:
+/// NIO retries `accept` in a busy loop (measured: a core at 100% for as long as the flood lasts), and
+/// libdispatch's thread-pool monitor, which opens `/proc/<tid>/stat` for each worker, stops the whole
+/// process when that open fails (SIGILL, "workq: registered worker exited prematurely"; seen here).
 final class ConnectionAdmission: Sendable {
     private struct State {
         var pending = 0
-        var paused = false
+        var open = 0
+        var pausedForPending = false
+        var pausedForOpen = false
         /// The listening channel, learnt from the first connection (its parent).
         var listener: (any Channel)?
+
+        var paused: Bool { pausedForPending || pausedForOpen }
     }
 
     private let state = Mutex(State())
@@ -29,17 +41,28 @@ final class ConnectionAdmission: Sendable {
     let limit: Int
     /// How long one connection counts at most.
     let hold: TimeAmount
+    /// Open connections at which the listener pauses.
+    let maxOpen: Int
+    /// Open connections at which it accepts again.
+    private let resumeOpen: Int
+    private let logger: Logger
 
-    init(limit: Int, hold: Duration) {
+    init(limit: Int, hold: Duration, maxOpen: Int = .max, logger: Logger = Logger(label: "agenthost.connections")) {
         self.limit = max(limit, 1)
         self.hold = .nanoseconds(hold.nanoseconds)
+        self.maxOpen = max(maxOpen, 1)
+        resumeOpen = self.maxOpen - max(self.maxOpen / 20, 1)
+        self.logger = logger
     }
 
     /// Counts `channel` (just accepted) until ``Place/leave()``, its close or ``hold``, whichever comes first.
     func admit(_ channel: any Channel) -> Place {
         let place = Place(admission: self, channel: channel)
         enter(listener: channel.parent)
-        channel.closeFuture.whenComplete { _ in place.leave() }
+        channel.closeFuture.whenComplete { _ in
+            place.leave()
+            self.closed()
+        }
         let expiry = channel.eventLoop.scheduleTask(in: hold) { place.leave() }
         place.expiry.value = expiry
         return place
@@ -68,28 +91,51 @@ final class ConnectionAdmission: Sendable {
     }
 
     private func enter(listener: (any Channel)?) {
-        let pause = state.withLock { state -> (any Channel)? in
+        let (pause, full) = state.withLock { state -> ((any Channel)?, Bool) in
             state.pending += 1
+            state.open += 1
             if state.listener == nil { state.listener = listener }
-            guard !state.paused, state.pending >= limit else { return nil }
-            state.paused = true
-            return state.listener
+            let wasPaused = state.paused
+            if state.pending >= limit { state.pausedForPending = true }
+            let full = !state.pausedForOpen && state.open >= maxOpen
+            if full { state.pausedForOpen = true }
+            return (!wasPaused && state.paused ? state.listener : nil, full)
+        }
+        if full {
+            logger.warning("connection limit reached: not accepting until some close", metadata: [
+                "open_connections": "\(maxOpen)", "resume_at": "\(resumeOpen)",
+            ])
         }
         if let pause { applyState(to: pause) }
     }
 
+    /// A connection is set up (or closed, or held its place for ``hold``).
     private func leave() {
         let resume = state.withLock { state -> (any Channel)? in
             state.pending -= 1
-            guard state.paused, state.pending <= limit / 2 else { return nil }
-            state.paused = false
-            return state.listener
+            guard state.pausedForPending, state.pending <= limit / 2 else { return nil }
+            state.pausedForPending = false
+            return state.paused ? nil : state.listener
         }
+        if let resume { applyState(to: resume) }
+    }
+
+    /// A connection closed.
+    private func closed() {
+        let (resume, reopened) = state.withLock { state -> ((any Channel)?, Bool) in
+            state.open -= 1
+            guard state.pausedForOpen, state.open <= resumeOpen else { return (nil, false) }
+            state.pausedForOpen = false
+            return (state.paused ? nil : state.listener, true)
+        }
+        if reopened { logger.info("accepting connections again", metadata: ["open_connections": "\(resumeOpen)"]) }
         if let resume { applyState(to: resume) }
     }
 
     /// Connections being set up now.
     var pending: Int { state.withLock { $0.pending } }
+    /// Connections open now.
+    var open: Int { state.withLock { $0.open } }
     /// Whether the listener is paused now.
     var isPaused: Bool { state.withLock { $0.paused } }
 
