@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import Synchronization
 
 /// The SQLite implementation of ``ChatStore`` and ``AccountStore``.
 ///
@@ -12,9 +11,8 @@ public final class SQLiteStore: Sendable {
     let workspaceCache = GenerationCache<String, Workspace>()
     /// ``ChatStore/welcomeMessages(forUserId:)`` answers from memory; ``ChatStore/addWelcomeMessage(_:)`` clears it.
     let welcomeCache = GenerationCache<Int64?, [WelcomeMessage]>()
-    /// Set once a user exists. Users are never deleted, so from then on ``AccountStore/hasUsers()``
-    /// needs no read, even when the user was added by another process (`agenthost users add`).
-    private let usersExist = Atomic(false)
+    /// Asked by every request that carries no valid credential.
+    private let usersExist = UsersExistLatch()
 
     public init(writer: any DatabaseWriter) {
         self.writer = writer
@@ -23,13 +21,11 @@ public final class SQLiteStore: Sendable {
 
 extension SQLiteStore: AccountStore {
     public func hasUsers() async throws -> Bool {
-        // Asked by every request that carries no valid credential.
-        if usersExist.load(ordering: .relaxed) { return true }
-        let exist = try await writer.read { db in
-            try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM users)")) ?? false
+        try await usersExist.hasUsers {
+            try await writer.read { db in
+                try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM users)")) ?? false
+            }
         }
-        if exist { usersExist.store(true, ordering: .relaxed) }
-        return exist
     }
 
     public func createUser(_ user: User) async throws -> User {

@@ -66,14 +66,10 @@ actor MCPConnection {
     /// The server's tools: the cached list while it is valid, else listed (starting the server when
     /// needed; a server in back-off fails at once).
     func tools() async throws -> [MCP.Tool] {
-        lastUsed = .now
-        // Listing counts as use until it ends: a server whose start took most of `idleStop` must
-        // not be stopped between the run listing its tools and calling one.
-        callsInFlight += 1
-        defer {
-            callsInFlight -= 1
-            lastUsed = .now
-        }
+        // Listing is use until it ends: a server whose start took most of `idleStop` must not be
+        // stopped between the run listing its tools and calling one.
+        beginUse()
+        defer { endUse() }
         if let cachedTools, !(toolsChanged && live != nil) { return cachedTools }
         let live = try await running(waitingUpTo: nil)
         return try await listTools(live)
@@ -82,12 +78,8 @@ actor MCPConnection {
     /// Calls `name`, for at most `timeout`. A timeout or the caller's cancellation cancels the
     /// request at the server (`notifications/cancelled`).
     func call(_ name: String, arguments: [String: Value], timeout: Duration) async -> ExternalToolResult {
-        lastUsed = .now
-        callsInFlight += 1
-        defer {
-            callsInFlight -= 1
-            lastUsed = .now
-        }
+        beginUse()
+        defer { endUse() }
         let deadline = ContinuousClock.now + timeout
         let live: Live
         do {
@@ -110,7 +102,6 @@ actor MCPConnection {
                 try? await live.client.cancelRequest(request.requestID, reason: reason)
             }
         }
-        lastUsed = .now
         switch outcome {
         case .value(let result):
             return MCPResultMapping.result(result)
@@ -126,6 +117,17 @@ actor MCPConnection {
             }
             return Self.result("The MCP server '\(configuration.name)' failed: \(error)", .failed)
         }
+    }
+
+    /// A call or a listing begins: the server is not stopped for idleness while it lasts.
+    private func beginUse() {
+        callsInFlight += 1
+    }
+
+    /// It ended: idleness counts from now.
+    private func endUse() {
+        callsInFlight -= 1
+        lastUsed = .now
     }
 
     // MARK: Lifecycle

@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import Synchronization
 
 /// The PostgreSQL implementation of every store protocol (PROTOCOL §9), behaving as ``SQLiteStore``
 /// does; the conformance suite runs the same checks against both.
@@ -10,9 +9,8 @@ public final class PostgresStore: Sendable {
     public let instanceId: String
     /// How long a lease on a run holds without renewal.
     public let leaseDuration: Duration
-    /// Set once a user exists. Users are never deleted, so from then on ``AccountStore/hasUsers()``
-    /// needs no query, even when the user was added through another instance.
-    private let usersExist = Atomic(false)
+    /// Asked by every request that carries no valid credential.
+    private let usersExist = UsersExistLatch()
 
     public init(database: PostgresDatabase, instanceId: String = UUID.random().uuidString.lowercased(),
                 leaseDuration: Duration = .seconds(15)) {
@@ -34,11 +32,9 @@ public final class PostgresStore: Sendable {
 
 extension PostgresStore: AccountStore {
     public func hasUsers() async throws -> Bool {
-        // Asked by every request that carries no valid credential.
-        if usersExist.load(ordering: .relaxed) { return true }
-        let exist = try await database.scalar(Bool.self, "SELECT EXISTS (SELECT 1 FROM users)") ?? false
-        if exist { usersExist.store(true, ordering: .relaxed) }
-        return exist
+        try await usersExist.hasUsers {
+            try await database.scalar(Bool.self, "SELECT EXISTS (SELECT 1 FROM users)") ?? false
+        }
     }
 
     public func createUser(_ user: User) async throws -> User {
