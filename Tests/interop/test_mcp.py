@@ -33,6 +33,14 @@ def wait_for(predicate, timeout=10.0, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def has_exited(pid):
+    """Whether process `pid` is gone or a zombie; it may be reaped between any two reads of /proc."""
+    try:
+        return "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
 @pytest.fixture()
 def record_file():
     return tempfile.mktemp(prefix="mcp-demo-", suffix=".jsonl")
@@ -297,8 +305,7 @@ def test_an_idle_stdio_server_is_stopped_and_started_again_on_next_use(start_ser
     llm.enqueue(Answer.calls(("call_1", "demo__echo", {"text": "one"}), delay=0.05), Answer.text("ok"))
     run_over_ws(server, slug)
     (first,) = [r["pid"] for r in read_records(record_file) if r["event"] == "start"]
-    wait_for(lambda: not Path(f"/proc/{first}").exists() or "zombie" in Path(f"/proc/{first}/status").read_text().lower(),
-             10, "the idle server to exit")
+    wait_for(lambda: has_exited(first), 10, "the idle server to exit")
     # The child exits as soon as its input closes; the manager logs the stop once it has seen that.
     wait_for(lambda: "stopped an idle MCP server" in server.log(), 10, "the idle stop to be logged")
     llm.enqueue(Answer.calls(("call_1", "demo__echo", {"text": "two"})), Answer.text("ok"))
