@@ -42,8 +42,6 @@ public struct ChatSearchQuery: Sendable, Equatable {
     public static let rankedCandidates = 2_000
     /// Matches of each phrase walked to learn how common it is; rarer phrases are counted exactly.
     public static let frequencyWalk = 2_000
-    /// Matches the snippet query walks, about, rather than seek each hit of a page apart.
-    static let snippetWalk = 10_000
     /// ``rankedCandidates`` unless a test or a caller needs another bound.
     public var candidateLimit = Self.rankedCandidates
 
@@ -160,15 +158,12 @@ extension SQLiteStore: ChatSearchStore {
             // How common each phrase is, from a walk of at most `frequencyWalk` of its newest matches
             // (exact below that): what bm25 needs, without FTS5 counting every match (see FTS5Ranking).
             var rankArguments: StatementArguments = []
-            // The fewest matches any phrase has (exact below `frequencyWalk`) and the density of the rarest
-            // phrase's matches among chat ids, to choose plans below.
+            // The fewest matches any phrase has (exact below `frequencyWalk`), to choose a plan below.
             var fewestMatches = Int.max
-            var density = 1.0
             func walked(matches: Int, oldest: Int64) -> (matches: Int, span: Int64) {
                 let span = matches < ChatSearchQuery.frequencyWalk ? 0 : max(1, newestId - oldest + 1)
                 rankArguments += [matches, span]
                 fewestMatches = min(fewestMatches, matches)
-                density = min(density, Double(matches) / Double(max(1, span > 0 ? span : newestId)))
                 return (matches, span)
             }
             // The first page of a one-phrase search without filters ranks the same rows its frequency walk
@@ -220,7 +215,7 @@ extension SQLiteStore: ChatSearchStore {
                 next = SearchPosition(offset: (query.after?.offset ?? 0) + hitsPage.count, maxId: maxId)
             }
             guard !hitsPage.isEmpty else { return ChatSearchPage(hits: [], next: nil) }
-            // One query for the page's rows and one for their snippets, not two per hit.
+            // One query for the page's rows, not one per hit.
             let ids = hitsPage.map(\.id)
             let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
             let idArguments = StatementArguments(ids)
@@ -231,31 +226,15 @@ extension SQLiteStore: ChatSearchStore {
                              arguments: idArguments + (owner.map { [$0] } ?? []))
                     .map { row in (row[0] as Int64, try ChatFilterSQL.entry(row)) },
                 uniquingKeysWith: { first, _ in first })
-            // Control characters mark the matches, so the text can be HTML-escaped before the real markers go in.
-            let marks: StatementArguments = [ChatSearchHit.rawStart, ChatSearchHit.rawEnd, ChatSearchHit.ellipsis]
-            // `rowid IN (…)` makes FTS5 seek each id anew (for a prefix, expanding it anew: a millisecond
-            // each). Walking the matches between the page's oldest and newest ids once is cheaper unless
-            // that range holds many (a filtered search's page can spread over many other chats' matches).
-            // Without the owner's phrase: FTS5 would seek its long list of rows for each id too (3-4 ms more
-            // per page for a user's common word in the sqlite3 CLI).
-            let low = ids.min() ?? 0
-            let high = ids.max() ?? 0
-            let matchesInRange = Double(high - low + 1) * density
-            let walkRange = matchesInRange <= Double(ChatSearchQuery.snippetWalk) || phrases.contains { $0.hasSuffix("*") }
-            let rangeArguments: StatementArguments = walkRange ? [low, high] : []
-            let snippets = try Dictionary(
-                Row.fetchAll(db, sql: """
-                    SELECT rowid AS id, snippet(\(table), 0, ?, ?, ?, 24) AS prompt_snippet,
-                           snippet(\(table), 1, ?, ?, ?, 24) AS response_snippet
-                    FROM \(table) WHERE \(table) MATCH ? AND
-                    """ + (walkRange ? " rowid BETWEEN ? AND ? AND +rowid IN (\(placeholders))" : " rowid IN (\(placeholders))"),
-                    arguments: marks + marks + [match] + rangeArguments + idArguments)
-                    .map { row in (row["id"] as Int64, (prompt: row["prompt_snippet"] as String? ?? "", response: row["response_snippet"] as String? ?? "")) },
-                uniquingKeysWith: { first, _ in first })
+            // The excerpts from the page's own text: no second trip through the index (see SnippetMaker).
+            let snippets = try SnippetMaker(db, terms: SearchQueryParser.terms(query.text))
+            let columns = query.field.columns
             let hits = hitsPage.compactMap { id, rank -> ChatSearchHit? in
-                guard let entry = entries[id], let snippet = snippets[id] else { return nil }
-                return ChatSearchHit(entry: entry, promptSnippet: ChatSearchHit.highlighted(snippet.prompt),
-                                     responseSnippet: ChatSearchHit.highlighted(snippet.response), rank: rank)
+                guard let entry = entries[id] else { return nil }
+                let prompt = snippets.snippet(of: entry.chat.prompt, marksMatches: columns.contains("prompt"))
+                let response = snippets.snippet(of: entry.chat.response, marksMatches: columns.contains("response"))
+                return ChatSearchHit(entry: entry, promptSnippet: ChatSearchHit.highlighted(prompt),
+                                     responseSnippet: ChatSearchHit.highlighted(response), rank: rank)
             }
             return ChatSearchPage(hits: hits, next: next)
         }

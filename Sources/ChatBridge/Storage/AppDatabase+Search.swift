@@ -6,6 +6,9 @@ extension AppDatabase {
     /// The columns of ``chatSearchTable`` a query's words are looked for in; the third, `user_id`, holds
     /// the owner's id as a token, for the owner filter only.
     static let chatSearchTextColumns = ["prompt", "response"]
+    /// The tokenizer of ``chatSearchTable`` (`search_v4_finished_chats_only` names it in its SQL): search
+    /// excerpts tokenize a hit's text with it to find what the index matched.
+    static let chatSearchTokenizer = FTS5TokenizerDescriptor(components: ["porter", "unicode61", "remove_diacritics", "2"])
 
     /// Migrations of full-text search over chats (registered after the foundation's).
     static func registerSearchMigrations(_ migrator: inout DatabaseMigrator) {
