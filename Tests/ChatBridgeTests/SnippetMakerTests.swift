@@ -70,6 +70,23 @@ struct SnippetMakerTests {
         #expect(compared > 500)
     }
 
+    @Test func aLongChatFullOfTheWordEqualsFTS5sExcerpt() async throws {
+        let store = SQLiteStore(writer: try AppDatabase.inMemory())
+        let workspace = try await store.createWorkspace(Workspace(name: "Docs", slug: ""))
+        // Thousands of matches in one row: each window is scored from the matches inside it only.
+        let long = (0..<6_000).map { $0 % 7 == 3 ? "blue kettle." : "kettle" }.joined(separator: " ")
+        let chat = try await store.beginChat(Chat(workspaceId: workspace.id!, threadId: nil, userId: nil, prompt: "kettle",
+                                                  response: long, status: .completed), dailyLimit: nil, now: Date())
+        try await store.writer.read { db in
+            for query in ["kettle", "\"blue kettle\"", "blue kettle"] {
+                let fts5 = try #require(try Self.fts5Snippets(db, query)[chat.id!])
+                let maker = try SnippetMaker(db, terms: SearchQueryParser.terms(query))
+                #expect(maker.snippet(of: long) == fts5.response, "query \(query)")
+                #expect(maker.snippet(of: "kettle") == fts5.prompt, "query \(query)")
+            }
+        }
+    }
+
     @Test func aMatchInTheOtherColumnIsNotMarked() async throws {
         let db = try AppDatabase.inMemory()
         try await db.read { db in

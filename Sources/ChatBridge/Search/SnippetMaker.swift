@@ -121,14 +121,19 @@ struct SnippetMaker {
         guard tokens > windowTokens else { return 0 }
         var seen = [Bool](repeating: false, count: (matches.map(\.phrase).max() ?? 0) + 1)
         /// The score of the window from `start`, and the first and end (exclusive) tokens of its matches.
+        /// Reads only the matches inside the window (FTS5 reads every match of the row for each window,
+        /// which a long chat full of the searched word makes quadratic).
         func score(from start: Int) -> (score: Int, first: Int, end: Int) {
             for index in seen.indices { seen[index] = false }
             var result = (score: 0, first: -1, end: start)
-            for match in matches where match.first >= start && match.first < start + windowTokens {
+            var index = partitioningIndex(matches.count) { matches[$0].first >= start }
+            while index < matches.count, matches[index].first < start + windowTokens {
+                let match = matches[index]
                 result.score += seen[match.phrase] ? 1 : 1000
                 seen[match.phrase] = true
                 if result.first < 0 { result.first = match.first }
                 result.end = match.last + 1
+                index += 1
             }
             return result
         }
@@ -140,11 +145,24 @@ struct SnippetMaker {
                 best = (window.score, max(0, min(centred, tokens - windowTokens)))
             }
             // The sentence the match is in: the last sentence start at or before it.
-            guard let sentence = sentenceStarts.last(where: { $0 <= anchor.first }), sentence < anchor.first else { continue }
+            let following = partitioningIndex(sentenceStarts.count) { sentenceStarts[$0] > anchor.first }
+            guard following > 0, sentenceStarts[following - 1] < anchor.first else { continue }
+            let sentence = sentenceStarts[following - 1]
             let fromSentence = score(from: sentence).score + (sentence == 0 ? 120 : 100)
             if fromSentence > best.score { best = (fromSentence, sentence) }
         }
         return best.start
+    }
+
+    /// The first index in `0..<count` where `isAfter` holds, for a predicate false then true along the indices.
+    private static func partitioningIndex(_ count: Int, where isAfter: (Int) -> Bool) -> Int {
+        var low = 0
+        var high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if isAfter(middle) { high = middle } else { low = middle + 1 }
+        }
+        return low
     }
 
     /// The tokens that start a sentence, as FTS5 finds them: the first, and each one after a `.` or `:`
