@@ -87,6 +87,37 @@ struct SnippetMakerTests {
         }
     }
 
+    /// A phrase across a sentence end (`blue. kettle`) can start before a window that starts a
+    /// sentence, and one near the end can run past it: FTS5 leaves the first unmarked and marks the
+    /// second's part in the window.
+    @Test func phrasesCutByTheWindowAreMarkedAsFTS5MarksThem() async throws {
+        let store = SQLiteStore(writer: try AppDatabase.inMemory())
+        let workspace = try await store.createWorkspace(Workspace(name: "Docs", slug: ""))
+        func words(_ prefix: String, _ count: Int) -> [String] { (0..<count).map { "\(prefix)\($0)" } }
+        let texts = [
+            // The window starts at "kettle", the second half of the first "blue. kettle".
+            (words("w", 30) + ["blue.", "kettle"] + words("x", 8) + ["blue", "kettle"] + words("y", 30)).joined(separator: " "),
+            // The window ends at "blue", the first half of the second "blue kettle".
+            (words("w", 30) + ["end.", "z", "blue", "kettle"] + words("z", 20) + ["blue", "kettle"] + words("y", 30)).joined(separator: " "),
+        ]
+        var ids: [Int64] = []
+        for text in texts {
+            ids.append(try await store.beginChat(Chat(workspaceId: workspace.id!, threadId: nil, userId: nil, prompt: text,
+                                                      status: .completed), dailyLimit: nil, now: Date()).id!)
+        }
+        try await store.writer.read { [ids] db in
+            let fts5 = try Self.fts5Snippets(db, "\"blue kettle\"")
+            let maker = try SnippetMaker(db, terms: SearchQueryParser.terms("\"blue kettle\""))
+            for (id, text) in zip(ids, texts) {
+                let expected = try #require(fts5[id]?.prompt)
+                #expect(maker.snippet(of: text) == expected)
+            }
+            // The texts do cut a phrase at each end of the window.
+            #expect(fts5[ids[0]]?.prompt.hasPrefix("…kettle x0") == true)
+            #expect(fts5[ids[1]]?.prompt.hasSuffix("\u{1}blue\u{2}…") == true)
+        }
+    }
+
     @Test func aMatchInTheOtherColumnIsNotMarked() async throws {
         let db = try AppDatabase.inMemory()
         try await db.read { db in

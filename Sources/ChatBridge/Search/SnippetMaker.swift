@@ -13,7 +13,7 @@ import GRDBSQLite
 /// phrases (then the most matches), from the start of their sentence or centred on them; `…` where
 /// text is cut; every match in it marked.
 struct SnippetMaker {
-    /// Tokens in an excerpt (`snippet()`'s last argument before).
+    /// Tokens in an excerpt (what search asked of `snippet()`).
     static let windowTokens = 24
 
     /// One phrase of the query: its tokens as the index holds them; the last matches as a prefix in a
@@ -51,8 +51,10 @@ struct SnippetMaker {
         output.reserveCapacity(min(utf8.count, 512) + 32)
         if first > 0 { output += ChatSearchHit.ellipsis.utf8 }
         var copied = first > 0 ? Int(tokenized.tokens[first].textStart) : 0
-        for span in Self.coalesced(matches) where span.last >= first && span.first <= last {
-            let from = Int(tokenized.tokens[max(span.first, first)].textStart)
+        // A match that starts before the window is not marked, one that runs past its end is marked up
+        // to it (as FTS5 does).
+        for span in Self.coalesced(matches) where span.first >= first && span.first <= last {
+            let from = Int(tokenized.tokens[span.first].textStart)
             let to = Int(tokenized.tokens[min(span.last, last)].textEnd)
             output += utf8[copied..<from]
             output += ChatSearchHit.rawStart.utf8
