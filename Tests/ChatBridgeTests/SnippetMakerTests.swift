@@ -22,7 +22,7 @@ struct SnippetMakerTests {
     static let queries = [
         "run", "running", "cafe", "CAFÉ", "config*", "conf*", "\"blue kettle\"", "kettle blue", "\"the run\"*",
         "uber", "naive", "e-mail", "don't", "x86_64", "42", "日本語", "kettles", "\"kettle kettle\"", "blue*", "ru*",
-        "\"a cafe\"", "mail", "b", "nothing",
+        "\"a cafe\"", "mail", "b", "\"end note\"", "\"kettle end\"", "end", "\"run run\"", "nothing",
     ]
 
     /// A deterministic text of `count` words from ``vocabulary``.
@@ -45,7 +45,7 @@ struct SnippetMakerTests {
         let store = SQLiteStore(writer: try AppDatabase.inMemory())
         let workspace = try await store.createWorkspace(Workspace(name: "Docs", slug: ""))
         // Short texts (the whole text, marked) and long ones (a window of 24 tokens, cut with `…`).
-        for seed in 0..<120 {
+        for seed in 0..<300 {
             let short = seed % 2 == 0
             try await store.beginChat(Chat(
                 workspaceId: workspace.id!, threadId: nil, userId: nil, prompt: Self.text(seed: seed, count: short ? 1 + seed % 20 : 30 + seed % 70),
