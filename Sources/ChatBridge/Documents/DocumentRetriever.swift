@@ -579,12 +579,8 @@ struct VectorIndex: Sendable {
     /// The cosine similarity of one chunk and `query` (negative as 0), `nil` when it has no vector here.
     func score(of chunkId: Int64, query: [Float]) -> Double? {
         guard query.count == dimensions, dimensions > 0 else { return nil }
-        // `ids` is ascending (loaded in id order): binary search.
-        var low = 0, high = ids.count
-        while low < high {
-            let middle = (low + high) / 2
-            if ids[middle] < chunkId { low = middle + 1 } else { high = middle }
-        }
+        // `ids` is ascending (loaded in id order).
+        let low = ids.partitioningIndex { $0 >= chunkId }
         guard low < ids.count, ids[low] == chunkId else { return nil }
         let dot = values.withUnsafeBufferPointer { all in query.withUnsafeBufferPointer { Self.dot(all, low * dimensions, $0) } }
         return Double(max(dot, 0))

@@ -128,7 +128,7 @@ struct SnippetMaker {
         func score(from start: Int) -> (score: Int, first: Int, end: Int) {
             for index in seen.indices { seen[index] = false }
             var result = (score: 0, first: -1, end: start)
-            var index = partitioningIndex(matches.count) { matches[$0].first >= start }
+            var index = matches.partitioningIndex { $0.first >= start }
             while index < matches.count, matches[index].first < start + windowTokens {
                 let match = matches[index]
                 result.score += seen[match.phrase] ? 1 : 1000
@@ -147,24 +147,13 @@ struct SnippetMaker {
                 best = (window.score, max(0, min(centred, tokens - windowTokens)))
             }
             // The sentence the match is in: the last sentence start at or before it.
-            let following = partitioningIndex(sentenceStarts.count) { sentenceStarts[$0] > anchor.first }
+            let following = sentenceStarts.partitioningIndex { $0 > anchor.first }
             guard following > 0, sentenceStarts[following - 1] < anchor.first else { continue }
             let sentence = sentenceStarts[following - 1]
             let fromSentence = score(from: sentence).score + (sentence == 0 ? 120 : 100)
             if fromSentence > best.score { best = (fromSentence, sentence) }
         }
         return best.start
-    }
-
-    /// The first index in `0..<count` where `isAfter` holds, for a predicate false then true along the indices.
-    private static func partitioningIndex(_ count: Int, where isAfter: (Int) -> Bool) -> Int {
-        var low = 0
-        var high = count
-        while low < high {
-            let middle = (low + high) / 2
-            if isAfter(middle) { high = middle } else { low = middle + 1 }
-        }
-        return low
     }
 
     /// The tokens that start a sentence, as FTS5 finds them: the first, and each one after a `.` or `:`
@@ -174,14 +163,17 @@ struct SnippetMaker {
         for (index, token) in text.tokens.enumerated() {
             guard index > 0 else { starts.append(0); continue }
             var before = Int(token.textStart) - 1
-            while before >= 0, [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r")].contains(utf8[before]) {
-                before -= 1
-            }
+            while before >= 0, Self.isSentenceSpace(utf8[before]) { before -= 1 }
             if before >= 0, before != Int(token.textStart) - 1, utf8[before] == UInt8(ascii: ".") || utf8[before] == UInt8(ascii: ":") {
                 starts.append(index)
             }
         }
         return starts
+    }
+
+    /// The white space FTS5 skips back over from a token to find a sentence's end.
+    private static func isSentenceSpace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
     }
 
     // MARK: Tokenizing
