@@ -89,6 +89,20 @@ struct SearchTests {
         #expect(longHit.promptSnippet.count < 300)
     }
 
+    @Test func snippetsMarkOnlyTheSideTheQuerySearched() async throws {
+        let f = try await Fixture()
+        try await f.add("the kettle boils", "a kettle sings")
+        for (field, prompt, response) in [
+            (SearchField.prompt, "the <mark>kettle</mark> boils", "a kettle sings"),
+            (.response, "the kettle boils", "a <mark>kettle</mark> sings"),
+            (.both, "the <mark>kettle</mark> boils", "a <mark>kettle</mark> sings"),
+        ] {
+            let hit = try #require(try await f.store.search(ChatSearchQuery(text: "kettle", field: field), viewer: .singleUser).hits.first)
+            #expect(hit.promptSnippet == prompt, "in=\(field)")
+            #expect(hit.responseSnippet == response, "in=\(field)")
+        }
+    }
+
     @Test func snippetsAreHTMLEscapedSoOnlyTheMarkersAreMarkup() async throws {
         let f = try await Fixture()
         try await f.add("<script>alert('x')</script> & <mark>fake</mark> \"reset\"", "a > b")
