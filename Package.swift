@@ -34,9 +34,12 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
+        // Half-precision dot products for the document vector scan, in C for run-time AVX2 dispatch.
+        .target(name: "VectorKernels"),
         .target(
             name: "ChatBridge",
             dependencies: [
+                "VectorKernels",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -126,6 +129,7 @@ let package = Package(
             name: "ChatBridgeTests",
             dependencies: [
                 "ChatBridge",
+                "VectorKernels",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -160,8 +160,9 @@ public protocol DocumentSearching: Sendable {
     func searchDocuments(query: String, workspaceId: Int64, ownerId: Int64?, limit: Int) async throws -> [ScoredChunk]
 }
 
-/// Retrieval over workspace documents: BM25 through FTS5, cosine similarity over float32 vectors
-/// in Swift when an embedding model is configured, and reciprocal-rank fusion of the two.
+/// Retrieval over workspace documents: BM25 through FTS5, cosine similarity over the workspace's
+/// vectors in memory (``VectorIndex``) when an embedding model is configured, and reciprocal-rank
+/// fusion of the two.
 ///
 /// **Ownership**: every search reads the documents of one owner only (`documents.user_id IS owner`):
 /// lexical candidates, the IDF statistics (so others' documents do not even shift the scores),
@@ -479,19 +480,10 @@ public final class DocumentRetriever: Retriever, DocumentSearching {
             return cached.isEmpty ? nil : cached
         }
         let model = embedder.model
-        var ids: [Int64] = []
-        var documentIds: [Int64] = []
-        var values: [Float] = []
-        var dimensions = 0
+        var index = VectorIndex(revision: revision, model: model)
         for (id, documentId, vector) in try await store.vectors(workspaceId: workspaceId, model: model) {
-            if dimensions == 0 { dimensions = vector.count }
-            guard vector.count == dimensions else { continue }
-            ids.append(id)
-            documentIds.append(documentId)
-            values += vector
+            index.append(vector, id: id, documentId: documentId)
         }
-        let index = VectorIndex(revision: revision, model: model, ids: ids, documentIds: documentIds, dimensions: dimensions,
-                                values: values)
         cache.withLock { $0[workspaceId] = index }
         return index.isEmpty ? nil : index
     }
@@ -507,82 +499,5 @@ extension ScoredChunk {
     /// Characters the passage takes in a prompt (its heading goes with it).
     var contextCost: Int {
         text.count + (heading?.count ?? 0)
-    }
-}
-
-/// Vectors of one workspace in one flat array, for cosine top-k by dot products (vectors are unit length).
-struct VectorIndex: Sendable {
-    var revision: Int64
-    var model: String
-    /// Chunk ids, ascending.
-    var ids: [Int64]
-    /// The document of each chunk, so a search keeps to one owner's documents.
-    var documentIds: [Int64]
-    var dimensions: Int
-    var values: [Float]
-
-    var isEmpty: Bool { ids.isEmpty }
-
-    /// The `count` chunks of `documents` most similar to `query`, leaving out `skipping`.
-    func top(_ query: [Float], count: Int, documents: Set<Int64>, skipping: Set<Int64> = []) -> [(id: Int64, score: Double)] {
-        guard query.count == dimensions, dimensions > 0, count > 0 else { return [] }
-        var best: [(id: Int64, score: Float)] = []
-        best.reserveCapacity(count + 1)
-        var floor = -Float.infinity
-        // A workspace's chunks come in id order, so a document's are mostly consecutive: its membership
-        // is looked up once per run of rows, not once per row.
-        var runDocument: Int64?
-        var runAllowed = false
-        values.withUnsafeBufferPointer { all in
-            query.withUnsafeBufferPointer { q in
-                for row in 0..<ids.count {
-                    if documentIds[row] != runDocument {
-                        runDocument = documentIds[row]
-                        runAllowed = documents.contains(documentIds[row])
-                    }
-                    guard runAllowed, skipping.isEmpty || !skipping.contains(ids[row]) else { continue }
-                    let dot = Self.dot(all, row * dimensions, q)
-                    guard best.count < count || dot > floor else { continue }
-                    let position = best.firstIndex { $0.score < dot } ?? best.count
-                    best.insert((ids[row], dot), at: position)
-                    if best.count > count { best.removeLast() }
-                    floor = best.count == count ? best[best.count - 1].score : -.infinity
-                }
-            }
-        }
-        return best.map { ($0.id, Double(max($0.score, 0))) }
-    }
-
-    /// The dot product of the vector at `base` in `all` with `query`, eight lanes at a time: the
-    /// compiler keeps a scalar float sum in order, one multiply-add at a time, and this loop over
-    /// every vector of a workspace was most of a hybrid query's time.
-    @inline(__always)
-    static func dot(_ all: UnsafeBufferPointer<Float>, _ base: Int, _ query: UnsafeBufferPointer<Float>) -> Float {
-        let dimensions = query.count
-        var lanes = SIMD8<Float>()
-        var column = 0
-        while column + 8 <= dimensions {
-            let a = UnsafeRawPointer(all.baseAddress! + base + column).loadUnaligned(as: SIMD8<Float>.self)
-            let b = UnsafeRawPointer(query.baseAddress! + column).loadUnaligned(as: SIMD8<Float>.self)
-            // `+= a * b`, not `addProduct`, which calls the C library's scalar fmaf once per lane.
-            lanes += a * b
-            column += 8
-        }
-        var dot = lanes.sum()
-        while column < dimensions {
-            dot += all[base + column] * query[column]
-            column += 1
-        }
-        return dot
-    }
-
-    /// The cosine similarity of one chunk and `query` (negative as 0), `nil` when it has no vector here.
-    func score(of chunkId: Int64, query: [Float]) -> Double? {
-        guard query.count == dimensions, dimensions > 0 else { return nil }
-        // `ids` is ascending (loaded in id order).
-        let low = ids.partitioningIndex { $0 >= chunkId }
-        guard low < ids.count, ids[low] == chunkId else { return nil }
-        let dot = values.withUnsafeBufferPointer { all in query.withUnsafeBufferPointer { Self.dot(all, low * dimensions, $0) } }
-        return Double(max(dot, 0))
     }
 }
