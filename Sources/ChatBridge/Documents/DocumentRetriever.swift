@@ -304,19 +304,18 @@ public final class DocumentRetriever: Retriever, DocumentSearching {
     func rank(query: String, scope: Scope, limit: Int, threshold: Double, mode: Mode,
               skipping pinned: [ScoredChunk] = []) async throws -> Ranking {
         let terms = LexicalQuery(query)
-        let lexical = mode == .vector
+        // The two rankings do not depend on each other: BM25 reads SQLite while the question is
+        // embedded (often a request to a model) and the vectors are scanned.
+        async let lexicalRanking = mode == .vector
             ? LexicalResult(hits: [], weights: [])
-            : try await lexicalSearch(terms, scope: scope, after: pinned.last, needsWeights: !pinned.isEmpty)
-        var ranking = Ranking(hits: [], terms: terms, weights: lexical.weights)
-        var vector: [(id: Int64, score: Double)] = []
-        if mode != .lexical, let embedder, let index = try await vectorIndex(workspaceId: scope.workspaceId, embedder: embedder),
-           let queryVector = try await embed(query: query, with: embedder) {
-            let documents = try await documentIds(scope)
-            vector = index.top(queryVector, count: max(limit * 4, 50), documents: documents,
-                               skipping: Set(pinned.map(\.chunkId)))
-            ranking.index = index
-            ranking.queryVector = queryVector
-        }
+            : lexicalSearch(terms, scope: scope, after: pinned.last, needsWeights: !pinned.isEmpty)
+        let similar = mode == .lexical
+            ? nil
+            : try await vectorSearch(query, scope: scope, count: max(limit * 4, 50), skipping: Set(pinned.map(\.chunkId)))
+        let lexical = try await lexicalRanking
+        var ranking = Ranking(hits: [], terms: terms, weights: lexical.weights, queryVector: similar?.queryVector,
+                              index: similar?.index)
+        let vector = similar?.hits ?? []
         var lexicalById: [Int64: Lexical] = [:]
         for hit in lexical.hits { lexicalById[hit.id] = hit }
         let vectorById = Dictionary(vector.map { ($0.id, $0.score) }, uniquingKeysWith: max)
@@ -470,6 +469,17 @@ public final class DocumentRetriever: Retriever, DocumentSearching {
             ])
             return nil
         }
+    }
+
+    /// The vector side of a search: the `count` passages of `scope` closest to the question, with
+    /// the question's vector and the index they came from (to score pinned passages later). `nil`
+    /// without an embedder, without vectors, or when the question could not be embedded.
+    func vectorSearch(_ query: String, scope: Scope, count: Int, skipping: Set<Int64>) async throws
+        -> (hits: [(id: Int64, score: Double)], queryVector: [Float], index: VectorIndex)? {
+        guard let embedder, let index = try await vectorIndex(workspaceId: scope.workspaceId, embedder: embedder),
+              let queryVector = try await embed(query: query, with: embedder) else { return nil }
+        let documents = try await documentIds(scope)
+        return (index.top(queryVector, count: count, documents: documents, skipping: skipping), queryVector, index)
     }
 
     /// The workspace's vectors of the embedder's model (every owner's: candidates are filtered per
