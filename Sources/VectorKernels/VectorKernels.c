@@ -65,7 +65,7 @@ void vk_dot_half_rows_portable(const uint16_t *rows, size_t rowCount, size_t dim
 
 // MARK: AVX2 + F16C + FMA
 
-#if VK_X86
+#if defined(VK_X86)
 __attribute__((target("avx2,f16c,fma")))
 static void half_from_float_avx2(const float *source, uint16_t *destination, size_t count) {
     size_t index = 0;
@@ -108,7 +108,7 @@ static void dot_half_rows_avx2(const uint16_t *rows, size_t rowCount, size_t dim
 // MARK: Dispatch
 
 bool vk_is_accelerated(void) {
-#if VK_X86
+#if defined(VK_X86)
     // Reads flags the runtime's start-up code filled in (including whether the OS saves AVX state).
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
 #else
@@ -117,7 +117,7 @@ bool vk_is_accelerated(void) {
 }
 
 void vk_half_from_float(const float *source, uint16_t *destination, size_t count) {
-#if VK_X86
+#if defined(VK_X86)
     if (vk_is_accelerated()) {
         half_from_float_avx2(source, destination, count);
         return;
@@ -127,7 +127,7 @@ void vk_half_from_float(const float *source, uint16_t *destination, size_t count
 }
 
 void vk_dot_half_rows(const uint16_t *rows, size_t rowCount, size_t dimensions, const float *query, float *scores) {
-#if VK_X86
+#if defined(VK_X86)
     if (vk_is_accelerated()) {
         dot_half_rows_avx2(rows, rowCount, dimensions, query, scores);
         return;
