@@ -46,32 +46,23 @@ struct VectorIndex: Sendable {
         best.reserveCapacity(count + 1)
         var floor = -Float.infinity
         var scores = [Float](repeating: 0, count: ids.count)
-        halves.withUnsafeBufferPointer { all in
-            query.withUnsafeBufferPointer { q in
-                scores.withUnsafeMutableBufferPointer { scores in
-                    // A workspace's chunks come in id order, so a document's are mostly consecutive:
-                    // its membership is looked up once per run of rows, and a run is scored in one call.
-                    var start = 0
-                    while start < ids.count {
-                        let document = documentIds[start]
-                        var end = start + 1
-                        while end < ids.count, documentIds[end] == document { end += 1 }
-                        defer { start = end }
-                        guard documents.contains(document) else { continue }
-                        vk_dot_half_rows(all.baseAddress! + start * dimensions, end - start, dimensions, q.baseAddress,
-                                         scores.baseAddress! + start)
-                        for row in start..<end {
-                            let dot = scores[row]
-                            guard best.count < count || dot > floor, skipping.isEmpty || !skipping.contains(ids[row]) else {
-                                continue
-                            }
-                            let position = best.firstIndex { $0.score < dot } ?? best.count
-                            best.insert((ids[row], dot), at: position)
-                            if best.count > count { best.removeLast() }
-                            floor = best.count == count ? best[best.count - 1].score : -.infinity
-                        }
-                    }
-                }
+        // A workspace's chunks come in id order, so a document's are mostly consecutive: its
+        // membership is looked up once per run of rows, and a run is scored in one call.
+        var start = 0
+        while start < ids.count {
+            let document = documentIds[start]
+            var end = start + 1
+            while end < ids.count, documentIds[end] == document { end += 1 }
+            defer { start = end }
+            guard documents.contains(document) else { continue }
+            scores.withUnsafeMutableBufferPointer { dots(of: start..<end, with: query, into: $0.baseAddress! + start) }
+            for row in start..<end {
+                let dot = scores[row]
+                guard best.count < count || dot > floor, skipping.isEmpty || !skipping.contains(ids[row]) else { continue }
+                let position = best.firstIndex { $0.score < dot } ?? best.count
+                best.insert((ids[row], dot), at: position)
+                if best.count > count { best.removeLast() }
+                floor = best.count == count ? best[best.count - 1].score : -.infinity
             }
         }
         return best.map { ($0.id, Double(max($0.score, 0))) }
@@ -83,9 +74,14 @@ struct VectorIndex: Sendable {
         let row = ids.partitioningIndex { $0 >= chunkId }
         guard row < ids.count, ids[row] == chunkId else { return nil }
         var dot: Float = 0
-        halves.withUnsafeBufferPointer { all in
-            query.withUnsafeBufferPointer { vk_dot_half_rows(all.baseAddress! + row * dimensions, 1, dimensions, $0.baseAddress, &dot) }
-        }
+        dots(of: row..<row + 1, with: query, into: &dot)
         return Double(max(dot, 0))
+    }
+
+    /// The dot products of `rows` with `query` (of `dimensions` values), one per row from `scores` on.
+    private func dots(of rows: Range<Int>, with query: [Float], into scores: UnsafeMutablePointer<Float>) {
+        halves.withUnsafeBufferPointer { all in
+            vk_dot_half_rows(all.baseAddress! + rows.lowerBound * dimensions, rows.count, dimensions, query, scores)
+        }
     }
 }
