@@ -129,6 +129,7 @@ let package = Package(
             name: "ChatBridgeTests",
             dependencies: [
                 "ChatBridge",
+                "AgentHostTesting",
                 "VectorKernels",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],

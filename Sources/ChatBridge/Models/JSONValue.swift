@@ -1,5 +1,3 @@
-import Foundation
-
 /// Any JSON value: tool arguments and results, frames with open-ended fields, schemas.
 public enum JSONValue: Sendable, Equatable, Hashable {
     case null
@@ -44,13 +42,18 @@ extension JSONValue: Codable {
 }
 
 extension JSONValue {
-    /// Parses UTF-8 JSON text.
-    public init(parsing bytes: some Collection<UInt8>) throws {
-        self = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+    /// Parses UTF-8 JSON text (RFC 8259); see ``JSONParser`` for the few choices the RFC leaves open.
+    public init(parsing bytes: some Collection<UInt8>) throws(ParsingError) {
+        // The buffer closures rethrow untyped errors, so the parse's outcome leaves them as a Result.
+        let parse = { (buffer: UnsafeBufferPointer<UInt8>) in
+            Result { () throws(ParsingError) in try JSONParser.parse(buffer) }
+        }
+        self = try (bytes.withContiguousStorageIfAvailable(parse) ?? Array(bytes).withUnsafeBufferPointer(parse)).get()
     }
 
-    public init(parsing text: String) throws {
-        try self.init(parsing: Array(text.utf8))
+    public init(parsing text: String) throws(ParsingError) {
+        var text = text
+        self = try text.withUTF8 { buffer in Result { () throws(ParsingError) in try JSONParser.parse(buffer) } }.get()
     }
 
     /// Compact JSON text with sorted keys, written without Foundation's encoder on the hot path.

@@ -211,11 +211,11 @@ public struct ToolRegistry: Sendable {
 
     private static func reason(_ error: any Error) -> String {
         switch error {
-        case DecodingError.dataCorrupted(let context):
-            let underlying = context.underlyingError.map { " \(String(describing: $0))" } ?? ""
-            return context.debugDescription + underlying
-        case let error as NSError:
-            return error.localizedDescription
+        case let error as JSONValue.ParsingError:
+            return error.description
+        default:
+            // A file system error: Foundation's message names the file and the cause.
+            return (error as NSError).localizedDescription
         }
     }
 
