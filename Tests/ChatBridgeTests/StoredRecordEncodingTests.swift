@@ -94,6 +94,79 @@ struct StoredRecordEncodingTests {
         }
     }
 
+    private static func agentRun(_ index: Int, createdAt: Date) -> AgentInvocation {
+        var run = AgentInvocation(
+            id: UUID().uuidString.lowercased(), workspaceId: 1, threadId: index % 3 == 0 ? nil : Int64(index),
+            userId: index % 4 == 0 ? nil : Int64(index), requestId: index % 2 == 0 ? nil : "req-\(index)",
+            message: "Ask \"\(index)\" é \n😀", maxSteps: 10 + index,
+            clientTools: index % 2 == 0 ? [] : [["name": "pick", "parameters": ["type": "object"]]], createdAt: createdAt)
+        run.context = index % 3 == 0 ? nil : ["messages": [["role": "system", "content": "Docs: \"a\" \u{1}"]], "server_tools": ["calculator"]]
+        return run
+    }
+
+    /// A run's outcome as the engine sets it when the run ends.
+    private static func finished(_ run: AgentInvocation, _ index: Int, at date: Date) -> AgentInvocation {
+        var run = run
+        run.status = AgentInvocation.Status.allCases[index % AgentInvocation.Status.allCases.count]
+        run.response = index % 2 == 0 ? "" : "Answer <\(index)> 😀"
+        run.chatId = index % 5 == 0 ? nil : Int64(index)
+        run.steps = index
+        run.promptTokens = index * 3
+        run.completionTokens = index * 2
+        run.error = index % 3 == 0 ? "failed: \(index)" : nil
+        run.finishedAt = date.addingTimeInterval(2.5)
+        return run
+    }
+
+    @Test func anAgentRunIsEncodedAsTheCodableMappingEncodedIt() throws {
+        for (index, date) in Self.dates(count: 50).enumerated() {
+            let run = Self.agentRun(index, createdAt: date)
+            #expect(try run.databaseDictionary == CodableEncoding(record: run).databaseDictionary)
+            let done = Self.finished(run, index, at: date)
+            #expect(try done.databaseDictionary == CodableEncoding(record: done).databaseDictionary)
+        }
+    }
+
+    /// Starting a run with the prepared insert and finishing it with the outcome's update stores the
+    /// row GRDB's record insert and full update stored, column for column.
+    @Test func aStoredAgentRunIsTheRowTheRecordMethodsStored() async throws {
+        let database = try AppDatabase.inMemory()
+        let store = SQLiteStore(writer: database)
+        let workspace = try await store.createWorkspace(Workspace(name: "Runs", slug: ""))
+        for (index, date) in Self.dates(count: 5).prefix(30).enumerated() {
+            var run = Self.agentRun(index, createdAt: date)
+            run.workspaceId = workspace.id!
+            // Foreign keys: no users, threads or chats exist here (the encoding test above covers those columns).
+            run.threadId = nil
+            run.userId = nil
+            var copy = run
+            copy.id += "-record"
+            let byRecord = copy
+            try await database.write { db in try byRecord.insert(db) }
+            try await store.createInvocation(run)
+            func storedRow(_ id: String) async throws -> [String: DatabaseValue] {
+                try await database.read { db in
+                    let row = try #require(try Row.fetchOne(db, sql: "SELECT * FROM agent_invocations WHERE id = ?", arguments: [id]))
+                    return Dictionary(uniqueKeysWithValues: row.columnNames.filter { $0 != "id" }.map { ($0, row[$0] as DatabaseValue) })
+                }
+            }
+            #expect(try await storedRow(run.id) == storedRow(byRecord.id))
+
+            var done = Self.finished(run, index, at: date)
+            done.chatId = nil
+            var doneByRecord = Self.finished(byRecord, index, at: date)
+            doneByRecord.chatId = nil
+            try await database.write { [doneByRecord] db in try doneByRecord.update(db) }
+            try await store.finishInvocation(done)
+            #expect(try await storedRow(done.id) == storedRow(doneByRecord.id))
+            let read = try #require(try await store.invocation(id: done.id, viewer: .singleUser)?.0)
+            var readByRecord = try #require(try await store.invocation(id: byRecord.id, viewer: .singleUser)?.0)
+            readByRecord.id = done.id
+            #expect(read == readByRecord)
+            #expect(read.status == done.status && read.response == done.response && read.context == done.context)
+        }
+    }
+
     /// The prepared inserts every answer uses (``Chat/insertNew(_:)``, ``EventLog/insertNew(_:)``) store
     /// the same row, column for column, as GRDB's record insert of the same value.
     @Test func thePreparedInsertsStoreWhatTheRecordInsertStores() async throws {

@@ -5,6 +5,8 @@ import GRDB
 public protocol InvocationStore: Sendable {
     func createInvocation(_ invocation: AgentInvocation) async throws
     func recordStep(_ step: AgentStep) async throws
+    /// Stores a run's outcome: its status, response, steps, token counts, chat, error and finish
+    /// time. The other columns are fixed when the run is created.
     func finishInvocation(_ invocation: AgentInvocation) async throws
     /// A run and its steps in order, when the viewer may see it.
     func invocation(id: String, viewer: Viewer) async throws -> (AgentInvocation, [AgentStep])?
@@ -16,7 +18,9 @@ public protocol InvocationStore: Sendable {
 
 extension SQLiteStore: InvocationStore {
     public func createInvocation(_ invocation: AgentInvocation) async throws {
-        try await writer.write { db in try invocation.insert(db) }
+        try await writer.write { db in
+            try db.cachedStatement(sql: AgentInvocation.insertSQL).execute(arguments: StatementArguments(invocation.insertValues))
+        }
     }
 
     public func recordStep(_ step: AgentStep) async throws {
@@ -24,7 +28,10 @@ extension SQLiteStore: InvocationStore {
     }
 
     public func finishInvocation(_ invocation: AgentInvocation) async throws {
-        try await writer.write { db in try invocation.update(db) }
+        try await writer.write { db in
+            try db.cachedStatement(sql: AgentInvocation.outcomeUpdateSQL)
+                .execute(arguments: StatementArguments(invocation.outcomeUpdateValues))
+        }
     }
 
     public func invocation(id: String, viewer: Viewer) async throws -> (AgentInvocation, [AgentStep])? {

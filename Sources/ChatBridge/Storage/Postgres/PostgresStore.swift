@@ -122,7 +122,7 @@ extension PostgresStore: NoteStore {
 
 extension PostgresStore: InvocationStore {
     public func createInvocation(_ invocation: AgentInvocation) async throws {
-        _ = try await database.insert(invocation)
+        try await database.execute(AgentInvocation.insertSQL, invocation.insertValues)
     }
 
     public func recordStep(_ step: AgentStep) async throws {
@@ -130,7 +130,7 @@ extension PostgresStore: InvocationStore {
     }
 
     public func finishInvocation(_ invocation: AgentInvocation) async throws {
-        try await database.update(invocation)
+        try await database.execute(AgentInvocation.outcomeUpdateSQL, invocation.outcomeUpdateValues)
     }
 
     public func invocation(id: String, viewer: Viewer) async throws -> (AgentInvocation, [AgentStep])? {
