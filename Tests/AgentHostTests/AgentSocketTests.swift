@@ -397,6 +397,10 @@ struct AgentSocketTests {
                     }
                     try await socket.sendBinary([1, 2, 3])
                     #expect(try await socket.next()["code"] == "invalid_json")
+                    // The error says what is wrong and where.
+                    try await socket.sendRaw(#"{"type": "ping", "n": [1,]}"#)
+                    #expect(try await socket.next()["message"]
+                            == "The frame is not valid JSON: Unexpected character, a value was expected (at byte 25).")
                     try await socket.send(["type": "ping"])
                     #expect(try await socket.next().type == "pong")
                 }

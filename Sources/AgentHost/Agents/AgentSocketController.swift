@@ -99,7 +99,7 @@ final class AgentSocketSession: WebSocketSession {
         do {
             frame = try JSONValue(parsing: bytes)
         } catch {
-            send(APIError(.invalidJSON, "The frame is not valid JSON.").frame())
+            send(APIError(.invalidJSON, "The frame is not valid JSON: \(error).").frame())
             return
         }
         guard case .object = frame, let type = frame["type"]?.stringValue else {

@@ -203,7 +203,7 @@ final class ChatSocketSession: WebSocketSession {
         do {
             frame = try JSONValue(parsing: bytes)
         } catch {
-            member.deliver(APIError(.invalidJSON, "The frame is not valid JSON.").frame())
+            member.deliver(APIError(.invalidJSON, "The frame is not valid JSON: \(error).").frame())
             return
         }
         guard case .object = frame, let type = frame["type"]?.stringValue else {
