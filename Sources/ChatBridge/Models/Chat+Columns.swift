@@ -30,7 +30,7 @@ extension Chat {
         try databaseJSONDecoder(for: column).decode(type, from: Data((text ?? "[]").utf8))
     }
 
-    fileprivate static func encodeJSON<Element: Encodable>(_ value: [Element], column: String) throws -> String {
+    static func encodeJSON<Element: Encodable>(_ value: [Element], column: String) throws -> String {
         // Most chats have neither sources nor attachments: skip the encoder, whose output this is.
         if value.isEmpty { return "[]" }
         return String(decoding: try databaseJSONEncoder(for: column).encode(value), as: UTF8.self)

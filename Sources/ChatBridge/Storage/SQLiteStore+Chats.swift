@@ -203,7 +203,7 @@ extension SQLiteStore: ChatStore {
         """
 
     private static func finishArguments(id: Int64, outcome: ChatOutcome) throws -> StatementArguments {
-        let sources = String(decoding: try Chat.databaseJSONEncoder(for: "sources").encode(outcome.sources), as: UTF8.self)
+        let sources = try Chat.encodeJSON(outcome.sources, column: "sources")
         return [outcome.response, outcome.status.rawValue, outcome.usage?.promptTokens, outcome.usage?.completionTokens,
                 outcome.model, sources, outcome.error, StoredDate(Timestamp.now()), id]
     }

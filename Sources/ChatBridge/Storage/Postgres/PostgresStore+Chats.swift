@@ -135,7 +135,7 @@ extension PostgresStore: ChatStore {
     static let dailyLimitLockSpace: Int32 = 0x4147_4C01
 
     public func finishChat(id: Int64, outcome: ChatOutcome) async throws {
-        let sources = String(decoding: try Chat.databaseJSONEncoder(for: "sources").encode(outcome.sources), as: UTF8.self)
+        let sources = try Chat.encodeJSON(outcome.sources, column: "sources")
         try await database.execute("""
             UPDATE workspace_chats
             SET response = ?, status = ?, prompt_tokens = ?, completion_tokens = ?, model = COALESCE(?, model),
