@@ -173,50 +173,11 @@ struct JSONParser {
     /// Appends the character of the escape at `position` to `scratch`.
     private mutating func escape() throws(JSONValue.ParsingError) {
         position += 1
-        guard position < bytes.count else { throw error("Unterminated string") }
-        let byte = bytes[position]
-        position += 1
-        switch byte {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scratch.append(byte)
-        case UInt8(ascii: "b"): scratch.append(0x08)
-        case UInt8(ascii: "f"): scratch.append(0x0C)
-        case UInt8(ascii: "n"): scratch.append(0x0A)
-        case UInt8(ascii: "r"): scratch.append(0x0D)
-        case UInt8(ascii: "t"): scratch.append(0x09)
-        case UInt8(ascii: "u"):
-            var scalar = UInt32(try hexQuad())
-            if (0xD800..<0xDC00).contains(scalar) {
-                guard bytes.count - position >= 6, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u")
-                else { throw error("A high surrogate must be followed by a low one") }
-                position += 2
-                let low = UInt32(try hexQuad())
-                guard (0xDC00..<0xE000).contains(low) else { throw error("A high surrogate must be followed by a low one") }
-                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-            } else if (0xDC00..<0xE000).contains(scalar) {
-                throw error("A low surrogate without a high one")
-            }
-            // Surrogates are handled above, so every value here is a scalar.
-            scratch.append(contentsOf: UTF8.encode(Unicode.Scalar(scalar)!)!)
-        default:
-            throw error("Unknown escape in a string")
+        do {
+            try JSONEscape.decode(bytes, at: &position, into: &scratch)
+        } catch {
+            throw self.error(error.reason)
         }
-    }
-
-    private mutating func hexQuad() throws(JSONValue.ParsingError) -> UInt16 {
-        guard bytes.count - position >= 4 else { throw error("Unterminated \\u escape") }
-        var value: UInt16 = 0
-        for _ in 0..<4 {
-            let byte = bytes[position]
-            let digit: UInt8 = switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-            default: throw error("A \\u escape needs four hexadecimal digits")
-            }
-            value = value << 4 | UInt16(digit)
-            position += 1
-        }
-        return value
     }
 
     // MARK: Numbers

@@ -364,54 +364,13 @@ private struct ChunkBytes {
                 decoded.append(byte)
                 continue
             }
-            guard position < bytes.count else { throw NotTaken() }
-            let escape = bytes[position]
-            position += 1
-            switch escape {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): decoded.append(escape)
-            case UInt8(ascii: "b"): decoded.append(0x08)
-            case UInt8(ascii: "f"): decoded.append(0x0C)
-            case UInt8(ascii: "n"): decoded.append(0x0A)
-            case UInt8(ascii: "r"): decoded.append(0x0D)
-            case UInt8(ascii: "t"): decoded.append(0x09)
-            case UInt8(ascii: "u"):
-                var scalar = try hex4()
-                if (0xD800...0xDBFF).contains(scalar) {
-                    // A high surrogate must be followed by an escaped low one.
-                    guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"),
-                          bytes[position + 1] == UInt8(ascii: "u") else { throw NotTaken() }
-                    position += 2
-                    let low = try hex4()
-                    guard (0xDC00...0xDFFF).contains(low) else { throw NotTaken() }
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                } else if (0xDC00...0xDFFF).contains(scalar) {
-                    throw NotTaken()
-                }
-                guard let unicode = Unicode.Scalar(scalar) else { throw NotTaken() }
-                decoded.append(contentsOf: UTF8.encode(unicode)!)
-            default:
+            do {
+                try JSONEscape.decode(bytes, at: &position, into: &decoded)
+            } catch {
                 throw NotTaken()
             }
         }
         return String(decoding: decoded, as: UTF8.self)
-    }
-
-    private mutating func hex4() throws(NotTaken) -> UInt32 {
-        guard position + 4 <= bytes.count else { throw NotTaken() }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let byte = bytes[position]
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: throw NotTaken()
-            }
-            value = value << 4 | UInt32(digit)
-            position += 1
-        }
-        return value
     }
 
     /// Skips any JSON value, checking its syntax (a chunk with a malformed field anywhere is
