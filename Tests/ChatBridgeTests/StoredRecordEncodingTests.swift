@@ -77,7 +77,8 @@ struct StoredRecordEncodingTests {
             let event = EventLog(
                 id: index % 2 == 0 ? nil : Int64(index), event: "sent_chat_\(index)", workspaceId: index % 3 == 0 ? nil : Int64(index),
                 userId: index % 4 == 0 ? nil : Int64(index), chatId: index % 5 == 0 ? nil : Int64(index),
-                metadata: index % 7 == 0 ? [:] : ["provider": "openai", "ms": "\(index)", "path": "a/b \"c\"", "é": "😀"],
+                metadata: index % 7 == 0 ? [:] : ["provider": "openai", "ms": "\(index)", "path": "a/b \"c\"", "é": "😀", "B": "\\",
+                                                  "ctl\u{1}": "\u{0}\u{8}\t\n\u{B}\u{C}\r\u{1F}\u{7F} \u{2028}", "_": "", "10": "e\u{301}"],
                 createdAt: date)
             #expect(try event.databaseDictionary == CodableEncoding(record: event).databaseDictionary)
         }
