@@ -6,11 +6,10 @@
 /// made a frame's parse cost several times its size; no package on this machine parses JSON into a
 /// dynamic value, so this parser is written here.
 ///
-/// It accepts what `JSONDecoder` accepts, with two differences, both toward RFC 8259: a trailing
-/// comma (`[1,]`) is an error, and so is nesting deeper than ``maximumDepth`` in any form. Like
-/// `JSONDecoder`, a repeated key keeps its first value, a leading byte order mark is skipped, a
-/// number beyond `Double`'s range, an unpaired surrogate, a raw control character in a string and
-/// bytes that are not UTF-8 are errors.
+/// It accepts what `JSONDecoder` accepts but a trailing comma (`[1,]`), which RFC 8259 does not
+/// allow. Like `JSONDecoder`, a repeated key keeps its first value, a leading byte order mark is
+/// skipped, and nesting deeper than ``maximumDepth``, a number beyond `Double`'s range, an unpaired
+/// surrogate, a raw control character in a string and bytes that are not UTF-8 are errors.
 struct JSONParser {
     /// Arrays and objects nested deeper than this are refused, so hostile input cannot exhaust the
     /// stack (`JSONDecoder`'s limit too).
