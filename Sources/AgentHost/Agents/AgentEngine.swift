@@ -174,10 +174,10 @@ struct AgentEngine: Sendable {
             // A run that had already ended another way (completed, failed, timed out) as the cancel
             // came keeps that end.
             switch first {
-            case nil, .cancelled? where Task.isCancelled:
-                return run.invocation.run.cancellation.isRequested ? .cancelled : .interrupted
-            case let end?:
+            case let end? where !(end == .cancelled && Task.isCancelled):
                 return end
+            default:
+                return run.invocation.run.cancellation.isRequested ? .cancelled : .interrupted
             }
         }
         await finish(run, end: end, progress: progress)
