@@ -7,9 +7,7 @@ extension Components {
     func addDocumentRoutes(to workspaces: RouterGroup<AppRequestContext>) {
         let store = dependencies.storage.documents
         // Uploads are embedded with the model the retriever searches with, so the two always agree.
-        let embedder = (dependencies.retriever as? DocumentRetriever).map(\.embedder)
-            ?? configuration.documents.makeEmbedder(client: dependencies.httpClient)
-        let ingestor = DocumentIngestor(store: store, settings: configuration.documents, embedder: embedder)
+        let ingestor = DocumentIngestor(store: store, settings: configuration.documents, embedder: dependencies.retriever.embedder)
         DocumentsController(chats: dependencies.chats, documents: store, ingestor: ingestor).addRoutes(to: workspaces)
     }
 }

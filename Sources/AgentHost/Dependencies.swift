@@ -21,18 +21,19 @@ package struct Dependencies: Sendable {
     /// Reaches the model providers; its owner shuts it down.
     var httpClient: HTTPClient
     var metrics: PrometheusCollectorRegistry
-    /// Grounds chats in documents; agents' `search_documents` uses it too when it can search (a ``DocumentRetriever``).
-    var retriever: any Retriever
+    /// Grounds chats in documents; agents' `search_documents` searches with it, and uploads are
+    /// embedded with its model.
+    var retriever: DocumentRetriever
 
     /// Over one SQLite database; `retriever` defaults to BM25 over its workspace documents (no embedding model).
     package init(database: any DatabaseWriter, httpClient: HTTPClient, tools: ToolRegistry,
-         retriever: (any Retriever)? = nil, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+         retriever: DocumentRetriever? = nil, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.init(storage: .sqlite(database), httpClient: httpClient, tools: tools, retriever: retriever, metrics: metrics)
     }
 
     /// `retriever` defaults to BM25 over the workspace documents of `storage` (no embedding model).
     package init(storage: Storage, httpClient: HTTPClient, tools: ToolRegistry,
-         retriever: (any Retriever)? = nil, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+         retriever: DocumentRetriever? = nil, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.storage = storage
         self.chats = storage.chats
         self.accounts = storage.accounts
@@ -44,11 +45,7 @@ package struct Dependencies: Sendable {
         let documents = retriever ?? DocumentRetriever(store: storage.documents)
         self.retriever = documents
         // Agents search documents exactly as chats retrieve them: the tool gets this retriever.
-        if let search = documents as? any DocumentSearching {
-            self.tools = tools.bindingDocumentSearch(to: search)
-        } else {
-            self.tools = tools
-        }
+        self.tools = tools.bindingDocumentSearch(to: documents)
     }
 
     /// An HTTP client tuned for streaming model answers: the idle timeout is its read timeout.
