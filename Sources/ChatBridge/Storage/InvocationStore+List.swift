@@ -109,7 +109,10 @@ extension InvocationPage {
 extension SQLiteStore {
     public func invocations(_ query: InvocationListQuery, viewer: Viewer) async throws -> InvocationPage {
         let (sql, arguments) = query.statement(viewer: viewer)
-        let rows = try await writer.read { db in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)) }
-        return try InvocationPage(rows: rows, limit: query.limit)
+        let bound = StatementArguments(arguments)
+        let limit = query.limit
+        // Built inside the read: rows are not Sendable, and returning them picked GRDB's blocking
+        // `read` (on a cooperative thread) over the async one.
+        return try await writer.read { db in try InvocationPage(rows: Row.fetchAll(db, sql: sql, arguments: bound), limit: limit) }
     }
 }

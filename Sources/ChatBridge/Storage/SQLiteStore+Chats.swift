@@ -95,8 +95,10 @@ extension SQLiteStore: ChatStore {
         Self.restrict(&conditions, &arguments, to: viewer, requestedUserId: query.userId)
         // One extra row tells whether another page follows without a second query.
         let sql = Self.selectChatEntries(where: conditions) + " ORDER BY c.id DESC LIMIT \(query.limit + 1)"
-        let rows = try await writer.read { db in try Row.fetchAll(db, sql: sql, arguments: arguments) }
-        var entries = try rows.map(Self.chatEntry)
+        // Decoded inside the read: rows are not Sendable, and returning them picked GRDB's blocking
+        // `read` (on a cooperative thread) over the async one.
+        let bound = arguments
+        var entries = try await writer.read { db in try Row.fetchAll(db, sql: sql, arguments: bound).map(Self.chatEntry) }
         var next: Int64?
         if entries.count > query.limit {
             entries.removeLast()
@@ -125,8 +127,9 @@ extension SQLiteStore: ChatStore {
         if !query.includeExcluded { conditions.append("c.include = 1") }
         Self.restrict(&conditions, &arguments, to: viewer, requestedUserId: nil)
         let sql = Self.selectChatEntries(where: conditions) + " ORDER BY c.id DESC LIMIT \(query.limit)"
-        let rows = try await writer.read { db in try Row.fetchAll(db, sql: sql, arguments: arguments) }
-        return try rows.map(Self.chatEntry).reversed()
+        let bound = arguments
+        // Decoded inside the read, as above.
+        return try await writer.read { db in try Row.fetchAll(db, sql: sql, arguments: bound).map(Self.chatEntry) }.reversed()
     }
 
     public func chat(id: Int64, viewer: Viewer) async throws -> ChatEntry? {
