@@ -86,7 +86,10 @@ package struct Configuration: Sendable {
         }
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         let secret = Self.newJWTSecret()
-        FileManager.default.createFile(atPath: file.path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600])
+        // A secret that could not be kept would sign everyone out at the next restart: refuse to start instead.
+        guard FileManager.default.createFile(atPath: file.path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ConfigurationError("Could not write the JWT secret to \(file.path); pass --jwt-secret or make the data directory writable.")
+        }
         return secret
     }
 

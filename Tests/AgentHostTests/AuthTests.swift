@@ -159,6 +159,19 @@ struct ConfigurationTests {
         #expect(throws: ConfigurationError.self) { try configuration.resolvedJWTSecret() }
     }
 
+    /// A secret that cannot be kept would sign everyone out at the next restart: the server refuses
+    /// to start instead of running on a secret it forgets.
+    @Test func aJWTSecretThatCannotBeWrittenStopsTheStart() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agenthost-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // A directory where the secret's file should go: it can be neither read nor created.
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("jwt-secret"), withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.dataDirectory = directory
+        let error = try #require(throws: ConfigurationError.self) { try configuration.resolvedJWTSecret() }
+        #expect("\(error)".contains("Could not write the JWT secret"))
+    }
+
     @Test func serveFlagsOverrideDefaults() throws {
         let command = try ServeCommand.parse(["--host", "0.0.0.0", "--port", "9999", "--max-body-size", "2048", "--log-level", "debug"])
         let configuration = try command.makeConfiguration()

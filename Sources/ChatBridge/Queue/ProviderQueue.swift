@@ -158,7 +158,7 @@ public final class ProviderQueue: Sendable {
 
     /// Wakes a waiter so it can report its position.
     func poke(_ id: UInt64) {
-        state.withLock { $0.waiters[id]?.signal.yield() }
+        _ = state.withLock { $0.waiters[id]?.signal.yield() }
     }
 
     /// The waiter got its slot: it no longer needs its place.
