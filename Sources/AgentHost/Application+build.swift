@@ -18,7 +18,8 @@ func buildApplication(configuration: Configuration, shutdown: ShutdownSignal = S
 func buildApplication(configuration: Configuration, storage: Storage, shutdown: ShutdownSignal = ShutdownSignal()) async throws -> some ApplicationProtocol {
     var logger = Logger(label: "agenthost")
     logger.logLevel = configuration.logLevel
-    let client = Dependencies.makeHTTPClient(timeouts: configuration.llm.timeouts)
+    let client = Dependencies.makeHTTPClient(timeouts: configuration.llm.timeouts,
+                                             connectionsPerHost: configuration.security.upstreamConnectionsPerHost)
     let tools: ToolRegistry
     do {
         tools = try ToolRegistry.builtIn(schemaDirectory: configuration.toolSchemaDirectory)
@@ -84,6 +85,7 @@ package func buildApplication(
                 "data_dir": "\(configuration.dataDirectory.path)",
                 "storage": "\(dependencies.storage.backend)",
                 "max_connections": "\(configuration.security.maxConnections)",
+                "max_upstream_connections": "\(configuration.security.upstreamConnectionsPerHost)",
                 "file_descriptor_limit": "\(FileDescriptorLimit.current)",
             ])
         },

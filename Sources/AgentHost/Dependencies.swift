@@ -48,15 +48,17 @@ package struct Dependencies: Sendable {
         self.tools = tools.bindingDocumentSearch(to: documents)
     }
 
-    /// An HTTP client tuned for streaming model answers: the idle timeout is its read timeout.
-    package static func makeHTTPClient(timeouts: ProviderSettings.Timeouts) -> HTTPClient {
+    /// An HTTP client tuned for streaming model answers: the idle timeout is its read timeout; at
+    /// most `connectionsPerHost` connections to one host, past which requests wait for one.
+    package static func makeHTTPClient(timeouts: ProviderSettings.Timeouts, connectionsPerHost: Int = 4_096) -> HTTPClient {
         var configuration = HTTPClient.Configuration(
             timeout: .init(connect: .nanoseconds(timeouts.connect.nanoseconds), read: .nanoseconds(timeouts.idle.nanoseconds)))
         configuration.decompression = .disabled
         configuration.redirectConfiguration = .disallow
         configuration.httpVersion = .http1Only
-        // The default of 8 connections per host would queue every stream beyond the eighth.
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 4096
+        // AsyncHTTPClient's default of 8 per host would queue every stream beyond the eighth; the
+        // server's is sized to its file descriptors (``SecuritySettings/upstreamConnectionsPerHost``).
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connectionsPerHost
         // A refused connection fails the request at once (the providers retry with their own backoff)
         // instead of the pool retrying until a deadline: provider streams carry no request deadline,
         // since AsyncHTTPClient's delegate API applies it to the whole body (see UpstreamResponse).

@@ -53,6 +53,22 @@ struct LimitFlagsTests {
         #expect(throws: (any Error).self) { try ServeCommand.parse(["--max-connections", "0"]).makeConfiguration() }
     }
 
+    /// `--max-upstream-connections`: by default a quarter of the descriptors the connection limit
+    /// leaves, so streams to one model host cannot use up the reserve the server needs.
+    @Test func theUpstreamConnectionLimitIsAShareOfTheReserveUnlessSet() throws {
+        #expect(FileDescriptorLimit.upstreamConnections(within: 20_000, accepting: 17_500) == 625)
+        #expect(FileDescriptorLimit.upstreamConnections(within: 1024, accepting: 768) == 64)
+        #expect(FileDescriptorLimit.upstreamConnections(within: 1024, accepting: 1_020) == 8)
+        #expect(FileDescriptorLimit.upstreamConnections(within: 1024, accepting: 5_000) == 8)
+        #expect(FileDescriptorLimit.upstreamConnections(within: 1_000_000, accepting: 10) == 4_096)
+        #expect(FileDescriptorLimit.upstreamConnections(within: .max, accepting: 1_000_000) == 4_096)
+        let defaults = try ServeCommand.parse(["--max-connections", "300"]).makeConfiguration()
+        #expect(defaults.security.upstreamConnectionsPerHost
+            == FileDescriptorLimit.upstreamConnections(within: FileDescriptorLimit.current, accepting: 300))
+        #expect(try ServeCommand.parse(["--max-upstream-connections", "3"]).makeConfiguration().security.upstreamConnectionsPerHost == 3)
+        #expect(throws: (any Error).self) { try ServeCommand.parse(["--max-upstream-connections", "0"]).makeConfiguration() }
+    }
+
     @Test(arguments: [
         ["--agent-max-runs-per-user", "0"], ["--agent-max-steps", "1001"], ["--agent-resume-grace", "0"],
         ["--ws-agent-max-message-bytes", "10"], ["--ws-chat-outbound-buffer", "1"], ["--ws-chat-retention", "-1"],

@@ -35,6 +35,39 @@ struct UpstreamConnectionReuseTests {
         }
     }
 
+    /// `--max-upstream-connections`: a stream beyond the limit waits for a connection to free instead
+    /// of opening another descriptor, and is then served on it.
+    @Test func aStreamBeyondTheConnectionLimitWaitsForAConnection() async throws {
+        try await FakeUpstream.run(FakeUpstream()) { upstream in
+            var slow = VendorStream.openAI(tokens: ["one"])
+            slow.parts.insert(.pause(.milliseconds(300)), at: 1)
+            await upstream.enqueue(slow, slow)
+            // Timeouts far beyond the pause: a loaded machine must not fail the first stream while the second waits.
+            let timeouts = ProviderSettings.Timeouts(connect: .seconds(10), firstToken: .seconds(30), idle: .seconds(10))
+            let client = Dependencies.makeHTTPClient(timeouts: timeouts, connectionsPerHost: 1)
+            let settings = ProviderSettings(kind: .openai, baseURL: await upstream.baseURL + "/v1", apiKey: "k", model: "fake",
+                                            timeouts: timeouts)
+            let provider = ProviderCatalog(defaultSettings: settings, client: client, logger: ProviderStreamingTests.logger)
+                .makeProvider(settings)
+            let texts = await withTaskGroup(of: String.self) { group in
+                for _ in 0..<2 {
+                    group.addTask {
+                        do { return try await ProviderStreamingTests.text(ProviderStreamingTests.collect(provider)) } catch { return "failed: \(error)" }
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            try await client.shutdown()
+            #expect(texts == ["one", "one"])
+            let exchanges = await upstream.exchanges
+            try #require(exchanges.count == 2)
+            #expect(exchanges[0].clientPort != nil && exchanges[1].clientPort == exchanges[0].clientPort,
+                    "both streams came on the one connection allowed")
+            let firstEnd = try #require(exchanges[0].endedAt)
+            #expect(exchanges[1].receivedAt >= firstEnd, "the second was sent only once the first had ended")
+        }
+    }
+
     @Test func aStreamThatGoesOnAfterItsEndMarkerIsClosedAfterTheIdleTimeout() async throws {
         try await FakeUpstream.run(FakeUpstream()) { upstream in
             // After `[DONE]` the upstream keeps the body open for 10 s, writing an SSE comment every 100 ms

@@ -27,4 +27,13 @@ struct SecuritySettings: Sendable, Equatable {
     /// Connections open at once before the server stops accepting (``ConnectionAdmission``); by
     /// default as many as the file-descriptor limit leaves room for.
     var maxConnections = FileDescriptorLimit.connections(within: FileDescriptorLimit.current)
+    /// Connections the model client opens to one provider host at once; `nil` for the default, a
+    /// share of the descriptors ``maxConnections`` leaves (``upstreamConnectionsPerHost``).
+    var maxUpstreamConnections: Int?
+
+    /// Connections the model client may open to one host: a chat beyond waits for one to free, so
+    /// streams to the models can never take the descriptors the server itself needs.
+    var upstreamConnectionsPerHost: Int {
+        maxUpstreamConnections ?? FileDescriptorLimit.upstreamConnections(within: FileDescriptorLimit.current, accepting: maxConnections)
+    }
 }

@@ -30,6 +30,9 @@ struct SecurityOptions: ParsableArguments {
     @Option(name: .customLong("max-connections"), help: "Connections open at once (HTTP and WebSocket); with this many the server stops accepting until a twentieth have closed, so it never runs out of file descriptors. Env: AGENTHOST_MAX_CONNECTIONS. Default: the file-descriptor limit (raised to its hard limit at start) less a reserve of an eighth of it, at least 256 descriptors")
     var maxConnections: Int?
 
+    @Option(name: .customLong("max-upstream-connections"), help: "Connections open at once to one model or embeddings host; a chat beyond waits for one to free. Env: AGENTHOST_MAX_UPSTREAM_CONNECTIONS. Default: a quarter of the file descriptors --max-connections leaves, at least 8, at most 4096")
+    var maxUpstreamConnections: Int?
+
     @Option(name: .customLong("pending-connection-hold"), help: "Seconds a connection counts as being set up at most, so connections that send nothing cannot keep the server from accepting. Env: AGENTHOST_PENDING_CONNECTION_HOLD. Default: 1")
     var pendingConnectionHold: Double?
 
@@ -67,6 +70,9 @@ struct SecurityOptions: ParsableArguments {
         }
         if let value = try Environment.integer(maxConnections, "AGENTHOST_MAX_CONNECTIONS", in: 1...10_000_000) {
             settings.maxConnections = value
+        }
+        if let value = try Environment.integer(maxUpstreamConnections, "AGENTHOST_MAX_UPSTREAM_CONNECTIONS", in: 1...100_000) {
+            settings.maxUpstreamConnections = value
         }
         if let seconds = try Environment.decimal(pendingConnectionHold, "AGENTHOST_PENDING_CONNECTION_HOLD", above: 0, upTo: 60,
                                                  flagName: "--pending-connection-hold") {

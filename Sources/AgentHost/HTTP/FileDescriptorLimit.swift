@@ -33,4 +33,14 @@ enum FileDescriptorLimit {
         guard descriptors < Int.max / 2 else { return 1_000_000 }
         return max(descriptors - max(descriptors / 8, 256), 16)
     }
+
+    /// Connections the model client opens to one host at most, by default: a quarter of what
+    /// `accepting` connections leave of `descriptors`, so the configured model, the embeddings
+    /// provider and another host or two fit in the reserve beside the database and MCP servers'
+    /// pipes (running out would fail more than the chat: the thread pool's monitor cannot read
+    /// `/proc` then, and stops the process). At least 8, at most 4,096.
+    static func upstreamConnections(within descriptors: Int, accepting: Int) -> Int {
+        guard descriptors < Int.max / 2 else { return 4_096 }
+        return min(max((descriptors - accepting) / 4, 8), 4_096)
+    }
 }
