@@ -78,14 +78,17 @@ final class WebSocketFrameLoop: ChannelDuplexHandler, RemovableChannelHandler {
         }
         guard unwrapOutboundIn(data).opcode == .connectionClose else { return context.write(data, promise: promise) }
         closeSent = true
-        let written = promise ?? context.eventLoop.makePromise()
+        // A promise of this loop (the caller's may come from another), so the callbacks below may
+        // touch `context` on it.
+        let written = context.eventLoop.makePromise(of: Void.self)
+        if let promise { written.futureResult.cascade(to: promise) }
         context.write(data, promise: written)
         if closeReceived {
-            written.futureResult.whenComplete { _ in context.close(promise: nil) }
+            written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
             return
         }
         // Wait for the client's close, but not for ever; no more is sent.
-        written.futureResult.whenSuccess { context.close(mode: .output, promise: nil) }
+        written.futureResult.assumeIsolated().whenSuccess { context.close(mode: .output, promise: nil) }
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         closeDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: closeTimeout) {
             loopBound.value.close(promise: nil)
