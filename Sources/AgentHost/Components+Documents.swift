@@ -14,7 +14,7 @@ extension Components {
 
 extension DocumentSettings {
     /// The embeddings client when a provider is configured, behind `queue` when one is given.
-    func makeEmbedder(client: HTTPClient, queue: ProviderQueue? = nil) -> (any Embedder)? {
+    private func makeEmbedder(client: HTTPClient, queue: ProviderQueue?) -> (any Embedder)? {
         embeddings.map { settings in
             let embedder = OpenAIEmbeddings(settings: settings, client: client)
             return queue.map { QueuedEmbedder(embedder, queue: $0) } ?? embedder

@@ -47,7 +47,7 @@ extension EventLog: PreparedInsertRecord {
             case 0x0A: output.append(contentsOf: Array(#"\n"#.utf8))
             case 0x0C: output.append(contentsOf: Array(#"\f"#.utf8))
             case 0x0D: output.append(contentsOf: Array(#"\r"#.utf8))
-            case ..<0x20: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), 48, 48, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
+            case ..<0x20: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
             default: output.append(byte)
             }
         }
