@@ -4,7 +4,6 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
-import Synchronization
 
 /// `ws/agent/{workspace_slug}/` (PROTOCOL §6): invoke agents, answer client tool calls and approvals,
 /// cancel, and resume after a dropped connection. A bad frame gets an `error` frame; the socket stays open.
@@ -52,7 +51,7 @@ final class AgentSocketSession: WebSocketSession {
     let writers: WebSocketWriters
 
     /// Runs this connection watches.
-    private let watched = Mutex<[String: LiveRun]>([:])
+    private let watched = WatchedRuns()
 
     init(engine: AgentEngine, workspace: Workspace, principal: Principal, outbox: Outbox, logger: Logger,
          writers: WebSocketWriters) {
@@ -85,7 +84,7 @@ final class AgentSocketSession: WebSocketSession {
     /// The runs keep going; they wait for a resume from another connection.
     func end() async {
         outbox.finish()
-        for run in watched.withLock({ $0.values }) { run.detach(outbox) }
+        for run in watched.all { run.detach(outbox) }
     }
 
     private func send(_ frame: JSONValue) {
@@ -115,7 +114,7 @@ final class AgentSocketSession: WebSocketSession {
             case "agent_invoke":
                 let request = try APICoding.decode(AgentInvokeRequest.self, from: bytes)
                 let invocation = try await engine.start(request, workspace: workspace, principal: principal, watcher: outbox)
-                watched.withLock { $0[invocation.id] = invocation.run }
+                watched.add(invocation.run)
             case "tool_result":
                 let command = try APICoding.decode(ToolResultCommand.self, from: bytes)
                 try await perform(command.command, on: try required(command.invocationId))
@@ -153,7 +152,7 @@ final class AgentSocketSession: WebSocketSession {
     /// closes; a new resume of the same run replaces the previous subscription.
     private func watch(_ run: LiveRun, after afterSeq: Int) {
         run.attach(outbox, after: afterSeq)
-        watched.withLock { $0[run.id] = run }
+        watched.add(run)
     }
 
     /// Resumes a run of this workspace: live while it runs (here or on another instance), else
