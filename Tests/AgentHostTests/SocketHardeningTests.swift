@@ -160,6 +160,61 @@ struct SocketHardeningTests {
         }
     }
 
+    /// `/v1`'s stream has the same bounded queue; OpenAI's clients take a stream that ends without
+    /// `[DONE]` for a whole answer, so a client cut off gets an error event instead, and the answer
+    /// is still stored whole.
+    @Test func aSlowOpenAIClientIsToldItWasCutOff() async throws {
+        try await TestHarness.withUpstream(configure: { $0.chatSocket.outboundBuffer = 16 }) { harness, upstream in
+            try await harness.addWorkspace("Ops")
+            // As above: more than the socket buffers between us can hold.
+            let big = String(repeating: "x", count: 65_536)
+            let tokens = (0..<768).map { "\($0):" + big }
+            await upstream.enqueue(VendorStream.openAI(tokens: tokens))
+            try await harness.testLive { client in
+                let port = try #require(client.port)
+                let body = #"{"model":"ops","stream":true,"messages":[{"role":"user","content":"flood"}]}"#
+                let channel = try await RawConnection.connect(port: port)
+                let underlying = channel.channel
+                let watchdog = underlying.eventLoop.scheduleTask(in: .seconds(90)) { underlying.close(promise: nil) }
+                defer { watchdog.cancel() }
+                let tail: String = try await channel.executeThenClose { inbound, outbound in
+                    try await outbound.write(ByteBuffer(string: "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body))
+                    // Read nothing until the model has sent its whole answer, then everything up to the
+                    // end of the chunked body, keeping its last bytes.
+                    for _ in 0..<600 where await upstream.exchanges.first?.completed != true {
+                        try? await Task.sleep(for: .milliseconds(100))
+                    }
+                    var tail: [UInt8] = []
+                    do {
+                        for try await buffer in inbound {
+                            tail += buffer.readableBytesView
+                            if tail.count > 300_000 { tail.removeFirst(tail.count - 200_000) }
+                            if tail.suffix(5).elementsEqual("0\r\n\r\n".utf8) { break }
+                        }
+                    } catch {}
+                    return String(decoding: tail, as: UTF8.self)
+                }
+                #expect(tail.hasSuffix("0\r\n\r\n"), "the response ends properly")
+                #expect(!tail.contains("[DONE]"), "cut off before the end of the answer")
+                let event = try #require(tail.components(separatedBy: "data: ").last?.components(separatedBy: "\n\n").first)
+                let error = try JSONValue(parsing: Array(event.utf8))["error"]
+                #expect(error?["code"] == "overloaded")
+                #expect(error?["retry_after"] == 1)
+                #expect(error?["message"]?.stringValue?.contains("/events?after_seq=-1") == true)
+                // The generation went on and stored the whole answer.
+                var chat: Chat?
+                for _ in 0..<300 {
+                    chat = try await harness.store.chats(ChatListQuery(limit: 1), viewer: .singleUser).chats.first?.chat
+                    if chat?.status != .streaming { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(chat?.status == .completed)
+                #expect(chat?.response.utf8.count == tokens.reduce(0) { $0 + $1.utf8.count })
+            }
+        }
+    }
+
     // MARK: Members leave rooms however the socket ends
 
     @Test func aSocketThatEndsWithAnErrorLeavesItsRoom() async throws {

@@ -137,14 +137,28 @@ struct OpenAICompatibleController {
             outbox.finish()
         })
         let keepAlive = keepAliveInterval
+        let logger = context.logger
+        let buffer = outboundBuffer
         return SSE.response { writer in
+            let ending: SSE.Ending
             do {
-                _ = try await SSE.write(outbox, keepAlive: keepAlive, to: &writer)
+                ending = try await SSE.write(outbox, keepAlive: keepAlive, to: &writer)
             } catch {
                 // The client left: the generation stops and stores what it has.
                 run.cancellation.request()
                 throw error
             }
+            guard ending == .tooSlow else { return }
+            // OpenAI's clients take a stream that ends without `[DONE]` for the whole answer: an error
+            // event tells them it was cut off. The generation goes on and is stored (PROTOCOL §8).
+            logger.warning("cut off a slow /v1 client", metadata: ["chat_id": "\(run.id)"])
+            let cutOff = APIError(
+                .overloaded, "This stream fell more than \(buffer) chunks behind and was cut off. The answer goes on and is "
+                    + "stored: GET /api/runs/\(run.id)/events?after_seq=-1 replays it.", details: ["retry_after": .int(1)])
+            var event = ByteBuffer(string: "data: ")
+            event.writeBytes(JSONValue.object(["error": .object(cutOff.streamFields)]).serialized())
+            event.writeString("\n\n")
+            try await writer.write(event)
         }
     }
 }
