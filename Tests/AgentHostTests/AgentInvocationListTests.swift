@@ -83,7 +83,10 @@ struct AgentInvocationListTests {
         }
     }
 
-    @Test(arguments: ["cursor=nope", "status=sleeping", "thread=t1", "limit=0", "workspace=missing"])
+    /// Cursors are opaque, but a forged one is a 400: times past the year 9999 (the first one, some 292
+    /// million years out, stopped a PostgreSQL-backed server in its driver) or before 1970.
+    @Test(arguments: ["cursor=nope", "cursor=aTE6OTIyMzM3MjAzNjg1NDc3NTgwNzp4", "cursor=aTE6LTE6eA", "cursor=aTE6MjUzNDAyMzAwODAwMDAwOng",
+                      "status=sleeping", "thread=t1", "limit=0", "workspace=missing"])
     func badQueriesAreRefused(_ query: String) async throws {
         let harness = try await TestHarness()
         try await harness.addWorkspace("Docs")

@@ -44,9 +44,15 @@ enum InvocationCursor {
             throw invalid
         }
         let parts = text.dropFirst(3).split(separator: ":", maxSplits: 1)
-        guard parts.count == 2, let milliseconds = Int64(parts[0]), !parts[1].isEmpty else { throw invalid }
+        // Times before 1970 or after 9999 never come from a page: the PostgreSQL driver traps on dates
+        // some 292,000 years out, and a forged cursor must get a 400, not stop the process.
+        guard parts.count == 2, let milliseconds = Int64(parts[0]), (0...latestMilliseconds).contains(milliseconds), !parts[1].isEmpty
+        else { throw invalid }
         return InvocationListPosition(createdAt: Date(timeIntervalSince1970: Double(milliseconds) / 1000), id: String(parts[1]))
     }
+
+    /// 9999-12-31T23:59:59.999Z.
+    private static let latestMilliseconds: Int64 = 253_402_300_799_999
 
     private static var invalid: APIError {
         APIError.validation("The cursor is not valid; pass the next_cursor of a previous page unchanged.")
