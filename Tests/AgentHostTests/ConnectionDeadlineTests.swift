@@ -104,6 +104,44 @@ struct ConnectionDeadlineTests {
         }
     }
 
+    /// A head the parser refuses, complete with its blank line, is closed after the idle timeout: the
+    /// head deadline has left by then, and it stayed open (counting against the connection limit) for ever.
+    @Test(arguments: ["GARBAGE\r\n\r\n", "GET / HTTP/9.9\r\nHost: localhost\r\n\r\n", "GET / HTTP/1.1\r\nBad Name: x\r\n\r\n"])
+    func anUnreadableRequestHeadIsClosed(_ head: String) async throws {
+        let harness = try await TestHarness { $0.security.httpIdleTimeout = .seconds(1) }
+        try await harness.testLive { client in
+            let port = try #require(client.port)
+            let channel = try await RawConnection.connect(port: port)
+            let underlying = channel.channel
+            let giveUp = underlying.eventLoop.scheduleTask(in: .seconds(15)) { underlying.close(promise: nil) }
+            defer { giveUp.cancel() }
+            let start = ContinuousClock.now
+            var closedAfter: Duration?
+            try? await channel.executeThenClose { inbound, outbound in
+                try await outbound.write(ByteBuffer(string: head))
+                do {
+                    for try await _ in inbound {}
+                } catch {
+                    // Reset by the server: closed all the same.
+                }
+                closedAfter = start.duration(to: .now)
+            }
+            let elapsed = try #require(closedAfter)
+            #expect(elapsed < .seconds(5), "an unreadable head held the connection for \(elapsed)")
+            // The server still serves (as above, a new connection may be closed as idle before this
+            // process writes its request on a loaded machine: that attempt is made again).
+            var health: RawConnection.Response?
+            for _ in 0..<3 where health == nil {
+                do {
+                    health = try await RawConnection.exchange(port: port, RawConnection.request("GET", "/api/health", host: "localhost"))
+                } catch ChannelError.ioOnClosedChannel {
+                    continue
+                }
+            }
+            #expect(try #require(health, "three connections were closed before their request was written").status == 200)
+        }
+    }
+
     @Test func webSocketsAndIdleKeepAliveAreNotCutWhileInUse() async throws {
         let harness = try await TestHarness { $0.security.httpIdleTimeout = .seconds(1) }
         try await harness.addWorkspace("Ops")

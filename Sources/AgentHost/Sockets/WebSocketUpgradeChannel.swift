@@ -101,6 +101,7 @@ where WebSocketResponder.Context == AppRequestContext {
             configuration.decoderConfiguration.maxHeaderListSize = http1.httpDecoder.maxHeaderListSize
             configuration.decoderConfiguration.maxHeaderFieldCount = http1.httpDecoder.maxHeaderFieldCount
             let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            Self.close(channel, ifUndecided: result, after: http1.idleTimeout)
             result.whenComplete { result in
                 // An upgraded connection gives its place back once its session has opened.
                 if case .success(.webSocket) = result { return }
@@ -108,6 +109,15 @@ where WebSocketResponder.Context == AppRequestContext {
             }
             return Value(upgradeResult: result, channel: channel)
         }
+    }
+
+    /// A head the parser refuses (garbage, a bad version, a header line over the limit) leaves the
+    /// upgrade undecided for ever: nothing passes the parser's error on, and the head's deadline has
+    /// left once its blank line arrived. Such a connection is closed after the idle timeout.
+    private static func close(_ channel: any Channel, ifUndecided result: EventLoopFuture<UpgradeResult>, after timeout: TimeAmount?) {
+        guard let timeout else { return }
+        let undecided = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        result.whenComplete { _ in undecided.cancel() }
     }
 
     /// Runs the upgrade request through the WebSocket router in a short-lived task; a route that
