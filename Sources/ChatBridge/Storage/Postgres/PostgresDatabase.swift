@@ -226,8 +226,16 @@ public struct PostgresQueryError: Error, CustomStringConvertible {
         do {
             return try await body()
         } catch let error as PSQLError {
-            throw PostgresQueryError(sqlState: error.serverInfo?[.sqlState],
-                                     message: error.serverInfo?[.message] ?? "\(error.code)", sql: statement.sql)
+            let sqlState = error.serverInfo?[.sqlState]
+            // PostgreSQL's text cannot hold U+0000, which JSON strings and SQLite's text can: the client's
+            // value, not a fault of the server (PROTOCOL §1).
+            if sqlState == characterNotInRepertoire {
+                throw APIError.validation("A text value holds a character the database cannot store (U+0000, NUL); remove it.")
+            }
+            throw PostgresQueryError(sqlState: sqlState, message: error.serverInfo?[.message] ?? "\(error.code)", sql: statement.sql)
         }
     }
+
+    /// SQLSTATE 22021: a NUL character, or bytes not valid in the database's encoding.
+    static let characterNotInRepertoire = "22021"
 }
