@@ -164,7 +164,11 @@ struct SocketHardeningTests {
     /// `[DONE]` for a whole answer, so a client cut off gets an error event instead, and the answer
     /// is still stored whole.
     @Test func aSlowOpenAIClientIsToldItWasCutOff() async throws {
-        try await TestHarness.withUpstream(configure: { $0.chatSocket.outboundBuffer = 16 }) { harness, upstream in
+        // A keep-alive interval longer than the test: a writer stuck that long would be closed (below).
+        try await TestHarness.withUpstream(configure: {
+            $0.chatSocket.outboundBuffer = 16
+            $0.keepAliveInterval = .seconds(300)
+        }) { harness, upstream in
             try await harness.addWorkspace("Ops")
             // As above: more than the socket buffers between us can hold.
             let big = String(repeating: "x", count: 65_536)
@@ -211,6 +215,58 @@ struct SocketHardeningTests {
                 }
                 #expect(chat?.status == .completed)
                 #expect(chat?.response.utf8.count == tokens.reduce(0) { $0 + $1.utf8.count })
+            }
+        }
+    }
+
+    /// An SSE client cut off for slowness that stopped reading altogether (its socket open) would hold
+    /// its writer in a write that never ends, and with it the response, the connection and the run's
+    /// subscription: the connection is closed a keep-alive interval after the cut. Read afterwards,
+    /// the response stops short of the chunked body's end.
+    @Test func anSSEClientThatStoppedReadingIsClosed() async throws {
+        try await TestHarness.withUpstream(configure: {
+            $0.chatSocket.outboundBuffer = 16
+            $0.keepAliveInterval = .seconds(1)
+        }) { harness, upstream in
+            try await harness.addWorkspace("Ops")
+            // As above: more than the socket buffers between us can hold.
+            let big = String(repeating: "x", count: 65_536)
+            await upstream.enqueue(VendorStream.openAI(tokens: (0..<768).map { "\($0):" + big }))
+            try await harness.testLive { client in
+                let port = try #require(client.port)
+                let body = #"{"message":"flood","workspace":"ops"}"#
+                let channel = try await RawConnection.connect(port: port)
+                let underlying = channel.channel
+                let watchdog = underlying.eventLoop.scheduleTask(in: .seconds(90)) { underlying.close(promise: nil) }
+                defer { watchdog.cancel() }
+                let ending: [UInt8] = try await channel.executeThenClose { inbound, outbound in
+                    try await outbound.write(ByteBuffer(string: "POST /api/chats/stream_chat HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body))
+                    // Read nothing until the model has sent its whole answer, and a few keep-alive
+                    // intervals more, then everything the connection still delivers.
+                    for _ in 0..<600 where await upstream.exchanges.first?.completed != true {
+                        try? await Task.sleep(for: .milliseconds(100))
+                    }
+                    try? await Task.sleep(for: .seconds(4))
+                    var tail: [UInt8] = []
+                    do {
+                        for try await buffer in inbound {
+                            tail += buffer.readableBytesView
+                            if tail.count > 64 { tail.removeFirst(tail.count - 64) }
+                            if tail.suffix(5).elementsEqual("0\r\n\r\n".utf8) { break }
+                        }
+                    } catch {}
+                    return tail
+                }
+                #expect(!ending.suffix(5).elementsEqual("0\r\n\r\n".utf8), "the stuck stream was closed, not finished")
+                // The generation went on and stored the whole answer.
+                var chat: Chat?
+                for _ in 0..<300 {
+                    chat = try await harness.store.chats(ChatListQuery(limit: 1), viewer: .singleUser).chats.first?.chat
+                    if chat?.status != .streaming { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(chat?.status == .completed)
             }
         }
     }

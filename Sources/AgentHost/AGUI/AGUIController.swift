@@ -40,11 +40,12 @@ struct AGUIController {
             guard let lastEventId = Self.lastEventId(of: request) else {
                 throw APIError(.conflict, "Run '\(input.runId)' exists; repeat the request with Last-Event-ID to resume its stream, or use a new runId.")
             }
-            return try await streams.aguiResponse(runId: input.runId, after: try Self.position(lastEventId), viewer: principal.viewer)
+            return try await streams.aguiResponse(runId: input.runId, after: try Self.position(lastEventId), viewer: principal.viewer,
+                                                  connection: context.channel)
         }
 
         let thread = try await thread(named: input.threadId, in: workspace, for: principal)
-        let outbox = streams.makeOutbox()
+        let outbox = streams.makeOutbox(for: context.channel)
         let invocation: Invocation
         switch turn {
         case .message(let text):
@@ -71,7 +72,8 @@ struct AGUIController {
         if try query.string("after_seq") == nil, let lastEventId = Self.lastEventId(of: request) {
             after = try Self.position(lastEventId)
         }
-        return try await streams.aguiResponse(runId: try context.parameters.require("runId"), after: after, viewer: principal.viewer)
+        return try await streams.aguiResponse(runId: try context.parameters.require("runId"), after: after, viewer: principal.viewer,
+                                              connection: context.channel)
     }
 
     /// The run with this id, in memory or stored, whoever owns it.

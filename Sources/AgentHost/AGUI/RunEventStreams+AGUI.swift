@@ -10,11 +10,11 @@ extension RunEventStreams {
     /// Run `id`'s AG-UI stream for `viewer`, live while the run is live (here or on another instance), else from the log.
     /// 404 for a run that is neither (or not theirs to see, or not an agent run); 403 for another
     /// user's run in memory.
-    func aguiResponse(runId id: String, after: Int, viewer: Viewer) async throws -> Response {
+    func aguiResponse(runId id: String, after: Int, viewer: Viewer, connection: any Channel) async throws -> Response {
         switch try await locator.locate(id, viewer: viewer) {
         case .live(let run):
             guard run.record.kind == .agent else { throw APIError.notFound("Agent run '\(id)'") }
-            let outbox = makeOutbox()
+            let outbox = makeOutbox(for: connection)
             // From the first frame: the translation of a frame depends on those before it.
             run.attach(outbox, after: -1, endsWithRun: true)
             return aguiWrite(outbox, of: run, after: after)

@@ -35,7 +35,7 @@ struct AgentInvocationsController {
         let target = try APICoding.decode(StartRequest.self, from: body.readableBytesView)
         let invoke = try APICoding.decode(AgentInvokeRequest.self, from: body.readableBytesView)
         let workspace = try await chats.requireWorkspace(slug: target.workspace)
-        let outbox = streams.makeOutbox()
+        let outbox = streams.makeOutbox(for: context.channel)
         let invocation = try await engine.start(invoke, workspace: workspace, principal: principal, watcher: outbox, endsWithRun: true)
         return streams.write(outbox, of: invocation.run)
     }
@@ -67,7 +67,7 @@ struct AgentInvocationsController {
         let principal = try context.identity()
         let id = try context.parameters.require("id")
         let afterSeq = try QueryParameters(request).int("after_seq", default: -1, range: -1...Int.max)
-        return try await streams.response(runId: id, after: afterSeq, viewer: principal.viewer)
+        return try await streams.response(runId: id, after: afterSeq, viewer: principal.viewer, connection: context.channel)
     }
 
     @Sendable func toolResult(_ request: Request, context: AppRequestContext) async throws -> Accepted {

@@ -116,6 +116,7 @@ struct OpenAICompatibleController {
         // stream gets OpenAI's chunks for its frames, through the same bounded outbox as every stream.
         let includeUsage = body.streamOptions?.includeUsage == true
         let outbox = Outbox(limit: outboundBuffer)
+        outbox.closeIfStuck(context.channel, after: keepAliveInterval)
         let content = ContentChunks(shape)
         outbox.deliver(.message(shape.chunk(delta: ["role": "assistant", "content": ""], finishReason: nil).serializedString))
         let run = runner.start(prepared, transport: "openai", whileQueued: { outbox.deliver(.keepAlive) }, also: { frame in
@@ -144,8 +145,9 @@ struct OpenAICompatibleController {
             do {
                 ending = try await SSE.write(outbox, keepAlive: keepAlive, to: &writer)
             } catch {
-                // The client left: the generation stops and stores what it has.
-                run.cancellation.request()
+                // The client left: the generation stops and stores what it has; one cut off for slowness
+                // (its stuck connection closed) can still replay it.
+                if !outbox.isTooSlow { run.cancellation.request() }
                 throw error
             }
             guard ending == .tooSlow else { return }

@@ -50,6 +50,7 @@ struct StreamChatController {
         }
         context.logger.info("chat started", metadata: ["chat_id": "\(prepared.chatId)", "workspace": "\(workspace.slug)"])
         let outbox = Outbox(limit: outboundBuffer)
+        outbox.closeIfStuck(context.channel, after: keepAliveInterval)
         // While the chat waits for a provider slot no frame flows: a keep-alive a second notices a
         // client that left (its write fails), so its chat leaves the queue.
         let run = runner.start(prepared, transport: "sse", watchers: [outbox], endsWithRun: true, whileQueued: { outbox.deliver(.keepAlive) },
@@ -62,9 +63,10 @@ struct StreamChatController {
                     logger.warning("cut off a slow SSE client", metadata: ["chat_id": "\(run.id)"])
                 }
             } catch {
-                // The client left: the generation stops and stores what it has (PROTOCOL §4).
+                // The client left: the generation stops and stores what it has (PROTOCOL §4); one cut
+                // off for slowness (its stuck connection closed) can still resume it.
                 run.detach(outbox)
-                run.cancellation.request()
+                if !outbox.isTooSlow { run.cancellation.request() }
                 throw error
             }
         }

@@ -1,5 +1,6 @@
 import ChatBridge
 import Foundation
+import NIOCore
 import Synchronization
 
 /// A frame on its way to one connection.
@@ -41,6 +42,8 @@ final class Outbox: Sendable {
         var live: [OutboundFrame] = []
         var replays: [(id: UUID, cursor: any ReplayCursor)] = []
         var finished = false
+        /// Whether the writer has taken the end (``next()`` returned `nil`).
+        var endTaken = false
         var writer: CheckedContinuation<Void, Never>?
         /// Starts a writer that runs only while there is something to write (``writeOnDemand(_:)``).
         var wake: (@Sendable () -> Void)?
@@ -128,7 +131,10 @@ final class Outbox: Sendable {
                     defer { state.live.removeAll(keepingCapacity: true) }
                     return .frames(state.live)
                 }
-                if state.finished { return .end }
+                if state.finished {
+                    state.endTaken = true
+                    return .end
+                }
                 if let replay = state.replays.first { return .pull(replay.id, replay.cursor) }
                 return .wait
             }
@@ -221,6 +227,21 @@ final class Outbox: Sendable {
     }
 
     var isTooSlow: Bool { slow.isRequested }
+
+    /// For a stream whose writer awaits each write (SSE): a client cut off for slowness may have
+    /// stopped reading altogether while keeping its socket open, and then its writer never gets past
+    /// the write in progress, holding the response, the connection and the run's subscription. If the
+    /// writer has not taken the stream's end `grace` after the cut, `connection` is closed, which ends
+    /// that write.
+    func closeIfStuck(_ connection: any Channel, after grace: Duration) {
+        whenTooSlow { [weak self] in
+            connection.eventLoop.scheduleTask(in: TimeAmount(grace)) { [weak self] in
+                // Gone: its writer ended and let it go.
+                guard let self, !self.state.withLock({ $0.endTaken }) else { return }
+                connection.close(promise: nil)
+            }
+        }
+    }
 
     /// Runs `action` once, on the delivering thread, the moment the connection falls behind (at
     /// once if it already has): a WebSocket closes itself from there without a task of its own

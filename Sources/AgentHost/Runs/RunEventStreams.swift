@@ -16,10 +16,10 @@ struct RunEventStreams: Sendable {
 
     /// The stream of run `id` for `viewer`: 404 when it is neither in memory nor in the log (or not
     /// theirs to see), 403 for another user's run in memory.
-    func response(runId id: String, after afterSeq: Int, viewer: Viewer) async throws -> Response {
+    func response(runId id: String, after afterSeq: Int, viewer: Viewer, connection: any Channel) async throws -> Response {
         switch try await locator.locate(id, viewer: viewer) {
         case .live(let run):
-            return watch(run, after: afterSeq)
+            return watch(run, after: afterSeq, connection: connection)
         case .logged:
             return replay(runId: id, after: afterSeq)
         case .unknown:
@@ -29,15 +29,18 @@ struct RunEventStreams: Sendable {
 
     /// A live run's frames after `afterSeq`, then live until it ends; leaving the stream leaves the
     /// run as it is (an agent run waits for a resume).
-    func watch(_ run: LiveRun, after afterSeq: Int) -> Response {
-        let outbox = makeOutbox()
+    func watch(_ run: LiveRun, after afterSeq: Int, connection: any Channel) -> Response {
+        let outbox = makeOutbox(for: connection)
         run.attach(outbox, after: afterSeq, endsWithRun: true)
         return write(outbox, of: run)
     }
 
-    /// An outbox for one stream, under the one outbound policy.
-    func makeOutbox() -> Outbox {
-        Outbox(limit: outboundBuffer)
+    /// An outbox for one stream on `connection`, under the one outbound policy; the connection is
+    /// closed if its writer stays stuck after a cut (``Outbox/closeIfStuck(_:after:)``).
+    func makeOutbox(for connection: any Channel) -> Outbox {
+        let outbox = Outbox(limit: outboundBuffer)
+        outbox.closeIfStuck(connection, after: keepAliveInterval)
+        return outbox
     }
 
     /// The SSE response writing `outbox`, which watches `run`.
@@ -83,6 +86,7 @@ struct RunsController {
     @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> Response {
         let principal = try context.identity()
         let afterSeq = try QueryParameters(request).int("after_seq", default: -1, range: -1...Int.max)
-        return try await streams.response(runId: try context.parameters.require("id"), after: afterSeq, viewer: principal.viewer)
+        return try await streams.response(runId: try context.parameters.require("id"), after: afterSeq, viewer: principal.viewer,
+                                          connection: context.channel)
     }
 }
