@@ -1,4 +1,5 @@
 import ChatBridge
+import Foundation
 import GRDB
 import Logging
 import Synchronization
@@ -98,6 +99,74 @@ struct OutboxTests {
         }
         #expect(seqs == Array(10..<100), "a replay longer than the buffer goes out whole, in order")
         #expect(await outbox.nextForWokenWriter() == nil)
+    }
+
+    /// A log that serves its first page, then fails.
+    private final class FailingLog: RunLogStore {
+        let frames: [RunFrame]
+        init(frames: [RunFrame]) { self.frames = frames }
+        func write(_ batch: RunLogBatch) async throws {}
+        func run(id: String, viewer: Viewer) async throws -> RunRecord? { nil }
+        func frames(ofRun id: String, after afterSeq: Int, limit: Int) async throws -> [RunFrame] {
+            guard afterSeq < 0 else { throw DatabaseError(resultCode: .SQLITE_IOERR) }
+            return Array(frames.prefix(limit))
+        }
+        func deleteLogs(endedBefore date: Date) async throws -> Int { 0 }
+    }
+
+    /// A replay from the log that cannot read its next page tells the client where it stopped, instead
+    /// of ending as if it had sent the whole run.
+    @Test(.timeLimit(.minutes(1)))  // before the fix the writer waited for ever after the failed read
+    func aReplayWhoseLogFailsSaysWhereToResumeFrom() async throws {
+        let log = FailingLog(frames: (0..<Outbox.replayBatchSize).map { RunFrame(seq: $0, type: "t", json: "\($0)") })
+        let outbox = Outbox(limit: 16)
+        outbox.addReplay(StoredReplay(store: log, runId: "inv", after: -1, into: outbox, ids: ["invocation_id": "inv"],
+                                      logger: Logger(label: "test")))
+        let first = try #require(await outbox.next())
+        #expect(first.count == Outbox.replayBatchSize)
+        let second = try #require(await outbox.next())
+        guard case .message(let text)? = second.first else {
+            Issue.record("expected an error frame, got \(second)")
+            return
+        }
+        let error = try JSONValue(parsing: Array(text.utf8))
+        #expect(error["type"] == "error")
+        #expect(error["code"] == "internal")
+        #expect(error["invocation_id"] == "inv")
+        #expect(error["after_seq"] == .int(Outbox.replayBatchSize - 1))
+    }
+
+    /// A run suspended at shutdown (it waits on its client across the restart) publishes nothing more
+    /// here: a stream that ends with the run and attaches afterwards gets the frames so far and ends,
+    /// instead of holding the server's drain until its timeout.
+    @Test func aStreamAttachedToASuspendedRunEndsAfterItsFrames() async throws {
+        let store = SQLiteStore(writer: try DatabaseQueue())
+        try AppDatabase.migrate(store.writer)
+        let run = LiveRun(record: RunRecord(id: "run", kind: .agent, workspaceId: 1, userId: nil),
+                          log: RunLogWriter(store: store, logger: Logger(label: "test")))
+        for _ in 0..<3 { run.publish { RunFrame(seq: $0, type: "t", json: "\($0)") } }
+        run.suspend()
+        for afterSeq in [-1, 2] {
+            let outbox = Outbox(limit: 16)
+            run.attach(outbox, after: afterSeq, endsWithRun: true)
+            let seqs = await withTaskGroup(of: [Int]?.self) { group in
+                group.addTask {
+                    var seqs: [Int] = []
+                    while let frames = await outbox.next() {
+                        for case .run(let frame) in frames { seqs.append(frame.seq) }
+                    }
+                    return seqs
+                }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(5))
+                    return nil  // still waiting: the stream never ended
+                }
+                let first = await group.next()!
+                group.cancelAll()
+                return first
+            }
+            #expect(seqs == Array(afterSeq + 1..<3), "after_seq \(afterSeq): the frames so far, then the end")
+        }
     }
 }
 

@@ -163,7 +163,8 @@ final class AgentSocketSession: WebSocketSession {
         case .live(let run) where run.record.kind == .agent && run.record.workspaceId == workspace.id:
             watch(run, after: afterSeq)
         case .logged(let record) where record.kind == .agent && record.workspaceId == workspace.id:
-            outbox.addReplay(StoredReplay(store: engine.runLog, runId: invocationId, after: afterSeq))
+            outbox.addReplay(StoredReplay(store: engine.runLog, runId: invocationId, after: afterSeq, into: outbox,
+                                          ids: ["invocation_id": .string(invocationId)], logger: logger))
         case .live, .logged, .unknown:
             throw APIError.notFound("Invocation '\(invocationId)' in workspace '\(workspace.slug)'")
         }

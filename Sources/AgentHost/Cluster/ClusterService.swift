@@ -155,7 +155,8 @@ struct ClusterService: Service {
             guard let run = try await coordinator.follow(record, room: room) else {
                 // A short generation may have ended before this instance heard of it: its log has it all.
                 for member in members {
-                    member.outbox.addReplay(StoredReplay(store: coordinator.store, runId: runId, after: -1))
+                    member.outbox.addReplay(StoredReplay(store: coordinator.store, runId: runId, after: -1, into: member.outbox,
+                                                         ids: ["chat_id": .string(runId)], logger: logger))
                 }
                 return
             }

@@ -281,7 +281,8 @@ final class ChatSocketSession: WebSocketSession {
         case .live(let run) where run.record.kind == .chat && run.record.room == room.description:
             if !run.isWatched(by: member.outbox) { run.attach(member.outbox, after: afterSeq) }
         case .logged(let record) where record.kind == .chat && record.room == room.description:
-            member.outbox.addReplay(StoredReplay(store: controller.runLog, runId: chatId, after: afterSeq))
+            member.outbox.addReplay(StoredReplay(store: controller.runLog, runId: chatId, after: afterSeq, into: member.outbox,
+                                                 ids: ["chat_id": .string(chatId)], logger: logger))
         case .live, .logged, .unknown:
             throw APIError.notFound("Generation '\(chatId)' is not logged for this conversation; "
                                         + "GET /api/chats/history/ has the stored chats")

@@ -1,5 +1,6 @@
 import ChatBridge
 import Foundation
+import Logging
 import Synchronization
 import Tools
 
@@ -31,6 +32,8 @@ final class LiveRun: Sendable {
         /// again to a connection that resumes from after them.
         var outstanding: [String: RunFrame]
         var isFinished = false
+        /// Stopped in this process without ending (``suspend()``): it publishes nothing more here.
+        var isSuspended = false
         /// While a frame is being made durable before anyone sees it (``publishDurably(request:_:)``):
         /// the `seq` from which live delivery waits, so watchers still get every frame in order.
         var heldFrom: Int?
@@ -185,6 +188,7 @@ final class LiveRun: Sendable {
     /// the run up again after the restart.
     func suspend() {
         let ending = state.withLock { state -> [Outbox] in
+            state.isSuspended = true
             let ending = state.subscribers.values.filter(\.endsWithRun).map(\.outbox)
             state.subscribers = state.subscribers.filter { !$0.value.endsWithRun }
             return ending
@@ -232,7 +236,10 @@ final class LiveRun: Sendable {
             // `after_seq` comes from clients, any Int: Int.max replays nothing rather than overflowing.
             let next = afterSeq == .max ? afterSeq : max(afterSeq + 1, 0)
             // Nothing to replay (a watcher from the start of a new run): live at once.
-            if next >= state.frames.count, !state.outstanding.values.contains(where: { $0.seq <= afterSeq }), !state.isFinished {
+            // A stream that ends with the run gets the frames so far from a suspended one, then ends:
+            // nothing more is published here, and it would wait for ever.
+            if next >= state.frames.count, !state.outstanding.values.contains(where: { $0.seq <= afterSeq }), !state.isFinished,
+               !(state.isSuspended && endsWithRun) {
                 state.subscribers[id] = Subscriber(outbox: outbox, replayNext: nil, resumedAfter: afterSeq, endsWithRun: endsWithRun,
                                                    liveFrom: state.frames.count)
                 return false
@@ -298,7 +305,7 @@ final class LiveRun: Sendable {
             }
             frames += state.outstanding.values.filter { $0.seq <= subscriber.resumedAfter && $0.seq < available }
                 .sorted { $0.seq < $1.seq }
-            if state.isFinished, state.heldFrom == nil {
+            if state.isFinished || (state.isSuspended && subscriber.endsWithRun), state.heldFrom == nil {
                 state.subscribers.removeValue(forKey: id)
                 return (ReplayBatch(frames: frames, caughtUp: true), subscriber.endsWithRun ? subscriber.outbox : nil)
             }
@@ -324,21 +331,38 @@ private struct Replay: ReplayCursor {
 }
 
 /// A replay of a run that is no longer in memory (it ended, or it ran before a restart), read from
-/// the log a page at a time.
+/// the log a page at a time, into `outbox`.
 final class StoredReplay: ReplayCursor {
     let store: any RunLogStore
     let runId: String
+    /// Where a failed read is reported, with the frame fields that name the run (`chat_id`, `invocation_id`).
+    private let outbox: Outbox
+    private let ids: [String: JSONValue]
+    private let logger: Logger
     private let position: Mutex<Int>
 
-    init(store: any RunLogStore, runId: String, after afterSeq: Int) {
+    init(store: any RunLogStore, runId: String, after afterSeq: Int, into outbox: Outbox, ids: [String: JSONValue], logger: Logger) {
         self.store = store
         self.runId = runId
+        self.outbox = outbox
+        self.ids = ids
+        self.logger = logger
         position = Mutex(afterSeq)
     }
 
     func pull(max: Int) async -> ReplayBatch {
         let after = position.withLock { $0 }
-        let frames = (try? await store.frames(ofRun: runId, after: after, limit: max)) ?? []
+        let frames: [RunFrame]
+        do {
+            frames = try await store.frames(ofRun: runId, after: after, limit: max)
+        } catch {
+            // The replay stops here; the client learns that it did and where to resume from, instead of
+            // taking the frames so far for the whole run.
+            logger.error("reading a run's log for a replay failed", metadata: ["run_id": "\(runId)", "error": "\(error)"])
+            outbox.deliver(APIError(.internal, "Reading the run's log failed after seq \(after); resume again with after_seq \(after).")
+                .frame(ids.merging(["after_seq": .int(after)]) { $1 }))
+            return ReplayBatch(frames: [], caughtUp: true)
+        }
         if let last = frames.last { position.withLock { $0 = last.seq } }
         return ReplayBatch(frames: frames, caughtUp: frames.count < max)
     }
