@@ -176,29 +176,9 @@ struct SocketHardeningTests {
             await upstream.enqueue(VendorStream.openAI(tokens: tokens))
             try await harness.testLive { client in
                 let port = try #require(client.port)
-                let body = #"{"model":"ops","stream":true,"messages":[{"role":"user","content":"flood"}]}"#
-                let channel = try await RawConnection.connect(port: port)
-                let underlying = channel.channel
-                let watchdog = underlying.eventLoop.scheduleTask(in: .seconds(90)) { underlying.close(promise: nil) }
-                defer { watchdog.cancel() }
-                let tail: String = try await channel.executeThenClose { inbound, outbound in
-                    try await outbound.write(ByteBuffer(string: "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                        + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body))
-                    // Read nothing until the model has sent its whole answer, then everything up to the
-                    // end of the chunked body, keeping its last bytes.
-                    for _ in 0..<600 where await upstream.exchanges.first?.completed != true {
-                        try? await Task.sleep(for: .milliseconds(100))
-                    }
-                    var tail: [UInt8] = []
-                    do {
-                        for try await buffer in inbound {
-                            tail += buffer.readableBytesView
-                            if tail.count > 300_000 { tail.removeFirst(tail.count - 200_000) }
-                            if tail.suffix(5).elementsEqual("0\r\n\r\n".utf8) { break }
-                        }
-                    } catch {}
-                    return String(decoding: tail, as: UTF8.self)
-                }
+                let tail = String(decoding: try await Self.stallThenRead(
+                    port: port, post: "/v1/chat/completions", #"{"model":"ops","stream":true,"messages":[{"role":"user","content":"flood"}]}"#,
+                    until: upstream, keeping: 200_000), as: UTF8.self)
                 #expect(tail.hasSuffix("0\r\n\r\n"), "the response ends properly")
                 #expect(!tail.contains("[DONE]"), "cut off before the end of the answer")
                 let event = try #require(tail.components(separatedBy: "data: ").last?.components(separatedBy: "\n\n").first)
@@ -207,12 +187,7 @@ struct SocketHardeningTests {
                 #expect(error?["retry_after"] == 1)
                 #expect(error?["message"]?.stringValue?.contains("/events?after_seq=-1") == true)
                 // The generation went on and stored the whole answer.
-                var chat: Chat?
-                for _ in 0..<300 {
-                    chat = try await harness.store.chats(ChatListQuery(limit: 1), viewer: .singleUser).chats.first?.chat
-                    if chat?.status != .streaming { break }
-                    try await Task.sleep(for: .milliseconds(100))
-                }
+                let chat = try await Self.finishedChat(harness)
                 #expect(chat?.status == .completed)
                 #expect(chat?.response.utf8.count == tokens.reduce(0) { $0 + $1.utf8.count })
             }
@@ -234,41 +209,54 @@ struct SocketHardeningTests {
             await upstream.enqueue(VendorStream.openAI(tokens: (0..<768).map { "\($0):" + big }))
             try await harness.testLive { client in
                 let port = try #require(client.port)
-                let body = #"{"message":"flood","workspace":"ops"}"#
-                let channel = try await RawConnection.connect(port: port)
-                let underlying = channel.channel
-                let watchdog = underlying.eventLoop.scheduleTask(in: .seconds(90)) { underlying.close(promise: nil) }
-                defer { watchdog.cancel() }
-                let ending: [UInt8] = try await channel.executeThenClose { inbound, outbound in
-                    try await outbound.write(ByteBuffer(string: "POST /api/chats/stream_chat HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                        + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body))
-                    // Read nothing until the model has sent its whole answer, and a few keep-alive
-                    // intervals more, then everything the connection still delivers.
-                    for _ in 0..<600 where await upstream.exchanges.first?.completed != true {
-                        try? await Task.sleep(for: .milliseconds(100))
-                    }
-                    try? await Task.sleep(for: .seconds(4))
-                    var tail: [UInt8] = []
-                    do {
-                        for try await buffer in inbound {
-                            tail += buffer.readableBytesView
-                            if tail.count > 64 { tail.removeFirst(tail.count - 64) }
-                            if tail.suffix(5).elementsEqual("0\r\n\r\n".utf8) { break }
-                        }
-                    } catch {}
-                    return tail
-                }
+                // A few keep-alive intervals past the model's end before reading.
+                let ending = try await Self.stallThenRead(port: port, post: "/api/chats/stream_chat", #"{"message":"flood","workspace":"ops"}"#,
+                                                          until: upstream, andFor: .seconds(4), keeping: 64)
                 #expect(!ending.suffix(5).elementsEqual("0\r\n\r\n".utf8), "the stuck stream was closed, not finished")
                 // The generation went on and stored the whole answer.
-                var chat: Chat?
-                for _ in 0..<300 {
-                    chat = try await harness.store.chats(ChatListQuery(limit: 1), viewer: .singleUser).chats.first?.chat
-                    if chat?.status != .streaming { break }
-                    try await Task.sleep(for: .milliseconds(100))
-                }
+                let chat = try await Self.finishedChat(harness)
                 #expect(chat?.status == .completed)
             }
         }
+    }
+
+    /// POSTs `body` to `path` on a raw connection and reads nothing until the upstream has sent its
+    /// whole answer (and `pause` more), then reads what the connection still delivers up to the end of
+    /// the chunked body or the connection's, keeping the last `keeping` bytes.
+    static func stallThenRead(port: Int, post path: String, _ body: String, until upstream: FakeUpstream,
+                              andFor pause: Duration = .zero, keeping: Int) async throws -> [UInt8] {
+        let channel = try await RawConnection.connect(port: port)
+        let underlying = channel.channel
+        let watchdog = underlying.eventLoop.scheduleTask(in: .seconds(90)) { underlying.close(promise: nil) }
+        defer { watchdog.cancel() }
+        return try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body))
+            for _ in 0..<600 where await upstream.exchanges.first?.completed != true {
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            try? await Task.sleep(for: pause)
+            var tail: [UInt8] = []
+            do {
+                for try await buffer in inbound {
+                    tail += buffer.readableBytesView
+                    if tail.count > 2 * keeping { tail.removeFirst(tail.count - keeping) }
+                    if tail.suffix(5).elementsEqual("0\r\n\r\n".utf8) { break }
+                }
+            } catch {}
+            return tail
+        }
+    }
+
+    /// The newest chat once it has stopped streaming (or after 30 s).
+    static func finishedChat(_ harness: TestHarness) async throws -> Chat? {
+        var chat: Chat?
+        for _ in 0..<300 {
+            chat = try await harness.store.chats(ChatListQuery(limit: 1), viewer: .singleUser).chats.first?.chat
+            if chat?.status != .streaming { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return chat
     }
 
     // MARK: Members leave rooms however the socket ends
