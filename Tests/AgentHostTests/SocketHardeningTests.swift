@@ -19,6 +19,11 @@ extension WebSocketSuites {
 struct SocketHardeningTests {
     static func chat(_ message: String) -> JSONValue { ["type": "chat", "message": .string(message)] }
 
+    /// ~48 MB of tokens: more than the socket buffers between a client and the server can hold.
+    /// Loopback buffers autotune up to net.ipv4.tcp_rmem's maximum (32 MB here) plus tcp_wmem's
+    /// (4 MB); with 24 MB the client's buffer sometimes took the whole run and nothing was ever cut.
+    static let flood = (0..<768).map { "\($0):" + String(repeating: "x", count: 65_536) }
+
     /// The value of a gauge in the server's Prometheus output.
     static func gauge(_ name: String, _ harness: TestHarness) -> Double? {
         let text = String(decoding: harness.dependencies.metrics.emitToBuffer(), as: UTF8.self)
@@ -102,11 +107,7 @@ struct SocketHardeningTests {
     @Test func aSlowAgentClientIsCutOffWith4001AndResumesTheWholeRun() async throws {
         try await TestHarness.withUpstream(configure: { $0.agent.outboundBuffer = 16 }) { harness, upstream in
             try await harness.addWorkspace("Ops")
-            // ~48 MB of tokens: more than the socket buffers between us can hold. Loopback buffers
-            // autotune up to net.ipv4.tcp_rmem's maximum (32 MB here) plus tcp_wmem's (4 MB); with
-            // 24 MB the client's buffer sometimes took the whole run and nothing was ever cut.
-            let big = String(repeating: "x", count: 65_536)
-            let tokens = (0..<768).map { "\($0):" + big }
+            let tokens = Self.flood
             await upstream.enqueue(VendorStream.openAI(tokens: tokens))
             try await harness.testLive { client in
                 let port = try #require(client.port)
@@ -170,9 +171,7 @@ struct SocketHardeningTests {
             $0.keepAliveInterval = .seconds(300)
         }) { harness, upstream in
             try await harness.addWorkspace("Ops")
-            // As above: more than the socket buffers between us can hold.
-            let big = String(repeating: "x", count: 65_536)
-            let tokens = (0..<768).map { "\($0):" + big }
+            let tokens = Self.flood
             await upstream.enqueue(VendorStream.openAI(tokens: tokens))
             try await harness.testLive { client in
                 let port = try #require(client.port)
@@ -204,9 +203,7 @@ struct SocketHardeningTests {
             $0.keepAliveInterval = .seconds(1)
         }) { harness, upstream in
             try await harness.addWorkspace("Ops")
-            // As above: more than the socket buffers between us can hold.
-            let big = String(repeating: "x", count: 65_536)
-            await upstream.enqueue(VendorStream.openAI(tokens: (0..<768).map { "\($0):" + big }))
+            await upstream.enqueue(VendorStream.openAI(tokens: Self.flood))
             try await harness.testLive { client in
                 let port = try #require(client.port)
                 // A few keep-alive intervals past the model's end before reading.
