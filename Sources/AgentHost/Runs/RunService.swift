@@ -54,7 +54,14 @@ struct RunService: Service {
     func submit(_ run: LiveRun, keepInMemory: Duration, whenForgotten: @escaping @Sendable () -> Void = {},
                 work: @escaping Work) {
         registry.insert(run)
-        submissions.yield(Job(run: run, keepInMemory: keepInMemory, forget: whenForgotten, work: work))
+        if case .terminated = submissions.yield(Job(run: run, keepInMemory: keepInMemory, forget: whenForgotten, work: work)) {
+            // The server stopped taking runs (it is shutting down): this one never starts. Its streams
+            // end now, and its stored row is repaired at the next start like any run a stop cut short.
+            logger.warning("a run submitted while the server stops was not started", metadata: ["run_id": "\(run.id)"])
+            run.suspend()
+            registry.remove(run.id)
+            whenForgotten()
+        }
     }
 
     func run() async throws {

@@ -5,7 +5,8 @@ import Synchronization
 package final class CancelSignal: Sendable {
     private struct State {
         var requested = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter: UInt64 = 0
         var actions: [@Sendable () -> Void] = []
     }
 
@@ -23,7 +24,7 @@ package final class CancelSignal: Sendable {
                 state.waiters.removeAll()
                 state.actions.removeAll()
             }
-            return (state.waiters, state.actions)
+            return (Array(state.waiters.values), state.actions)
         }
         for waiter in waiters { waiter.resume() }
         for action in actions { action() }
@@ -41,23 +42,23 @@ package final class CancelSignal: Sendable {
         if now { action() }
     }
 
-    /// Returns when stop is requested, or when the waiting task is cancelled.
+    /// Returns when stop is requested, or when the waiting task is cancelled (the others keep waiting).
     package func wait() async {
+        let id = state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let now = state.withLock { state in
                     if state.requested || Task.isCancelled { return true }
-                    state.waiters.append(continuation)
+                    state.waiters[id] = continuation
                     return false
                 }
                 if now { continuation.resume() }
             }
         } onCancel: {
-            let waiters = state.withLock { state in
-                defer { state.waiters.removeAll() }
-                return state.waiters
-            }
-            for waiter in waiters { waiter.resume() }
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }
 }
