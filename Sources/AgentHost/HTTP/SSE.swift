@@ -49,7 +49,8 @@ enum SSE {
         }
     }
 
-    private static func encode(_ frame: OutboundFrame, into buffer: inout ByteBuffer) {
+    /// One frame as SSE: a run frame with its `event:` and `id:`, a connection frame as a bare `data:` line.
+    static func encode(_ frame: OutboundFrame, into buffer: inout ByteBuffer) {
         switch frame {
         case .run(let frame):
             buffer.writeString("event: ")

@@ -9,8 +9,9 @@ extension MultipartForm {
     /// A header section is what follows every `--boundary` line: a superset of where the parser reads
     /// header names, whatever state it is in. Its lines are read both ways a client may mean them and
     /// the parser reads them: ending at `\n`, and ending at `\r` as the parser's do (a bare `\n`
-    /// stays inside a header's value there, so `…\n\r\n\xF4:` puts `\xF4` where it reads a name). The delimiter is found with Knuth–Morris–Pratt, so a
-    /// body of near-misses costs one pass, not one comparison per boundary byte per body byte.
+    /// stays inside a header's value there, so `…\n\r\n\xF4:` puts `\xF4` where it reads a name).
+    /// The delimiter is found with Knuth–Morris–Pratt, so a body of near-misses costs one pass, not
+    /// one comparison per boundary byte per body byte.
     static func checkHeaderNames(_ body: [UInt8], boundary: String) throws {
         let delimiter = Array("--\(boundary)".utf8)
         var failure = [Int](repeating: 0, count: delimiter.count)

@@ -115,8 +115,7 @@ struct OpenAICompatibleController {
         // The generation is a run like any other (logged, cancelled when the client leaves); this
         // stream gets OpenAI's chunks for its frames, through the same bounded outbox as every stream.
         let includeUsage = body.streamOptions?.includeUsage == true
-        let outbox = Outbox(limit: outboundBuffer)
-        outbox.closeIfStuck(context.channel, after: keepAliveInterval)
+        let outbox = Outbox.sse(limit: outboundBuffer, on: context.channel, grace: keepAliveInterval)
         let content = ContentChunks(shape)
         outbox.deliver(.message(shape.chunk(delta: ["role": "assistant", "content": ""], finishReason: nil).serializedString))
         let run = runner.start(prepared, transport: "openai", whileQueued: { outbox.deliver(.keepAlive) }, also: { frame in
@@ -157,9 +156,8 @@ struct OpenAICompatibleController {
             let cutOff = APIError(
                 .overloaded, "This stream fell more than \(buffer) chunks behind and was cut off. The answer goes on and is "
                     + "stored: GET /api/runs/\(run.id)/events?after_seq=-1 replays it.", details: ["retry_after": .int(1)])
-            var event = ByteBuffer(string: "data: ")
-            event.writeBytes(JSONValue.object(["error": .object(cutOff.streamFields)]).serialized())
-            event.writeString("\n\n")
+            var event = ByteBuffer()
+            SSE.encode(.message(JSONValue.object(["error": .object(cutOff.streamFields)]).serializedString), into: &event)
             try await writer.write(event)
         }
     }

@@ -49,8 +49,7 @@ struct StreamChatController {
             throw error
         }
         context.logger.info("chat started", metadata: ["chat_id": "\(prepared.chatId)", "workspace": "\(workspace.slug)"])
-        let outbox = Outbox(limit: outboundBuffer)
-        outbox.closeIfStuck(context.channel, after: keepAliveInterval)
+        let outbox = Outbox.sse(limit: outboundBuffer, on: context.channel, grace: keepAliveInterval)
         // While the chat waits for a provider slot no frame flows: a keep-alive a second notices a
         // client that left (its write fails), so its chat leaves the queue.
         let run = runner.start(prepared, transport: "sse", watchers: [outbox], endsWithRun: true, whileQueued: { outbox.deliver(.keepAlive) },

@@ -228,12 +228,18 @@ final class Outbox: Sendable {
 
     var isTooSlow: Bool { slow.isRequested }
 
-    /// For a stream whose writer awaits each write (SSE): a client cut off for slowness may have
-    /// stopped reading altogether while keeping its socket open, and then its writer never gets past
-    /// the write in progress, holding the response, the connection and the run's subscription. If the
-    /// writer has not taken the stream's end `grace` after the cut, `connection` is closed, which ends
-    /// that write.
-    func closeIfStuck(_ connection: any Channel, after grace: Duration) {
+    /// The outbox of an SSE stream on `connection`, whose writer awaits each write: a client cut off
+    /// for slowness may have stopped reading altogether while keeping its socket open, and then its
+    /// writer never gets past the write in progress, holding the response, the connection and the
+    /// run's subscription. If the writer has not taken the stream's end `grace` after the cut, the
+    /// connection is closed, which ends that write.
+    static func sse(limit: Int, on connection: any Channel, grace: Duration) -> Outbox {
+        let outbox = Outbox(limit: limit)
+        outbox.closeIfStuck(connection, after: grace)
+        return outbox
+    }
+
+    private func closeIfStuck(_ connection: any Channel, after grace: Duration) {
         whenTooSlow { [weak self] in
             connection.eventLoop.scheduleTask(in: TimeAmount(grace)) { [weak self] in
                 // Gone: its writer ended and let it go.

@@ -35,12 +35,9 @@ struct RunEventStreams: Sendable {
         return write(outbox, of: run)
     }
 
-    /// An outbox for one stream on `connection`, under the one outbound policy; the connection is
-    /// closed if its writer stays stuck after a cut (``Outbox/closeIfStuck(_:after:)``).
+    /// An outbox for one stream on `connection`, under the one outbound policy (``Outbox/sse(limit:on:grace:)``).
     func makeOutbox(for connection: any Channel) -> Outbox {
-        let outbox = Outbox(limit: outboundBuffer)
-        outbox.closeIfStuck(connection, after: keepAliveInterval)
-        return outbox
+        Outbox.sse(limit: outboundBuffer, on: connection, grace: keepAliveInterval)
     }
 
     /// The SSE response writing `outbox`, which watches `run`.
